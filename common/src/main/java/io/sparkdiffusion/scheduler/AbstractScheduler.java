@@ -1,0 +1,127 @@
+package io.sparkdiffusion.scheduler;
+
+import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.tensor.Tensors;
+import io.sparkdiffusion.util.JsonConfig;
+
+/**
+ * What every scheduler shares: its config, the training {@link NoiseSchedule}, the inference timesteps, the
+ * {@code prediction_type}, and diffusers' step-index bookkeeping ({@code _init_step_index}: the begin index when
+ * one was set, otherwise the position of the first timestep seen).
+ */
+public abstract class AbstractScheduler implements Scheduler {
+    protected final JsonConfig config;
+    protected final NoiseSchedule schedule;
+    protected final int numTrainTimesteps;
+    protected final String predictionType;
+    protected final String timestepSpacing;
+    protected final int stepsOffset;
+    protected double[] timesteps = new double[0];
+    protected int numInferenceSteps;
+    /** Position in {@link #timesteps} of the next step, or -1 before the first. */
+    protected int stepIndex = -1;
+    protected int beginIndex = -1;
+
+    protected AbstractScheduler(JsonConfig config, String defaultSpacing) {
+        this.config = config;
+        this.schedule = NoiseSchedule.fromConfig(config);
+        this.numTrainTimesteps = schedule.numTrainTimesteps;
+        this.predictionType = config.getString("prediction_type", "epsilon");
+        if (!predictionType.equals("epsilon") && !predictionType.equals("v_prediction")
+                && !predictionType.equals("sample")) {
+            throw new IllegalArgumentException(config.source() + ": prediction_type '" + predictionType
+                    + "' is not supported (epsilon, v_prediction, sample)");
+        }
+        this.timestepSpacing = config.getString("timestep_spacing", defaultSpacing);
+        this.stepsOffset = config.getInt("steps_offset", 0);
+    }
+
+    protected void checkSteps(int steps) {
+        if (steps <= 0) {
+            throw new IllegalArgumentException("num_inference_steps must be positive, got " + steps);
+        }
+        if (steps > numTrainTimesteps) {
+            throw new IllegalArgumentException("num_inference_steps " + steps + " exceeds the scheduler's "
+                    + numTrainTimesteps + " training timesteps");
+        }
+        this.numInferenceSteps = steps;
+        this.stepIndex = -1;
+        this.beginIndex = -1;
+    }
+
+    @Override
+    public double[] timesteps() {
+        return timesteps.clone();
+    }
+
+    @Override
+    public double initNoiseSigma() {
+        return 1.0;
+    }
+
+    @Override
+    public Tensor scaleModelInput(Tensor sample, double timestep) {
+        return sample;
+    }
+
+    @Override
+    public void setBeginIndex(int beginIndex) {
+        this.beginIndex = beginIndex;
+    }
+
+    /** diffusers {@code index_for_timestep}: the first match, or the second when the timestep repeats. */
+    protected int indexForTimestep(double timestep) {
+        int first = -1;
+        for (int i = 0; i < timesteps.length; i++) {
+            if (timesteps[i] == timestep) {
+                if (first >= 0) {
+                    return i;
+                }
+                first = i;
+            }
+        }
+        if (first < 0) {
+            throw new IllegalArgumentException("timestep " + timestep + " is not one of this scheduler's timesteps");
+        }
+        return first;
+    }
+
+    /** Sets {@link #stepIndex} on the first call of a generation, as diffusers' {@code _init_step_index}. */
+    protected void initStepIndex(double timestep) {
+        if (stepIndex < 0) {
+            stepIndex = beginIndex >= 0 ? beginIndex : indexForTimestep(timestep);
+        }
+    }
+
+    /** {@code alphas_cumprod[t]} for an integer timestep. */
+    protected double alphaCumprod(double timestep) {
+        return schedule.alphasCumprod[(int) timestep];
+    }
+
+    /**
+     * The forward process for alpha-parameterised schedulers (DDPM, DDIM, PNDM, LCM, DPM-Solver, UniPC):
+     * {@code sqrt(abar_t) * x0 + sqrt(1 - abar_t) * noise}.
+     */
+    @Override
+    public Tensor addNoise(Tensor originalSamples, Tensor noise, double timestep) {
+        double abar = alphaCumprod(timestep);
+        return Tensors.lincomb(Math.sqrt(abar), originalSamples, Math.sqrt(1 - abar), noise);
+    }
+
+    /**
+     * Converts the model output to the predicted clean sample x0 for {@code prediction_type}:
+     * epsilon {@code (x - sqrt(1-abar) eps) / sqrt(abar)}, sample {@code out}, v {@code sqrt(abar) x - sqrt(1-abar) v}.
+     */
+    protected Tensor predictOriginal(Tensor modelOutput, Tensor sample, double alphaProd) {
+        double beta = 1 - alphaProd;
+        return switch (predictionType) {
+            case "epsilon" -> Tensors.lincomb(1 / Math.sqrt(alphaProd), sample, -Math.sqrt(beta) / Math.sqrt(alphaProd), modelOutput);
+            case "sample" -> modelOutput;
+            default -> Tensors.lincomb(Math.sqrt(alphaProd), sample, -Math.sqrt(beta), modelOutput);
+        };
+    }
+
+    public String predictionType() {
+        return predictionType;
+    }
+}

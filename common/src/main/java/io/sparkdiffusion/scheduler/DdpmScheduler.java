@@ -1,0 +1,90 @@
+package io.sparkdiffusion.scheduler;
+
+import io.sparkdiffusion.noise.NoiseSource;
+import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.tensor.Tensors;
+import io.sparkdiffusion.util.JsonConfig;
+
+/**
+ * DDPM ancestral sampling (Ho et al. 2020, arXiv:2006.11239, eqs. 6-7), as diffusers' {@code DDPMScheduler}:
+ * the posterior mean {@code sqrt(abar_prev) beta_t / (1 - abar_t) x0 + sqrt(alpha_t) (1 - abar_prev) / (1 - abar_t) x_t}
+ * plus {@code std * z} with a fresh draw z for every step whose timestep is above 0. {@code beta_t} and
+ * {@code alpha_t} are taken between the current and the next inference timestep
+ * ({@code alpha_t = abar_t / abar_prev}), so the formula holds for any spacing.
+ *
+ * <p>Variances: {@code fixed_small} (default) and {@code fixed_small_log} use the posterior variance
+ * {@code (1 - abar_prev) / (1 - abar_t) beta_t} (clamped at 1e-20), {@code fixed_large} uses {@code beta_t}.
+ * The learned variances and dynamic thresholding are not supported.
+ */
+public final class DdpmScheduler extends AbstractScheduler {
+    private final String varianceType;
+    private final boolean clipSample;
+    private final double clipRange;
+
+    public DdpmScheduler(JsonConfig config) {
+        super(config, "leading");
+        this.varianceType = config.getString("variance_type", "fixed_small");
+        if (!varianceType.equals("fixed_small") && !varianceType.equals("fixed_small_log")
+                && !varianceType.equals("fixed_large")) {
+            throw new IllegalArgumentException(config.source() + ": DDPM variance_type '" + varianceType
+                    + "' is not supported (fixed_small, fixed_small_log, fixed_large)");
+        }
+        this.clipSample = config.getBoolean("clip_sample", true);
+        this.clipRange = config.getDouble("clip_sample_range", 1.0);
+        if (config.getBoolean("thresholding", false)) {
+            throw new IllegalArgumentException(config.source() + ": DDPM thresholding is not supported");
+        }
+    }
+
+    @Override
+    public void setTimesteps(int steps) {
+        checkSteps(steps);
+        timesteps = TimestepSpacing.discrete(timestepSpacing, numTrainTimesteps, steps, stepsOffset);
+    }
+
+    /** The inference timestep after {@code t} (diffusers {@code previous_timestep}), or -1 after the last one. */
+    int previousTimestep(double t) {
+        for (int i = 0; i < timesteps.length; i++) {
+            if (timesteps[i] == t) {
+                return i + 1 < timesteps.length ? (int) timesteps[i + 1] : -1;
+            }
+        }
+        throw new IllegalArgumentException("timestep " + t + " is not one of this scheduler's timesteps");
+    }
+
+    @Override
+    public Tensor step(Tensor modelOutput, double timestep, Tensor sample, NoiseSource noise) {
+        if (numInferenceSteps == 0) {
+            throw new IllegalStateException("setTimesteps must be called before step");
+        }
+        int t = (int) timestep;
+        int prev = previousTimestep(timestep);
+        double abar = schedule.alphasCumprod[t];
+        double abarPrev = prev >= 0 ? schedule.alphasCumprod[prev] : 1.0;
+        double alphaT = abar / abarPrev;
+        double betaT = 1 - alphaT;
+
+        Tensor x0 = predictOriginal(modelOutput, sample, abar);
+        if (clipSample) {
+            x0 = Tensors.clamp(x0, -clipRange, clipRange);
+        }
+        double x0Coeff = Math.sqrt(abarPrev) * betaT / (1 - abar);
+        double sampleCoeff = Math.sqrt(alphaT) * (1 - abarPrev) / (1 - abar);
+        Tensor mean = Tensors.lincomb(x0Coeff, x0, sampleCoeff, sample);
+        if (t <= 0) {
+            return mean;
+        }
+        Tensor z = noise.next(modelOutput.shape());
+        return Tensors.lincomb(1, mean, std(abar, abarPrev, betaT), z);
+    }
+
+    /** Standard deviation of the added noise for the configured {@code variance_type}. */
+    private double std(double abar, double abarPrev, double betaT) {
+        if (varianceType.equals("fixed_large")) {
+            return Math.sqrt(betaT);
+        }
+        // fixed_small and fixed_small_log (exp(0.5 * log v)) both give sqrt of the posterior variance
+        double posterior = Math.max((1 - abarPrev) / (1 - abar) * betaT, 1e-20);
+        return Math.sqrt(posterior);
+    }
+}

@@ -1,0 +1,121 @@
+package io.sparkdiffusion.scheduler;
+
+import io.sparkdiffusion.noise.NoiseSource;
+import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.tensor.Tensors;
+import io.sparkdiffusion.util.JsonConfig;
+
+/**
+ * Latent consistency model multistep sampling (Luo et al. 2023, arXiv:2310.04378, Algorithm 1), as diffusers'
+ * {@code LCMScheduler}. Each step predicts the clean sample with the consistency function
+ * {@code f(x, t) = c_skip(t) x + c_out(t) x0(x, t)}, whose boundary conditions (Song et al. 2023, arXiv:2303.01469)
+ * are {@code c_skip = sd^2 / (s^2 + sd^2)}, {@code c_out = s / sqrt(s^2 + sd^2)} with {@code s = t * timestep_scaling}
+ * and {@code sd = 0.5}, then re-noises it to the next timestep,
+ * {@code x_prev = sqrt(abar_prev) f + sqrt(1 - abar_prev) z}, with a fresh draw z at every step but the last.
+ *
+ * <p>Timesteps are taken from the distillation schedule {@code k*i - 1, i = 1..original_inference_steps} with
+ * {@code k = T / original_inference_steps}, evenly by index; like diffusers, {@code timestep_spacing} and
+ * {@code steps_offset} play no part.
+ */
+public final class LcmScheduler extends AbstractScheduler {
+    private static final double SIGMA_DATA = 0.5;
+
+    private final int originalInferenceSteps;
+    private final double timestepScaling;
+    private final boolean clipSample;
+    private final double clipRange;
+    private final double finalAlphaCumprod;
+
+    public LcmScheduler(JsonConfig config) {
+        super(withLcmDefaults(config), "leading");
+        this.originalInferenceSteps = config.getInt("original_inference_steps", 50);
+        this.timestepScaling = config.getDouble("timestep_scaling", 10.0);
+        this.clipSample = config.getBoolean("clip_sample", false);
+        this.clipRange = config.getDouble("clip_sample_range", 1.0);
+        this.finalAlphaCumprod = config.getBoolean("set_alpha_to_one", true) ? 1.0 : schedule.alphasCumprod[0];
+        if (config.getBoolean("thresholding", false)) {
+            throw new IllegalArgumentException(config.source() + ": LCM thresholding is not supported");
+        }
+        if (originalInferenceSteps <= 0 || originalInferenceSteps > numTrainTimesteps) {
+            throw new IllegalArgumentException(config.source() + ": original_inference_steps "
+                    + originalInferenceSteps + " must be in 1.." + numTrainTimesteps);
+        }
+    }
+
+    /** LCMScheduler's own beta defaults (scaled_linear 0.00085..0.012) where the config leaves them out. */
+    private static JsonConfig withLcmDefaults(JsonConfig config) {
+        JsonConfig c = config;
+        if (!c.has("beta_schedule")) {
+            c = c.with("beta_schedule", "scaled_linear");
+        }
+        if (!c.has("beta_start")) {
+            c = c.with("beta_start", 0.00085);
+        }
+        if (!c.has("beta_end")) {
+            c = c.with("beta_end", 0.012);
+        }
+        return c;
+    }
+
+    @Override
+    public void setTimesteps(int steps) {
+        setTimesteps(steps, originalInferenceSteps, 1.0);
+    }
+
+    /**
+     * diffusers {@code set_timesteps(num_inference_steps, original_inference_steps=..., strength=...)}: the
+     * distillation schedule is cut to its first {@code int(originalSteps * strength)} entries (img2img), reversed,
+     * and {@code steps} entries are taken at indices {@code floor(i * len / steps)}.
+     */
+    public void setTimesteps(int steps, int originalSteps, double strength) {
+        if (originalSteps > numTrainTimesteps) {
+            throw new IllegalArgumentException("original_inference_steps " + originalSteps
+                    + " cannot exceed the scheduler's " + numTrainTimesteps + " training timesteps");
+        }
+        int k = numTrainTimesteps / originalSteps;
+        int len = (int) (originalSteps * strength);
+        checkSteps(steps);
+        if (len / steps < 1) {
+            throw new IllegalArgumentException("LCM: original_inference_steps x strength (" + originalSteps + " x "
+                    + strength + ") is smaller than num_inference_steps " + steps);
+        }
+        if (steps > originalSteps) {
+            throw new IllegalArgumentException("LCM: num_inference_steps " + steps
+                    + " cannot exceed original_inference_steps " + originalSteps);
+        }
+        timesteps = new double[steps];
+        double stride = (double) len / steps;
+        for (int i = 0; i < steps; i++) {
+            int index = (int) Math.floor(i * stride); // into the reversed schedule k*len-1, ..., k-1
+            timesteps[i] = (double) (len - index) * k - 1;
+        }
+    }
+
+    @Override
+    public Tensor step(Tensor modelOutput, double timestep, Tensor sample, NoiseSource noise) {
+        if (numInferenceSteps == 0) {
+            throw new IllegalStateException("setTimesteps must be called before step");
+        }
+        initStepIndex(timestep);
+        int t = (int) timestep;
+        int prev = stepIndex + 1 < timesteps.length ? (int) timesteps[stepIndex + 1] : t;
+        double abarPrev = prev >= 0 ? schedule.alphasCumprod[prev] : finalAlphaCumprod;
+
+        double scaled = timestep * timestepScaling;
+        double cSkip = SIGMA_DATA * SIGMA_DATA / (scaled * scaled + SIGMA_DATA * SIGMA_DATA);
+        double cOut = scaled / Math.sqrt(scaled * scaled + SIGMA_DATA * SIGMA_DATA);
+
+        Tensor x0 = predictOriginal(modelOutput, sample, schedule.alphasCumprod[t]);
+        if (clipSample) {
+            x0 = Tensors.clamp(x0, -clipRange, clipRange);
+        }
+        Tensor denoised = Tensors.lincomb(cOut, x0, cSkip, sample);
+        Tensor prevSample = denoised;
+        if (stepIndex != numInferenceSteps - 1) {
+            Tensor z = noise.next(modelOutput.shape());
+            prevSample = Tensors.lincomb(Math.sqrt(abarPrev), denoised, Math.sqrt(1 - abarPrev), z);
+        }
+        stepIndex++;
+        return prevSample;
+    }
+}

@@ -1,0 +1,98 @@
+package io.sparkdiffusion.scheduler;
+
+import io.sparkdiffusion.util.JsonConfig;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Builds a scheduler from a {@code scheduler_config.json}, as diffusers' {@code from_config} does: the class comes
+ * from {@code _class_name} unless a name overrides it. A name is a diffusers class name or a short alias
+ * ({@code euler_a}, {@code dpmpp_2m_karras}, ...). The config's other fields carry over, so swapping the scheduler
+ * keeps the model's beta schedule, offset and prediction type.
+ */
+public final class Schedulers {
+    private static final Map<String, Function<JsonConfig, Scheduler>> BY_CLASS = new LinkedHashMap<>();
+    /** alias -> class name, plus config overrides the alias implies. */
+    private static final Map<String, Alias> ALIASES = new LinkedHashMap<>();
+
+    private record Alias(String className, String key, Object value) {
+    }
+
+    static {
+        BY_CLASS.put("DDIMScheduler", DdimScheduler::new);
+        BY_CLASS.put("EulerDiscreteScheduler", EulerDiscreteScheduler::new);
+        BY_CLASS.put("DPMSolverMultistepScheduler", DpmSolverMultistepScheduler::new);
+        BY_CLASS.put("UniPCMultistepScheduler", UniPcMultistepScheduler::new);
+        BY_CLASS.put("EulerAncestralDiscreteScheduler", EulerAncestralDiscreteScheduler::new);
+        BY_CLASS.put("LMSDiscreteScheduler", LmsDiscreteScheduler::new);
+        BY_CLASS.put("DDPMScheduler", DdpmScheduler::new);
+        BY_CLASS.put("PNDMScheduler", PndmScheduler::new);
+        BY_CLASS.put("LCMScheduler", LcmScheduler::new);
+        alias("ddim", "DDIMScheduler");
+        alias("euler", "EulerDiscreteScheduler");
+        alias("dpmpp_2m", "DPMSolverMultistepScheduler");
+        alias("dpmpp_2m_karras", "DPMSolverMultistepScheduler", "use_karras_sigmas", true);
+        alias("unipc", "UniPCMultistepScheduler");
+        alias("euler_a", "EulerAncestralDiscreteScheduler");
+        alias("euler_ancestral", "EulerAncestralDiscreteScheduler");
+        alias("lms", "LMSDiscreteScheduler");
+        alias("ddpm", "DDPMScheduler");
+        alias("pndm", "PNDMScheduler");
+        alias("lcm", "LCMScheduler");
+    }
+
+    private Schedulers() {
+    }
+
+    private static void alias(String name, String className) {
+        ALIASES.put(name, new Alias(className, null, null));
+    }
+
+    private static void alias(String name, String className, String key, Object value) {
+        ALIASES.put(name, new Alias(className, key, value));
+    }
+
+    /** Every accepted name: class names and aliases. */
+    public static String knownNames() {
+        return String.join(", ", ALIASES.keySet()) + " (or the class names " + String.join(", ", BY_CLASS.keySet()) + ")";
+    }
+
+    /** The scheduler named by {@code _class_name} of the config. */
+    public static Scheduler create(JsonConfig config) {
+        return create(null, config);
+    }
+
+    /**
+     * The scheduler called {@code name} (null: the config's {@code _class_name}), configured from {@code config}.
+     *
+     * @throws IllegalArgumentException for an unknown name, listing the known ones
+     */
+    public static Scheduler create(String name, JsonConfig config) {
+        String wanted = name == null ? config.getString("_class_name", null) : name;
+        if (wanted == null) {
+            throw new IllegalArgumentException(config.source() + " has no _class_name and no scheduler was named");
+        }
+        JsonConfig effective = config;
+        String className = wanted;
+        Alias alias = ALIASES.get(wanted.toLowerCase(Locale.ROOT).replace('-', '_'));
+        if (alias != null) {
+            className = alias.className();
+            if (alias.key() != null) {
+                effective = effective.with(alias.key(), alias.value());
+            }
+        }
+        Function<JsonConfig, Scheduler> ctor = BY_CLASS.get(className);
+        if (ctor == null) {
+            throw new IllegalArgumentException("unknown scheduler '" + wanted + "'; known: " + knownNames());
+        }
+        return ctor.apply(effective);
+    }
+
+    /** True when {@code name} is a known scheduler name or alias. */
+    public static boolean isKnown(String name) {
+        return name != null && (BY_CLASS.containsKey(name)
+                || ALIASES.containsKey(name.toLowerCase(Locale.ROOT).replace('-', '_')));
+    }
+}

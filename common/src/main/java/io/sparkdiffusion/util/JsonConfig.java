@@ -1,0 +1,174 @@
+package io.sparkdiffusion.util;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Read access to a diffusers/transformers JSON config ({@code model_index.json}, {@code scheduler_config.json},
+ * a component's {@code config.json}, a case's {@code case.json}) with typed getters and defaults. A JSON
+ * {@code null} counts as absent, as diffusers treats {@code None}.
+ */
+public final class JsonConfig {
+    /** Python's json module writes Infinity/NaN (e.g. DPM-Solver's lambda_min_clipped = -inf), so accept them. */
+    public static final ObjectMapper MAPPER = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+
+    private final ObjectNode node;
+    private final String source;
+
+    public JsonConfig(ObjectNode node, String source) {
+        this.node = node;
+        this.source = source;
+    }
+
+    public static JsonConfig empty(String source) {
+        return new JsonConfig(JsonNodeFactory.instance.objectNode(), source);
+    }
+
+    /** Parses a JSON object file; the message of a failure names the file. */
+    public static JsonConfig read(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new ModelLoadException("missing file " + file);
+        }
+        try {
+            JsonNode n = MAPPER.readTree(file.toFile());
+            if (n == null || !n.isObject()) {
+                throw new ModelLoadException(file + " is not a JSON object");
+            }
+            return new JsonConfig((ObjectNode) n, file.toString());
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static JsonConfig parse(String json, String source) {
+        try {
+            return new JsonConfig((ObjectNode) MAPPER.readTree(json), source);
+        } catch (IOException | ClassCastException e) {
+            throw new IllegalArgumentException("invalid JSON object in " + source + ": " + e.getMessage(), e);
+        }
+    }
+
+    public String source() {
+        return source;
+    }
+
+    public ObjectNode node() {
+        return node;
+    }
+
+    public boolean has(String key) {
+        JsonNode v = node.get(key);
+        return v != null && !v.isNull();
+    }
+
+    private JsonNode get(String key) {
+        JsonNode v = node.get(key);
+        return v == null || v.isNull() ? null : v;
+    }
+
+    public String getString(String key, String dflt) {
+        JsonNode v = get(key);
+        return v == null ? dflt : v.asText();
+    }
+
+    public Optional<String> optString(String key) {
+        return Optional.ofNullable(getString(key, null));
+    }
+
+    public double getDouble(String key, double dflt) {
+        JsonNode v = get(key);
+        if (v == null) {
+            return dflt;
+        }
+        if (!v.isNumber()) {
+            throw new IllegalArgumentException(source + ": '" + key + "' must be a number, got " + v);
+        }
+        return v.asDouble();
+    }
+
+    public int getInt(String key, int dflt) {
+        JsonNode v = get(key);
+        if (v == null) {
+            return dflt;
+        }
+        if (!v.isNumber()) {
+            throw new IllegalArgumentException(source + ": '" + key + "' must be a number, got " + v);
+        }
+        return v.asInt();
+    }
+
+    public boolean getBoolean(String key, boolean dflt) {
+        JsonNode v = get(key);
+        return v == null ? dflt : v.asBoolean();
+    }
+
+    /** A numeric array, or null when absent. */
+    public double[] getDoubleArray(String key) {
+        JsonNode v = get(key);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isArray()) {
+            throw new IllegalArgumentException(source + ": '" + key + "' must be an array, got " + v);
+        }
+        double[] out = new double[v.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = v.get(i).asDouble();
+        }
+        return out;
+    }
+
+    public List<String> getStringList(String key) {
+        JsonNode v = get(key);
+        List<String> out = new ArrayList<>();
+        if (v == null) {
+            return out;
+        }
+        if (v.isArray()) {
+            for (JsonNode e : v) {
+                out.add(e.isNull() ? null : e.asText());
+            }
+        } else {
+            out.add(v.asText());
+        }
+        return out;
+    }
+
+    public JsonConfig getObject(String key) {
+        JsonNode v = get(key);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isObject()) {
+            throw new IllegalArgumentException(source + ": '" + key + "' must be an object, got " + v);
+        }
+        return new JsonConfig((ObjectNode) v, source + "#" + key);
+    }
+
+    public Iterator<String> keys() {
+        return node.fieldNames();
+    }
+
+    /** A copy with one value replaced, for overrides such as a scheduler's {@code timestep_spacing}. */
+    public JsonConfig with(String key, Object value) {
+        ObjectNode copy = node.deepCopy();
+        copy.set(key, MAPPER.valueToTree(value));
+        return new JsonConfig(copy, source);
+    }
+
+    @Override
+    public String toString() {
+        return node.toString();
+    }
+}

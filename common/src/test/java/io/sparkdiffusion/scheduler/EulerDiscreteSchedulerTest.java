@@ -1,0 +1,164 @@
+package io.sparkdiffusion.scheduler;
+
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.asDoubles;
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.caseDir;
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.noDraws;
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.noiseDraws;
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.npy;
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.pattern;
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.runLoop;
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.scaledLinearSigmas;
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.schedulerConfig;
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.sdConfig;
+import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.sigmaAt;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparkdiffusion.tensor.Tensor;
+import java.nio.file.Path;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+class EulerDiscreteSchedulerTest {
+    private static final long[] SHAPE = {1, 4, 8, 8};
+    /** Training sigmas of SD's schedule, from the definition in double. */
+    private static final double[] SD_SIGMAS = scaledLinearSigmas(0.00085, 0.012, 1000);
+
+    @ParameterizedTest
+    @CsvSource({"sd-tiny,txt2img_euler", "sdxl-tiny,playground_cfg3", "sdxl-tiny,sdxl_cfg5"})
+    void timestepsMatchTheRecordedRun(String model, String caseName) {
+        Path dir = caseDir(model, caseName);
+        Scheduler s = Schedulers.create(schedulerConfig(dir));
+        assertSame(EulerDiscreteScheduler.class, s.getClass());
+        s.setTimesteps(numInferenceSteps(dir));
+        assertArrayEquals(asDoubles(npy(dir, "timesteps.npy")), s.timesteps(), 0.0);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"sd-tiny,txt2img_euler", "sdxl-tiny,playground_cfg3", "sdxl-tiny,sdxl_cfg5"})
+    void theLoopDrawsNoNoiseBeyondTheInitialLatents(String model, String caseName) {
+        Path dir = caseDir(model, caseName);
+        long[][] draws = noiseDraws(dir);
+        assertEquals(1, draws.length, "the recorded run draws only the initial latents");
+        Scheduler s = Schedulers.create(schedulerConfig(dir));
+        s.setTimesteps(numInferenceSteps(dir));
+        runLoop(s, draws[0], 0, noDraws()); // fails on any draw
+    }
+
+    @Test
+    void sigmasInterpolateTheTrainingSigmasAtTheTimesteps() {
+        EulerDiscreteScheduler s = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "leading"));
+        s.setTimesteps(4);
+        assertArrayEquals(new double[] {751, 501, 251, 1}, s.timesteps(), 0.0);
+        assertEquals(5, s.sigmas.length);
+        for (int i = 0; i < 4; i++) {
+            assertEquals(SD_SIGMAS[(int) s.timesteps()[i]], s.sigmas[i], 2e-5 * s.sigmas[i]);
+        }
+        assertEquals(0.0, s.sigmas[4]);
+    }
+
+    @Test
+    void initNoiseSigmaIsTheLargestSigmaForLinspaceAndItsVarianceForLeading() {
+        EulerDiscreteScheduler lin = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "linspace"));
+        lin.setTimesteps(4);
+        // SD's well-known sigma_max 14.6146...
+        assertEquals(14.614647, lin.initNoiseSigma(), 1e-5);
+        assertEquals(SD_SIGMAS[999], lin.initNoiseSigma(), 1e-4);
+
+        EulerDiscreteScheduler lead = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "leading"));
+        lead.setTimesteps(4);
+        double sigma751 = SD_SIGMAS[751];
+        assertEquals(Math.sqrt(sigma751 * sigma751 + 1), lead.initNoiseSigma(), 1e-4);
+    }
+
+    @Test
+    void fractionalLinspaceTimestepsInterpolateTheSigmas() {
+        EulerDiscreteScheduler s = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "linspace"));
+        s.setTimesteps(7);
+        double t1 = s.timesteps()[1];
+        assertEquals((float) (999.0 * 5 / 6), t1, 0.0); // linspace(0, 999, 7)[::-1][1] = 832.5
+        assertEquals(sigmaAt(SD_SIGMAS, 832.5), s.sigmas[1], 2e-5 * s.sigmas[1]);
+    }
+
+    @Test
+    void stepIsTheEulerUpdateOnOneElement() {
+        EulerDiscreteScheduler s = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "linspace"));
+        s.setTimesteps(4);
+        Tensor x = pattern(SHAPE, 0);
+        Tensor eps = pattern(SHAPE, 1);
+        double t0 = s.timesteps()[0];
+        Tensor scaled = s.scaleModelInput(x, t0);
+        double sigma0 = SD_SIGMAS[999];
+        double sigma1 = SD_SIGMAS[666];
+        int k = 5;
+        assertEquals(x.data()[k] / Math.sqrt(sigma0 * sigma0 + 1), scaled.data()[k], 1e-6);
+        Tensor next = s.step(eps, t0, x, noDraws());
+        // x0 = x - sigma eps; d = (x - x0) / sigma = eps; x' = x + d (sigma1 - sigma0)
+        double expected = x.data()[k] + eps.data()[k] * (sigma1 - sigma0);
+        assertEquals(expected, next.data()[k], 1e-4);
+    }
+
+    @Test
+    void vPredictionStepUsesTheVParameterisation() {
+        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
+                sdConfig("EulerDiscreteScheduler", "leading").with("prediction_type", "v_prediction"));
+        s.setTimesteps(4);
+        Tensor x = pattern(SHAPE, 0);
+        Tensor v = pattern(SHAPE, 2);
+        double sigma = SD_SIGMAS[751];
+        double sigmaNext = SD_SIGMAS[501];
+        Tensor next = s.step(v, 751, x, noDraws());
+        int k = 11;
+        double x0 = -sigma / Math.sqrt(sigma * sigma + 1) * v.data()[k] + x.data()[k] / (sigma * sigma + 1);
+        double expected = x.data()[k] + (x.data()[k] - x0) / sigma * (sigmaNext - sigma);
+        assertEquals(expected, next.data()[k], 1e-4);
+    }
+
+    @Test
+    void addNoiseUsesTheSigmaAtTheBeginIndex() {
+        EulerDiscreteScheduler s = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "linspace"));
+        s.setTimesteps(4);
+        s.setBeginIndex(2);
+        Tensor x0 = pattern(SHAPE, 0);
+        Tensor n = pattern(SHAPE, 3);
+        Tensor noisy = s.addNoise(x0, n, s.timesteps()[2]);
+        int k = 7;
+        assertEquals(x0.data()[k] + SD_SIGMAS[333] * n.data()[k], noisy.data()[k], 1e-4);
+    }
+
+    @Test
+    void zeroTerminalSnrPinsTheLastAlphaCumprod() {
+        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
+                sdConfig("EulerDiscreteScheduler", "trailing").with("rescale_betas_zero_snr", true));
+        s.setTimesteps(4);
+        // abar_999 = 2^-24: sigma = sqrt((1 - 2^-24) / 2^-24)
+        double expected = Math.sqrt((1 - 0x1p-24) / 0x1p-24);
+        assertEquals(expected, s.initNoiseSigma(), 1e-3);
+        assertTrue(Double.isFinite(s.sigmas[0]));
+    }
+
+    @Test
+    void karrasSigmasSpanTheSameRange() {
+        EulerDiscreteScheduler plain = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "linspace"));
+        plain.setTimesteps(10);
+        EulerDiscreteScheduler k = new EulerDiscreteScheduler(
+                sdConfig("EulerDiscreteScheduler", "linspace").with("use_karras_sigmas", true));
+        k.setTimesteps(10);
+        assertEquals(plain.sigmas[0], k.sigmas[0], 1e-5);
+        assertEquals(plain.sigmas[9], k.sigmas[9], 1e-5);
+        // Karras et al. eq. 5 with rho = 7, middle point
+        double rho = 7;
+        double mid = Math.pow(Math.pow(plain.sigmas[0], 1 / rho)
+                + 5.0 / 9 * (Math.pow(plain.sigmas[9], 1 / rho) - Math.pow(plain.sigmas[0], 1 / rho)), rho);
+        assertEquals(mid, k.sigmas[5], 1e-5 * mid);
+        double[] ts = k.timesteps();
+        assertEquals(999, ts[0], 1e-3);
+        for (int i = 1; i < ts.length; i++) {
+            assertTrue(ts[i] < ts[i - 1], "timesteps decrease");
+        }
+    }
+}
