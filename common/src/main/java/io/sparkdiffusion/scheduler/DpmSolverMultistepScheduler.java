@@ -3,6 +3,7 @@ package io.sparkdiffusion.scheduler;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.JsonConfig;
+import java.util.Arrays;
 
 /**
  * Multistep DPM-Solver, as diffusers' {@code DPMSolverMultistepScheduler}. With the default
@@ -223,8 +224,8 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
         if (z == null) {
             return combine(coeffs, terms);
         }
-        double[] k = java.util.Arrays.copyOf(coeffs, coeffs.length + 1);
-        Tensor[] t = java.util.Arrays.copyOf(terms, terms.length + 1);
+        double[] k = Arrays.copyOf(coeffs, coeffs.length + 1);
+        Tensor[] t = Arrays.copyOf(terms, terms.length + 1);
         k[coeffs.length] = c.z();
         t[terms.length] = z;
         return combine(k, t);

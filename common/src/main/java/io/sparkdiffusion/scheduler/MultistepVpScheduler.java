@@ -3,6 +3,7 @@ package io.sparkdiffusion.scheduler;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.util.JsonConfig;
+import java.util.Arrays;
 
 /**
  * What DPM-Solver++ (Lu et al. 2022, arXiv:2211.01095) and UniPC (Zhao et al. 2023, arXiv:2302.04867) share, as
@@ -119,7 +120,7 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
         sigmas = SigmaSchedule.withFinal(s, last);
         timesteps = t;
         numInferenceSteps = t.length;
-        java.util.Arrays.fill(history, null);
+        Arrays.fill(history, null);
         lowerOrderNums = 0;
         onSetTimesteps();
     }

@@ -19,11 +19,11 @@ public final class NoiseSchedule {
         this.betas = betas;
         this.alphas = new double[betas.length];
         this.alphasCumprod = new double[betas.length];
-        float prod = 1f;
+        double prod = 1;
         for (int i = 0; i < betas.length; i++) {
             alphas[i] = (float) (1.0 - betas[i]);
-            prod *= (float) alphas[i]; // torch.cumprod in float32
-            alphasCumprod[i] = prod;
+            prod *= alphas[i]; // torch.cumprod on CPU accumulates in double and stores float32
+            alphasCumprod[i] = (float) prod;
         }
     }
 
@@ -60,13 +60,18 @@ public final class NoiseSchedule {
         return new NoiseSchedule(betas);
     }
 
-    /** {@code torch.linspace} in float32: start + i * (end - start) / (n - 1), rounded to float. */
+    /**
+     * {@code torch.linspace(start, end, n, dtype=float32)} on CPU: the step in float32, the first half counted
+     * from the start and the second half from the end.
+     */
     static double[] linspace(double start, double end, int n) {
         double[] out = new double[n];
-        double step = n > 1 ? (end - start) / (n - 1) : 0;
+        float fs = (float) start;
+        float fe = (float) end;
+        float step = n > 1 ? (fe - fs) / (n - 1) : 0f;
+        int half = n / 2;
         for (int i = 0; i < n; i++) {
-            // torch computes the second half from the end to keep it symmetric
-            out[i] = (float) (i < n / 2 ? start + i * step : end - (n - 1 - i) * step);
+            out[i] = i < half ? fs + step * i : fe - step * (n - 1 - i);
         }
         return out;
     }

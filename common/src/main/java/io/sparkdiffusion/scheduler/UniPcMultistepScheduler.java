@@ -3,6 +3,7 @@ package io.sparkdiffusion.scheduler;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.JsonConfig;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -173,7 +174,7 @@ public final class UniPcMultistepScheduler extends MultistepVpScheduler {
         Update u = new Update(stepIndex + 1, stepIndex, order);
         int k = order - 1; // number of D terms
         double[] rhos = k == 0 ? new double[0]
-                : order == 2 ? new double[] {0.5} : solve(u.r(k), java.util.Arrays.copyOf(u.b, k));
+                : order == 2 ? new double[] {0.5} : solve(u.r(k), Arrays.copyOf(u.b, k));
         return assemble(u, x, rhos, null, 0);
     }
 
@@ -184,7 +185,7 @@ public final class UniPcMultistepScheduler extends MultistepVpScheduler {
     private Tensor corrector(Tensor mT, Tensor x, int order) {
         Update u = new Update(stepIndex, stepIndex - 1, order);
         double[] rhos = order == 1 ? new double[] {0.5} : solve(u.r(order), u.b);
-        return assemble(u, x, java.util.Arrays.copyOf(rhos, order - 1), mT, rhos[order - 1]);
+        return assemble(u, x, Arrays.copyOf(rhos, order - 1), mT, rhos[order - 1]);
     }
 
     /**

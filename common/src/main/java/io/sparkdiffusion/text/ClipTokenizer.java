@@ -31,12 +31,13 @@ public final class ClipTokenizer implements AutoCloseable {
     private final long eosId;
     private final long padId;
 
-    private ClipTokenizer(HuggingFaceTokenizer tokenizer, int maxLength, String bos, String eos, String pad) {
+    private ClipTokenizer(HuggingFaceTokenizer tokenizer, int maxLength, JsonNode tokenizerJson, String bos,
+                          String eos, String pad) {
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
-        this.bosId = singleId(bos);
-        this.eosId = singleId(eos);
-        this.padId = singleId(pad);
+        this.bosId = tokenId(tokenizerJson, bos);
+        this.eosId = tokenId(tokenizerJson, eos);
+        this.padId = tokenId(tokenizerJson, pad);
     }
 
     /** Loads {@code dir/tokenizer.json}, or builds it from {@code vocab.json} + {@code merges.txt}. */
@@ -49,13 +50,14 @@ public final class ClipTokenizer implements AutoCloseable {
             if (!Files.isRegularFile(json)) {
                 json = buildFromVocabAndMerges(dir);
             }
+            JsonNode parsed = JsonConfig.MAPPER.readTree(json.toFile());
             HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(json, Map.of(
                     "addSpecialTokens", "false", "padding", "false", "truncation", "false", "maxLength", "100000"));
             int max = cfg.getInt("model_max_length", 77);
             if (max <= 2 || max > 1_000_000) {
                 max = 77;
             }
-            return new ClipTokenizer(hf, max, tokenString(cfg, "bos_token", "<|startoftext|>"),
+            return new ClipTokenizer(hf, max, parsed, tokenString(cfg, "bos_token", "<|startoftext|>"),
                     tokenString(cfg, "eos_token", "<|endoftext|>"), tokenString(cfg, "pad_token", "<|endoftext|>"));
         } catch (IOException e) {
             throw new ModelLoadException("cannot load tokenizer from " + dir + ": " + e.getMessage(), e);
@@ -70,12 +72,21 @@ public final class ClipTokenizer implements AutoCloseable {
         return n.isObject() ? n.path("content").asText(dflt) : n.asText();
     }
 
-    private long singleId(String token) {
-        long[] ids = tokenizer.encode(token, false, false).getIds();
-        if (ids.length != 1) {
-            throw new ModelLoadException("tokenizer: special token '" + token + "' does not map to one id");
+    /**
+     * The id of a special token as a vocabulary entry (not as text: "!" as text is the word-final "!</w>", 256,
+     * while SDXL pads with the entry "!", 0): {@code added_tokens} first, then the BPE vocabulary.
+     */
+    private static long tokenId(JsonNode tokenizerJson, String token) {
+        for (JsonNode added : tokenizerJson.path("added_tokens")) {
+            if (token.equals(added.path("content").asText(null))) {
+                return added.path("id").asLong();
+            }
         }
-        return ids[0];
+        JsonNode id = tokenizerJson.path("model").path("vocab").get(token);
+        if (id == null || !id.canConvertToLong()) {
+            throw new ModelLoadException("tokenizer: special token '" + token + "' is not in the vocabulary");
+        }
+        return id.asLong();
     }
 
     public int maxLength() {

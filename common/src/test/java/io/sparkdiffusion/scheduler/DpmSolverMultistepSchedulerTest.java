@@ -17,6 +17,7 @@ import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.scheduler.MultistepTestSupport.Vp;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.JsonConfig;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -54,7 +55,7 @@ class DpmSolverMultistepSchedulerTest {
         DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler",
                 "timestep_spacing", spacing));
         s.setTimesteps(4);
-        double[] want = java.util.Arrays.stream(expected.split(" ")).mapToDouble(Double::parseDouble).toArray();
+        double[] want = Arrays.stream(expected.split(" ")).mapToDouble(Double::parseDouble).toArray();
         assertArrayEquals(want, s.timesteps(), 0.0);
     }
 

@@ -1,0 +1,120 @@
+package io.sparkdiffusion.text;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.util.JsonConfig;
+import io.sparkdiffusion.util.ModelLoadException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ClipTokenizerTest {
+    private static final Path TOKENIZER = Fixtures.root().resolve("testdata/assets/clip-tokenizer");
+    private static final Path TOKENIZER_2 = Fixtures.root().resolve("testdata/assets/clip-tokenizer-2");
+
+    @Test
+    void encodesThePublishedExample() {
+        try (ClipTokenizer t = ClipTokenizer.load(TOKENIZER)) {
+            long[] ids = t.encode("a photo of a cat");
+            assertEquals(77, ids.length);
+            assertArrayEquals(new long[] {49406, 320, 1125, 539, 320, 2368, 49407}, Arrays.copyOf(ids, 7));
+            for (int i = 7; i < 77; i++) {
+                assertEquals(49407, ids[i], "pad with <|endoftext|> at " + i);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"txt2img_ddim", "txt2img_euler_a"})
+    void matchesTheIdsDiffusersUsed(String caseName) throws Exception {
+        Path caseDir = Fixtures.fixture("sd-tiny/cases/" + caseName);
+        JsonConfig c = JsonConfig.read(caseDir.resolve("case.json"));
+        try (ClipTokenizer t = ClipTokenizer.load(Fixtures.fixture("sd-tiny/tokenizer"))) {
+            assertArrayEquals(ids(c.node().get("input_ids")), t.encode(c.getString("prompt", null)));
+            assertArrayEquals(ids(c.node().get("negative_input_ids")), t.encode(c.getString("negative_prompt", null)));
+        }
+    }
+
+    @Test
+    void sdxlSecondTokenizerPadsWithExclamationMarkIdZero() {
+        try (ClipTokenizer t = ClipTokenizer.load(TOKENIZER_2)) {
+            long[] ids = t.encode("a photo of a cat");
+            assertArrayEquals(new long[] {49406, 320, 1125, 539, 320, 2368, 49407, 0, 0}, Arrays.copyOf(ids, 9));
+            assertEquals(0, ids[76]);
+        }
+    }
+
+    @Test
+    void truncatesLongPromptsKeepingStartAndEnd() {
+        String longPrompt = "cat ".repeat(200);
+        try (ClipTokenizer t = ClipTokenizer.load(TOKENIZER)) {
+            long[] ids = t.encode(longPrompt);
+            assertEquals(77, ids.length);
+            assertEquals(49406, ids[0]);
+            assertEquals(49407, ids[76]);
+            long cat = t.encode("cat")[1];
+            for (int i = 1; i < 76; i++) {
+                assertEquals(cat, ids[i]);
+            }
+        }
+    }
+
+    @Test
+    void handlesNonAsciiAndEmptyText() {
+        try (ClipTokenizer t = ClipTokenizer.load(TOKENIZER)) {
+            long[] accented = t.encode("Café crème, 東京の夜");
+            assertEquals(49406, accented[0]);
+            int end = indexOf(accented, 49407);
+            assertEquals(true, end > 5, "non-ASCII text yields tokens: " + Arrays.toString(Arrays.copyOf(accented, 12)));
+            long[] empty = t.encode("");
+            assertEquals(49406, empty[0]);
+            assertEquals(49407, empty[1]);
+            assertArrayEquals(empty, t.encode(null));
+            // CLIP lower-cases and collapses whitespace
+            assertArrayEquals(t.encode("a photo of a cat"), t.encode("A  Photo of a CAT"));
+        }
+    }
+
+    @Test
+    void buildsFromVocabAndMergesWhenTokenizerJsonIsAbsent(@TempDir Path dir) throws Exception {
+        for (String f : new String[] {"vocab.json", "merges.txt", "tokenizer_config.json"}) {
+            Files.copy(TOKENIZER.resolve(f), dir.resolve(f));
+        }
+        try (ClipTokenizer fromJson = ClipTokenizer.load(TOKENIZER); ClipTokenizer fromBpe = ClipTokenizer.load(dir)) {
+            for (String s : new String[] {"a photo of a cat", "an oil painting of a lighthouse at dusk", "Café 東京 123!?"}) {
+                assertArrayEquals(fromJson.encode(s), fromBpe.encode(s), s);
+            }
+        }
+    }
+
+    @Test
+    void aFolderWithoutTokenizerFilesNamesTheFolder(@TempDir Path dir) {
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(dir));
+        assertEquals(true, e.getMessage().contains(dir.toString()), e.getMessage());
+    }
+
+    private static int indexOf(long[] a, long v) {
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] == v) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static long[] ids(JsonNode n) {
+        long[] out = new long[n.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = n.get(i).asLong();
+        }
+        return out;
+    }
+}

@@ -1,0 +1,60 @@
+package io.sparkdiffusion.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * Entry point of {@code bin/spark-diffusion}. Usage errors print one line naming the argument and exit with 2;
+ * runtime failures print one line and exit with 1.
+ */
+@Command(name = "spark-diffusion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Diffusion-model generation on ONNX Runtime: local commands and Spark batch jobs.",
+        subcommands = {GenerateCommand.class, ReplayCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI and returns its exit code (tests call this instead of {@link #main}). */
+    public static int run(String... args) {
+        CommandLine cl = commandLine();
+        return cl.execute(args);
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setParameterExceptionHandler((ex, args) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("error: " + ex.getMessage() + " (see '" + ex.getCommandLine().getCommandSpec().qualifiedName()
+                    + " --help')");
+            return CommandLine.ExitCode.USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            commandLine.getErr().println("error: " + oneLine(ex));
+            return CommandLine.ExitCode.SOFTWARE;
+        });
+        return cl;
+    }
+
+    private static String oneLine(Throwable ex) {
+        String m = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
+        return m.replace('\n', ' ');
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"spark-diffusion " + (v == null ? "dev" : v)};
+        }
+    }
+}
