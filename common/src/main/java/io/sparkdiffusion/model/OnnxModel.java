@@ -60,6 +60,14 @@ public final class OnnxModel implements AutoCloseable {
         }
     }
 
+    /** A standalone graph outside a pipeline folder (e.g. the digits classifier). */
+    public static OnnxModel load(Path file, RuntimeOptions options) {
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new ModelLoadException("missing ONNX file " + file);
+        }
+        return new OnnxModel(file.getParent().getFileName().toString(), file, options);
+    }
+
     private TensorInfo tensorInfo(NodeInfo n) {
         if (!(n.getInfo() instanceof TensorInfo ti)) {
             throw new ModelLoadException("component '" + name + "': input/output '" + n.getName() + "' is not a tensor");

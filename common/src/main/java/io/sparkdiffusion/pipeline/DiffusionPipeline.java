@@ -41,7 +41,7 @@ public abstract class DiffusionPipeline implements AutoCloseable {
     /** Default height and width in pixels. */
     public abstract int[] defaultSize();
 
-    /** Pixels per latent cell along each axis (1 for pixel-space models). */
+    /** Width and height must be positive multiples of this (VAE factor times the UNet's downsampling). */
     public abstract int sizeMultiple();
 
     /** Whether this pipeline conditions on text (false for unconditional models). */

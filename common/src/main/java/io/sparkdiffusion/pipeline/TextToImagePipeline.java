@@ -22,6 +22,7 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
     protected final LatentDecoder decoder;
     private final int[] defaultSize;
     private final boolean guidanceEmbedded;
+    private final int sizeMultiple;
 
     protected TextToImagePipeline(ModelFolder model) {
         super(model);
@@ -32,6 +33,11 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
         this.defaultSize = new int[] {latentSize[0] * decoder.scaleFactor(), latentSize[1] * decoder.scaleFactor()};
         // LCM-distilled UNets take the guidance as an embedding (time_cond_proj_dim) instead of a second pass
         this.guidanceEmbedded = unetConfig.has("time_cond_proj_dim");
+        // the UNet halves the latent once per down block but the last: an export only takes sizes that survive
+        // those halvings (diffusers' eager UNet interpolates, a traced graph fails in a Concat)
+        double[] blocks = unetConfig.getDoubleArray("block_out_channels");
+        int unetFactor = blocks == null ? 1 : 1 << (blocks.length - 1);
+        this.sizeMultiple = decoder.scaleFactor() * unetFactor;
     }
 
     /**
@@ -77,10 +83,9 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
     }
 
     private void checkSize(String what, int pixels) {
-        int f = decoder.scaleFactor();
-        if (pixels <= 0 || pixels % f != 0) {
-            throw new IllegalArgumentException(what + " " + pixels + " must be a positive multiple of " + f
-                    + " (the VAE factor of " + model.name() + ")");
+        if (pixels <= 0 || pixels % sizeMultiple != 0) {
+            throw new IllegalArgumentException(what + " " + pixels + " must be a positive multiple of " + sizeMultiple
+                    + " for " + model.name() + " (VAE factor " + decoder.scaleFactor() + " times the UNet's downsampling)");
         }
     }
 
@@ -104,7 +109,7 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
 
     @Override
     public int sizeMultiple() {
-        return decoder.scaleFactor();
+        return sizeMultiple;
     }
 
     @Override

@@ -17,6 +17,7 @@ public final class UnconditionalPipeline extends DiffusionPipeline {
     private final int channels;
     private final int[] size;
     private final boolean forceDdim;
+    private final int sizeMultiple;
 
     public UnconditionalPipeline(ModelFolder model) {
         super(model);
@@ -26,6 +27,8 @@ public final class UnconditionalPipeline extends DiffusionPipeline {
         this.channels = c.has("in_channels") ? c.getInt("in_channels", 3) : (int) declared[1];
         this.size = sampleSize(c, declared);
         this.forceDdim = "DDIMPipeline".equals(model.pipelineClass());
+        double[] blocks = c.getDoubleArray("block_out_channels");
+        this.sizeMultiple = blocks == null ? 1 : 1 << (blocks.length - 1);
     }
 
     /** {@code sample_size} of the UNet config (an int or [h, w]), else the export's fixed dims, else 32. */
@@ -48,6 +51,12 @@ public final class UnconditionalPipeline extends DiffusionPipeline {
     public Tensor generate(GenerationRequest request, NoiseSource noise, StepListener listener) {
         int h = request.height() != null ? request.height() : size[0];
         int w = request.width() != null ? request.width() : size[1];
+        for (int pixels : new int[] {h, w}) {
+            if (pixels <= 0 || pixels % sizeMultiple != 0) {
+                throw new IllegalArgumentException("size " + w + "x" + h + " must be positive multiples of "
+                        + sizeMultiple + " for " + model.name() + " (the UNet's downsampling)");
+            }
+        }
         Scheduler scheduler = schedulerFor(request);
         scheduler.setTimesteps(request.steps());
         int rows = request.rows();
@@ -75,7 +84,7 @@ public final class UnconditionalPipeline extends DiffusionPipeline {
 
     @Override
     public int sizeMultiple() {
-        return 1;
+        return sizeMultiple;
     }
 
     @Override

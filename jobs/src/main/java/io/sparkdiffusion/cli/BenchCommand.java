@@ -60,7 +60,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         Path modelDir = model != null ? model : ProjectHome.defaultModel();
-        try (DiffusionPipeline pipeline = Pipelines.open(modelDir, runtime.options())) {
+        try (DiffusionPipeline pipeline = Pipelines.open(modelDir, runtime.options(spec.commandLine()))) {
             long seed = 0;
             for (int i = 0; i < warmup; i++) {
                 runBatch(pipeline, seed);
@@ -83,7 +83,7 @@ final class BenchCommand implements Callable<Integer> {
             int images = iterations * batch;
             out.printf("model        %s (%s)%n", modelDir, pipeline.model().pipelineClass());
             out.printf("settings     %d steps, batch %d, guidance %s, %d timed batches, runtime %s%n", steps, batch,
-                    guidance, iterations, runtime.options());
+                    guidance, iterations, runtime.options(spec.commandLine()));
             out.printf("images/s     %.2f%n", images / (total / 1e9));
             out.printf("total        %10.1f ms%n", total / 1e6);
             for (Map.Entry<String, long[]> e : byComponent.entrySet()) {

@@ -69,10 +69,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         validate();
+        var options = runtime.options(spec.commandLine());
         PrintWriter console = spec.commandLine().getOut();
         Path modelDir = model != null ? model : ProjectHome.defaultModel();
         Files.createDirectories(out);
-        try (DiffusionPipeline pipeline = Pipelines.open(modelDir, runtime.options())) {
+        try (DiffusionPipeline pipeline = Pipelines.open(modelDir, options)) {
             if (pipeline.takesPrompt() && prompt == null) {
                 throw new CommandLine.ParameterException(spec.commandLine(),
                         "--prompt is required: " + modelDir.getFileName() + " is a text-to-image model");

@@ -21,8 +21,18 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns its exit code (tests call this instead of {@link #main}). */
     public static int run(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** Runs the CLI with its output and errors captured (for tests and embedding). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = commandLine();
-        return cl.execute(args);
+        cl.setOut(out);
+        cl.setErr(err);
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
     }
 
     static CommandLine commandLine() {

@@ -40,7 +40,7 @@ final class ReplayCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--case: " + caseDir + " has no case.json");
         }
         PrintWriter console = spec.commandLine().getOut();
-        try (CaseReplay replay = new CaseReplay(model, caseDir, runtime.options())) {
+        try (CaseReplay replay = new CaseReplay(model, caseDir, runtime.options(spec.commandLine()))) {
             long t0 = System.nanoTime();
             Tensor image = replay.run((i, t, latents) -> { });
             Npy.write(out, image);
