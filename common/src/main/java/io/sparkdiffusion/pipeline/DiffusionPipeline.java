@@ -1,6 +1,7 @@
 package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.model.ModelFolder;
+import io.sparkdiffusion.model.ModelInfo;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.scheduler.Scheduler;
 import io.sparkdiffusion.scheduler.Schedulers;
@@ -38,11 +39,16 @@ public abstract class DiffusionPipeline implements AutoCloseable {
     /** Output channels of the images (1 for grayscale models). */
     public abstract int imageChannels();
 
-    /** Default height and width in pixels. */
-    public abstract int[] defaultSize();
+    /** Size rules, default size and channels of the model. */
+    public abstract ModelInfo info();
 
-    /** Width and height must be positive multiples of this (VAE factor times the UNet's downsampling). */
-    public abstract int sizeMultiple();
+    /** Fails with the reason when a height or width does not fit the model. */
+    protected void checkSize(ModelInfo info, String what, int pixels) {
+        String problem = info.checkSize(what, pixels);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem + " for " + model.name());
+        }
+    }
 
     /** Whether this pipeline conditions on text (false for unconditional models). */
     public abstract boolean takesPrompt();

@@ -1,6 +1,7 @@
 package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.model.ModelFolder;
+import io.sparkdiffusion.model.ModelInfo;
 import io.sparkdiffusion.model.OnnxModel;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.scheduler.Scheduler;
@@ -20,24 +21,17 @@ import java.util.Map;
 public abstract class TextToImagePipeline extends DiffusionPipeline {
     protected final OnnxModel unet;
     protected final LatentDecoder decoder;
-    private final int[] defaultSize;
+    private final ModelInfo info;
     private final boolean guidanceEmbedded;
-    private final int sizeMultiple;
 
     protected TextToImagePipeline(ModelFolder model) {
         super(model);
         this.unet = model.session("unet");
         this.decoder = new LatentDecoder(model);
+        this.info = ModelInfo.of(model);
         JsonConfig unetConfig = model.componentConfig("unet");
-        int[] latentSize = UnconditionalPipeline.sampleSize(unetConfig, unet.inputShape("sample"));
-        this.defaultSize = new int[] {latentSize[0] * decoder.scaleFactor(), latentSize[1] * decoder.scaleFactor()};
         // LCM-distilled UNets take the guidance as an embedding (time_cond_proj_dim) instead of a second pass
         this.guidanceEmbedded = unetConfig.has("time_cond_proj_dim");
-        // the UNet halves the latent once per down block but the last: an export only takes sizes that survive
-        // those halvings (diffusers' eager UNet interpolates, a traced graph fails in a Concat)
-        double[] blocks = unetConfig.getDoubleArray("block_out_channels");
-        int unetFactor = blocks == null ? 1 : 1 << (blocks.length - 1);
-        this.sizeMultiple = decoder.scaleFactor() * unetFactor;
     }
 
     /**
@@ -56,10 +50,10 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
         if (request.prompts() == null) {
             throw new IllegalArgumentException(model.name() + " is a text-to-image model: every row needs a prompt");
         }
-        int height = request.height() != null ? request.height() : defaultSize[0];
-        int width = request.width() != null ? request.width() : defaultSize[1];
-        checkSize("height", height);
-        checkSize("width", width);
+        int height = request.height() != null ? request.height() : info.defaultSize()[0];
+        int width = request.width() != null ? request.width() : info.defaultSize()[1];
+        checkSize(info, "height", height);
+        checkSize(info, "width", width);
         int rows = request.rows();
         boolean guided = usesGuidance(request.guidanceScale());
         List<String> negatives = request.negativePrompts() != null ? request.negativePrompts() : nulls(rows);
@@ -82,13 +76,6 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
         return decoder.decode(result);
     }
 
-    private void checkSize(String what, int pixels) {
-        if (pixels <= 0 || pixels % sizeMultiple != 0) {
-            throw new IllegalArgumentException(what + " " + pixels + " must be a positive multiple of " + sizeMultiple
-                    + " for " + model.name() + " (VAE factor " + decoder.scaleFactor() + " times the UNet's downsampling)");
-        }
-    }
-
     private static List<String> nulls(int n) {
         List<String> l = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
@@ -103,13 +90,8 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
     }
 
     @Override
-    public int[] defaultSize() {
-        return defaultSize.clone();
-    }
-
-    @Override
-    public int sizeMultiple() {
-        return sizeMultiple;
+    public ModelInfo info() {
+        return info;
     }
 
     @Override

@@ -1,12 +1,12 @@
 package io.sparkdiffusion.scheduler;
 
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.asDoubles;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.caseDir;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.constant;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.noDraws;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.npy;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.numInferenceSteps;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.schedulerConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseDir;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.constant;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noDraws;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.npy;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -31,7 +31,7 @@ class DdpmSchedulerTest {
         Scheduler s = Schedulers.create(schedulerConfig(dir));
         assertInstanceOf(DdpmScheduler.class, s);
         s.setTimesteps(numInferenceSteps(dir));
-        assertArrayEquals(asDoubles(npy(dir, "timesteps.npy")), s.timesteps());
+        assertArrayEquals(recordedTimesteps(dir), s.timesteps());
         assertArrayEquals(new double[] {751, 501, 251, 1}, s.timesteps());
     }
 
@@ -89,7 +89,7 @@ class DdpmSchedulerTest {
         Tensor z = npy(dir, "noise_002.npy");
         Tensor out = s.step(eps, 900, x, constant(z));
 
-        double[] ac = DdpmPndmLcmFixtures.ddpmAlphasCumprod();
+        double[] ac = SchedulerTestSupport.ddpmAlphasCumprod();
         double at = ac[900];
         double ap = ac[800];
         double beta = 1 - at / ap;
@@ -118,7 +118,7 @@ class DdpmSchedulerTest {
         Tensor eps = npy(dir, "noise_001.npy");
         Tensor z = npy(dir, "noise_002.npy");
         Tensor out = s.step(eps, 1, x, constant(z));
-        double at = DdpmPndmLcmFixtures.sdAlphasCumprod()[1];
+        double at = SchedulerTestSupport.sdAlphasCumprod()[1];
         for (int i = 0; i < 5; i++) {
             double x0 = (x.data()[i] - Math.sqrt(1 - at) * eps.data()[i]) / Math.sqrt(at); // clip_sample false
             // abar_prev = 1: x0 coefficient 1, sample coefficient 0, posterior variance clamped at 1e-20
@@ -133,7 +133,7 @@ class DdpmSchedulerTest {
         s.setTimesteps(10);
         Tensor x = Tensor.full(0.5f, 1, 3, 4, 4);
         Tensor out = s.step(Tensor.full(0.1f, 1, 3, 4, 4), 0, x, noDraws());
-        double at = DdpmPndmLcmFixtures.ddpmAlphasCumprod()[0];
+        double at = SchedulerTestSupport.ddpmAlphasCumprod()[0];
         double x0 = (0.5 - Math.sqrt(1 - at) * 0.1) / Math.sqrt(at);
         assertEquals(Math.max(-1, Math.min(1, x0)), out.data()[0], 1e-5);
     }
@@ -149,7 +149,7 @@ class DdpmSchedulerTest {
         Tensor v = Tensor.full(-0.2f, 1, 1, 2, 2);
         Tensor z = Tensor.full(1.5f, 1, 1, 2, 2);
         Tensor out = s.step(v, 500, x, constant(z));
-        double[] ac = DdpmPndmLcmFixtures.ddpmAlphasCumprod();
+        double[] ac = SchedulerTestSupport.ddpmAlphasCumprod();
         double at = ac[500];
         double ap = ac[400];
         double beta = 1 - at / ap;

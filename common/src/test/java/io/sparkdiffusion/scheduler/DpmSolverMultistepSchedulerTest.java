@@ -1,12 +1,13 @@
 package io.sparkdiffusion.scheduler;
 
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.assertElements;
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.caseJson;
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.random;
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.recordedTimesteps;
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.schedulerConfig;
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.sdAlphasCumprod;
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.sdConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.assertElements;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseDir;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.random;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.sdAlphasCumprod;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.sdConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -14,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkdiffusion.noise.NoiseSource;
-import io.sparkdiffusion.scheduler.MultistepTestSupport.Vp;
+import io.sparkdiffusion.scheduler.SchedulerTestSupport.Vp;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.JsonConfig;
 import java.util.Arrays;
@@ -32,20 +33,21 @@ class DpmSolverMultistepSchedulerTest {
     @ParameterizedTest
     @ValueSource(strings = {"txt2img_dpmpp_2m", "txt2img_dpmpp_2m_karras"})
     void timestepsMatchTheRecordedRun(String caseName) {
-        Scheduler s = Schedulers.create(schedulerConfig(caseName));
+        Scheduler s = Schedulers.create(schedulerConfig(caseDir("sd-tiny", caseName)));
         assertInstanceOf(DpmSolverMultistepScheduler.class, s);
-        s.setTimesteps(caseJson(caseName).getInt("num_inference_steps", 0));
-        assertArrayEquals(recordedTimesteps(caseName), s.timesteps(), 0.0);
+        s.setTimesteps(numInferenceSteps(caseDir("sd-tiny", caseName)));
+        assertArrayEquals(recordedTimesteps(caseDir("sd-tiny", caseName)), s.timesteps(), 0.0);
     }
 
     @Test
     void karrasAliasTurnsOnKarrasSigmas() {
-        Scheduler s = Schedulers.create("dpmpp_2m_karras", schedulerConfig("txt2img_dpmpp_2m"));
+        Scheduler s = Schedulers.create("dpmpp_2m_karras", schedulerConfig(caseDir("sd-tiny", "txt2img_dpmpp_2m")));
         s.setTimesteps(4);
-        assertArrayEquals(recordedTimesteps("txt2img_dpmpp_2m_karras"), s.timesteps(), 0.0);
-        Scheduler plain = Schedulers.create("dpmpp_2m", schedulerConfig("txt2img_dpmpp_2m_karras").with("use_karras_sigmas", false));
+        assertArrayEquals(recordedTimesteps(caseDir("sd-tiny", "txt2img_dpmpp_2m_karras")), s.timesteps(), 0.0);
+        Scheduler plain = Schedulers.create("dpmpp_2m",
+                schedulerConfig(caseDir("sd-tiny", "txt2img_dpmpp_2m_karras")).with("use_karras_sigmas", false));
         plain.setTimesteps(4);
-        assertArrayEquals(recordedTimesteps("txt2img_dpmpp_2m"), plain.timesteps(), 0.0);
+        assertArrayEquals(recordedTimesteps(caseDir("sd-tiny", "txt2img_dpmpp_2m")), plain.timesteps(), 0.0);
     }
 
     /** n + 1 points over [0, T-1] (or T // (n+1) steps, or T/n from the end), the t = 0 end dropped. */

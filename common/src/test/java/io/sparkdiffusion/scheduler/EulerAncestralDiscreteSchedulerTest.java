@@ -1,22 +1,21 @@
 package io.sparkdiffusion.scheduler;
 
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.asDoubles;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.caseDir;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.caseJson;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.noiseDraws;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.npy;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.numInferenceSteps;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.pattern;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.runLoop;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.scaledLinearSigmas;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.schedulerConfig;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.sdConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseDir;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseJson;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noiseDraws;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.pattern;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.runLoop;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.scaledLinearSigmas;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.sdConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.CountingNoise;
+import io.sparkdiffusion.scheduler.SchedulerTestSupport.CountingNoise;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.JsonConfig;
 import java.nio.file.Path;
@@ -35,7 +34,7 @@ class EulerAncestralDiscreteSchedulerTest {
         Scheduler s = Schedulers.create(schedulerConfig(dir));
         assertInstanceOf(EulerAncestralDiscreteScheduler.class, s);
         s.setTimesteps(numInferenceSteps(dir));
-        assertArrayEquals(asDoubles(npy(dir, "timesteps.npy")), s.timesteps(), 0.0);
+        assertArrayEquals(recordedTimesteps(dir), s.timesteps(), 0.0);
     }
 
     /** One draw per denoising step, the last one included: the recorded draws minus the initial latents. */
@@ -61,7 +60,7 @@ class EulerAncestralDiscreteSchedulerTest {
         Path dir = caseDir("sd-tiny", "img2img_euler_a");
         long[][] draws = noiseDraws(dir);
         int steps = numInferenceSteps(dir);
-        double strength = caseJson(dir).get("strength").asDouble();
+        double strength = caseJson(dir).node().get("strength").asDouble();
         Scheduler s = Schedulers.create(schedulerConfig(dir));
         s.setTimesteps(steps);
         int begin = steps - (int) (steps * strength);
@@ -80,11 +79,13 @@ class EulerAncestralDiscreteSchedulerTest {
     @Test
     void initNoiseSigmaForLinspaceAndTrailingIsTheLargestSigma() {
         for (String spacing : new String[] {"linspace", "trailing"}) {
-            Scheduler s = new EulerAncestralDiscreteScheduler(sdConfig("EulerAncestralDiscreteScheduler", spacing));
+            Scheduler s = new EulerAncestralDiscreteScheduler(
+                    sdConfig("EulerAncestralDiscreteScheduler", "timestep_spacing", spacing));
             s.setTimesteps(4);
             assertEquals(SD_SIGMAS[999], s.initNoiseSigma(), 1e-4, spacing);
         }
-        Scheduler lead = new EulerAncestralDiscreteScheduler(sdConfig("EulerAncestralDiscreteScheduler", "leading"));
+        Scheduler lead = new EulerAncestralDiscreteScheduler(
+                sdConfig("EulerAncestralDiscreteScheduler", "timestep_spacing", "leading"));
         lead.setTimesteps(4);
         assertEquals(Math.sqrt(SD_SIGMAS[751] * SD_SIGMAS[751] + 1), lead.initNoiseSigma(), 1e-4);
     }
@@ -92,7 +93,7 @@ class EulerAncestralDiscreteSchedulerTest {
     @Test
     void stepIsEulerDownToSigmaDownPlusSigmaUpNoise() {
         EulerAncestralDiscreteScheduler s = new EulerAncestralDiscreteScheduler(
-                sdConfig("EulerAncestralDiscreteScheduler", "trailing"));
+                sdConfig("EulerAncestralDiscreteScheduler", "timestep_spacing", "trailing"));
         s.setTimesteps(4); // 999, 749, 499, 249
         Tensor x = pattern(SHAPE, 0);
         Tensor eps = pattern(SHAPE, 1);
@@ -118,7 +119,7 @@ class EulerAncestralDiscreteSchedulerTest {
     @Test
     void lastStepStillDrawsButLandsOnThePrediction() {
         EulerAncestralDiscreteScheduler s = new EulerAncestralDiscreteScheduler(
-                sdConfig("EulerAncestralDiscreteScheduler", "trailing"));
+                sdConfig("EulerAncestralDiscreteScheduler", "timestep_spacing", "trailing"));
         s.setTimesteps(1);
         Tensor x = pattern(SHAPE, 0);
         Tensor eps = pattern(SHAPE, 1);
@@ -133,7 +134,8 @@ class EulerAncestralDiscreteSchedulerTest {
     @Test
     void vPredictionUsesTheVParameterisation() {
         EulerAncestralDiscreteScheduler s = new EulerAncestralDiscreteScheduler(
-                sdConfig("EulerAncestralDiscreteScheduler", "leading").with("prediction_type", "v_prediction"));
+                sdConfig("EulerAncestralDiscreteScheduler", "timestep_spacing", "leading")
+                        .with("prediction_type", "v_prediction"));
         s.setTimesteps(4); // 751, 501, 251, 1
         Tensor x = pattern(SHAPE, 0);
         Tensor v = pattern(SHAPE, 4);
@@ -151,7 +153,7 @@ class EulerAncestralDiscreteSchedulerTest {
 
     @Test
     void ignoresKarrasAndRejectsSamplePrediction() {
-        JsonConfig base = sdConfig("EulerAncestralDiscreteScheduler", "linspace");
+        JsonConfig base = sdConfig("EulerAncestralDiscreteScheduler", "timestep_spacing", "linspace");
         EulerAncestralDiscreteScheduler plain = new EulerAncestralDiscreteScheduler(base);
         EulerAncestralDiscreteScheduler karras = new EulerAncestralDiscreteScheduler(base.with("use_karras_sigmas", true));
         plain.setTimesteps(6);
@@ -165,14 +167,15 @@ class EulerAncestralDiscreteSchedulerTest {
     @Test
     void zeroTerminalSnrGivesAFiniteFirstSigma() {
         EulerAncestralDiscreteScheduler s = new EulerAncestralDiscreteScheduler(
-                sdConfig("EulerAncestralDiscreteScheduler", "trailing").with("rescale_betas_zero_snr", true));
+                sdConfig("EulerAncestralDiscreteScheduler", "timestep_spacing", "trailing")
+                        .with("rescale_betas_zero_snr", true));
         s.setTimesteps(4);
         assertEquals(Math.sqrt((1 - 0x1p-24) / 0x1p-24), s.initNoiseSigma(), 1e-3);
     }
 
     @Test
     void aliasesBuildTheAncestralScheduler() {
-        JsonConfig c = sdConfig("EulerDiscreteScheduler", "linspace");
+        JsonConfig c = sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace");
         assertInstanceOf(EulerAncestralDiscreteScheduler.class, Schedulers.create("euler_a", c));
         assertInstanceOf(EulerAncestralDiscreteScheduler.class, Schedulers.create("euler_ancestral", c));
         assertInstanceOf(EulerAncestralDiscreteScheduler.class, Schedulers.create("EulerAncestralDiscreteScheduler", c));

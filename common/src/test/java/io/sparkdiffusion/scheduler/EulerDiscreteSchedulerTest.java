@@ -1,17 +1,16 @@
 package io.sparkdiffusion.scheduler;
 
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.asDoubles;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.caseDir;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.noDraws;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.noiseDraws;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.npy;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.numInferenceSteps;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.pattern;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.runLoop;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.scaledLinearSigmas;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.schedulerConfig;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.sdConfig;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.sigmaAt;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseDir;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noDraws;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noiseDraws;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.pattern;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.runLoop;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.scaledLinearSigmas;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.sdConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.sigmaAt;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -35,7 +34,7 @@ class EulerDiscreteSchedulerTest {
         Scheduler s = Schedulers.create(schedulerConfig(dir));
         assertSame(EulerDiscreteScheduler.class, s.getClass());
         s.setTimesteps(numInferenceSteps(dir));
-        assertArrayEquals(asDoubles(npy(dir, "timesteps.npy")), s.timesteps(), 0.0);
+        assertArrayEquals(recordedTimesteps(dir), s.timesteps(), 0.0);
     }
 
     @ParameterizedTest
@@ -51,7 +50,8 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void sigmasInterpolateTheTrainingSigmasAtTheTimesteps() {
-        EulerDiscreteScheduler s = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "leading"));
+        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
+                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading"));
         s.setTimesteps(4);
         assertArrayEquals(new double[] {751, 501, 251, 1}, s.timesteps(), 0.0);
         assertEquals(5, s.sigmas.length);
@@ -63,13 +63,15 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void initNoiseSigmaIsTheLargestSigmaForLinspaceAndItsVarianceForLeading() {
-        EulerDiscreteScheduler lin = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "linspace"));
+        EulerDiscreteScheduler lin = new EulerDiscreteScheduler(
+                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
         lin.setTimesteps(4);
         // SD's well-known sigma_max 14.6146...
         assertEquals(14.614647, lin.initNoiseSigma(), 1e-5);
         assertEquals(SD_SIGMAS[999], lin.initNoiseSigma(), 1e-4);
 
-        EulerDiscreteScheduler lead = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "leading"));
+        EulerDiscreteScheduler lead = new EulerDiscreteScheduler(
+                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading"));
         lead.setTimesteps(4);
         double sigma751 = SD_SIGMAS[751];
         assertEquals(Math.sqrt(sigma751 * sigma751 + 1), lead.initNoiseSigma(), 1e-4);
@@ -77,7 +79,8 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void fractionalLinspaceTimestepsInterpolateTheSigmas() {
-        EulerDiscreteScheduler s = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "linspace"));
+        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
+                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
         s.setTimesteps(7);
         double t1 = s.timesteps()[1];
         assertEquals((float) (999.0 * 5 / 6), t1, 0.0); // linspace(0, 999, 7)[::-1][1] = 832.5
@@ -86,7 +89,8 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void stepIsTheEulerUpdateOnOneElement() {
-        EulerDiscreteScheduler s = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "linspace"));
+        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
+                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
         s.setTimesteps(4);
         Tensor x = pattern(SHAPE, 0);
         Tensor eps = pattern(SHAPE, 1);
@@ -105,7 +109,8 @@ class EulerDiscreteSchedulerTest {
     @Test
     void vPredictionStepUsesTheVParameterisation() {
         EulerDiscreteScheduler s = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "leading").with("prediction_type", "v_prediction"));
+                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading")
+                        .with("prediction_type", "v_prediction"));
         s.setTimesteps(4);
         Tensor x = pattern(SHAPE, 0);
         Tensor v = pattern(SHAPE, 2);
@@ -120,7 +125,8 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void addNoiseUsesTheSigmaAtTheBeginIndex() {
-        EulerDiscreteScheduler s = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "linspace"));
+        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
+                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
         s.setTimesteps(4);
         s.setBeginIndex(2);
         Tensor x0 = pattern(SHAPE, 0);
@@ -133,7 +139,8 @@ class EulerDiscreteSchedulerTest {
     @Test
     void zeroTerminalSnrPinsTheLastAlphaCumprod() {
         EulerDiscreteScheduler s = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "trailing").with("rescale_betas_zero_snr", true));
+                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "trailing")
+                        .with("rescale_betas_zero_snr", true));
         s.setTimesteps(4);
         // abar_999 = 2^-24: sigma = sqrt((1 - 2^-24) / 2^-24)
         double expected = Math.sqrt((1 - 0x1p-24) / 0x1p-24);
@@ -143,10 +150,11 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void karrasSigmasSpanTheSameRange() {
-        EulerDiscreteScheduler plain = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "linspace"));
+        EulerDiscreteScheduler plain = new EulerDiscreteScheduler(
+                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
         plain.setTimesteps(10);
         EulerDiscreteScheduler k = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "linspace").with("use_karras_sigmas", true));
+                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace").with("use_karras_sigmas", true));
         k.setTimesteps(10);
         assertEquals(plain.sigmas[0], k.sigmas[0], 1e-5);
         assertEquals(plain.sigmas[9], k.sigmas[9], 1e-5);

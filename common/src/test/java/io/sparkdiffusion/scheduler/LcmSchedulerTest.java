@@ -1,12 +1,12 @@
 package io.sparkdiffusion.scheduler;
 
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.asDoubles;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.caseDir;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.constant;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.noDraws;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.npy;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.numInferenceSteps;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.schedulerConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseDir;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.constant;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noDraws;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.npy;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -29,7 +29,7 @@ class LcmSchedulerTest {
         Scheduler s = Schedulers.create(schedulerConfig(CASE));
         assertInstanceOf(LcmScheduler.class, s);
         s.setTimesteps(numInferenceSteps(CASE));
-        assertArrayEquals(asDoubles(npy(CASE, "timesteps.npy")), s.timesteps());
+        assertArrayEquals(recordedTimesteps(CASE), s.timesteps());
         assertArrayEquals(new double[] {999, 759, 499, 259}, s.timesteps());
     }
 
@@ -75,7 +75,7 @@ class LcmSchedulerTest {
         Tensor x2 = s.step(eps, 759, x1, constant(z));
         Tensor x3 = s.step(eps, 499, x2, constant(z));
         Tensor x4 = s.step(eps, 259, x3, noDraws()); // last step: denoised, no draw
-        double[] ac = DdpmPndmLcmFixtures.sdAlphasCumprod();
+        double[] ac = SchedulerTestSupport.sdAlphasCumprod();
         for (int i = 0; i < x.size(); i += 29) {
             double e = eps.data()[i];
             double zi = z.data()[i];
@@ -102,7 +102,7 @@ class LcmSchedulerTest {
         Scheduler s = Schedulers.create("lcm", JsonConfig.empty("test"));
         Tensor one = Tensor.full(1f, 1, 1, 1, 1);
         Tensor zero = Tensor.zeros(1, 1, 1, 1);
-        double abar = DdpmPndmLcmFixtures.sdAlphasCumprod()[500];
+        double abar = SchedulerTestSupport.sdAlphasCumprod()[500];
         assertEquals(Math.sqrt(abar), s.addNoise(one, zero, 500).data()[0], 1e-5);
         s.setTimesteps(1);
         assertArrayEquals(new double[] {999}, s.timesteps());

@@ -1,16 +1,15 @@
 package io.sparkdiffusion.scheduler;
 
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.asDoubles;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.caseDir;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.noDraws;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.noiseDraws;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.npy;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.numInferenceSteps;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.pattern;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.runLoop;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.scaledLinearSigmas;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.schedulerConfig;
-import static io.sparkdiffusion.scheduler.SigmaSchedulerFixtures.sdConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseDir;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noDraws;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noiseDraws;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.pattern;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.runLoop;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.scaledLinearSigmas;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.sdConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -26,7 +25,8 @@ class LmsDiscreteSchedulerTest {
     private static final double[] SD_SIGMAS = scaledLinearSigmas(0.00085, 0.012, 1000);
 
     private static LmsDiscreteScheduler sd(String spacing, int steps) {
-        LmsDiscreteScheduler s = new LmsDiscreteScheduler(sdConfig("LMSDiscreteScheduler", spacing));
+        LmsDiscreteScheduler s = new LmsDiscreteScheduler(
+                sdConfig("LMSDiscreteScheduler", "timestep_spacing", spacing));
         s.setTimesteps(steps);
         return s;
     }
@@ -37,7 +37,7 @@ class LmsDiscreteSchedulerTest {
         Scheduler s = Schedulers.create(schedulerConfig(dir));
         assertInstanceOf(LmsDiscreteScheduler.class, s);
         s.setTimesteps(numInferenceSteps(dir));
-        assertArrayEquals(asDoubles(npy(dir, "timesteps.npy")), s.timesteps(), 0.0);
+        assertArrayEquals(recordedTimesteps(dir), s.timesteps(), 0.0);
         long[][] draws = noiseDraws(dir);
         assertEquals(1, draws.length); // initial latents only: the loop draws recorded - 1 = 0
         runLoop(s, draws[0], 0, noDraws());
@@ -124,7 +124,8 @@ class LmsDiscreteSchedulerTest {
     @Test
     void firstStepMatchesEuler() {
         LmsDiscreteScheduler lms = sd("leading", 5);
-        EulerDiscreteScheduler euler = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "leading"));
+        EulerDiscreteScheduler euler = new EulerDiscreteScheduler(
+                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading"));
         euler.setTimesteps(5);
         assertArrayEquals(euler.timesteps(), lms.timesteps(), 0.0);
         assertEquals(euler.initNoiseSigma(), lms.initNoiseSigma(), 0.0);
@@ -161,15 +162,16 @@ class LmsDiscreteSchedulerTest {
     @Test
     void karrasSigmasAndAliases() {
         LmsDiscreteScheduler k = new LmsDiscreteScheduler(
-                sdConfig("LMSDiscreteScheduler", "linspace").with("use_karras_sigmas", true));
+                sdConfig("LMSDiscreteScheduler", "timestep_spacing", "linspace").with("use_karras_sigmas", true));
         k.setTimesteps(8);
         LmsDiscreteScheduler plain = sd("linspace", 8);
         assertEquals(plain.sigmas[0], k.sigmas[0], 1e-5);
         assertEquals(plain.sigmas[7], k.sigmas[7], 1e-5);
         assertTrue(k.sigmas[3] < plain.sigmas[3], "Karras spends more steps at low noise");
         runLoop(k, SHAPE, 0, noDraws());
-        assertInstanceOf(LmsDiscreteScheduler.class, Schedulers.create("lms", sdConfig("EulerDiscreteScheduler", "linspace")));
+        assertInstanceOf(LmsDiscreteScheduler.class,
+                Schedulers.create("lms", sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace")));
         assertThrows(IllegalArgumentException.class, () -> new LmsDiscreteScheduler(
-                sdConfig("LMSDiscreteScheduler", "linspace").with("use_beta_sigmas", true)));
+                sdConfig("LMSDiscreteScheduler", "timestep_spacing", "linspace").with("use_beta_sigmas", true)));
     }
 }

@@ -1,11 +1,11 @@
 package io.sparkdiffusion.scheduler;
 
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.asDoubles;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.caseDir;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.noDraws;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.npy;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.numInferenceSteps;
-import static io.sparkdiffusion.scheduler.DdpmPndmLcmFixtures.schedulerConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseDir;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noDraws;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.npy;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -42,7 +42,7 @@ class PndmSchedulerTest {
         Scheduler s = Schedulers.create(schedulerConfig(CASE));
         assertInstanceOf(PndmScheduler.class, s);
         s.setTimesteps(numInferenceSteps(CASE));
-        assertArrayEquals(asDoubles(npy(CASE, "timesteps.npy")), s.timesteps());
+        assertArrayEquals(recordedTimesteps(CASE), s.timesteps());
         assertArrayEquals(new double[] {751, 501, 501, 251, 1}, s.timesteps());
     }
 
@@ -95,7 +95,7 @@ class PndmSchedulerTest {
     void handCheckedPlmsSequence() {
         Scheduler s = Schedulers.create(schedulerConfig(CASE));
         s.setTimesteps(4);
-        double[] ac = DdpmPndmLcmFixtures.sdAlphasCumprod();
+        double[] ac = SchedulerTestSupport.sdAlphasCumprod();
         Tensor x = npy(CASE, "noise_000.npy");
         Tensor[] e = new Tensor[5];
         for (int k = 0; k < 5; k++) {
@@ -139,7 +139,7 @@ class PndmSchedulerTest {
             outs[k] = s.step(e[k], ts[k], cur, noDraws());
             cur = outs[k];
         }
-        double[] ac = DdpmPndmLcmFixtures.sdAlphasCumprod();
+        double[] ac = SchedulerTestSupport.sdAlphasCumprod();
         for (int i = 0; i < x.size(); i += 41) {
             double xi = x.data()[i];
             assertEquals(transfer(xi, e[0].data()[i], ac[901], ac[851]), outs[0].data()[i], TOL);

@@ -1,11 +1,12 @@
 package io.sparkdiffusion.scheduler;
 
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.assertElements;
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.caseJson;
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.random;
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.recordedTimesteps;
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.schedulerConfig;
-import static io.sparkdiffusion.scheduler.MultistepTestSupport.sdConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.assertElements;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseDir;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.random;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.sdConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -13,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkdiffusion.noise.NoiseSource;
-import io.sparkdiffusion.scheduler.MultistepTestSupport.Vp;
+import io.sparkdiffusion.scheduler.SchedulerTestSupport.Vp;
 import io.sparkdiffusion.tensor.Tensor;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -32,14 +33,14 @@ class UniPcMultistepSchedulerTest {
 
     @Test
     void timestepsMatchTheRecordedRun() {
-        Scheduler s = Schedulers.create(schedulerConfig("txt2img_unipc"));
+        Scheduler s = Schedulers.create(schedulerConfig(caseDir("sd-tiny", "txt2img_unipc")));
         assertInstanceOf(UniPcMultistepScheduler.class, s);
-        s.setTimesteps(caseJson("txt2img_unipc").getInt("num_inference_steps", 0));
-        assertArrayEquals(recordedTimesteps("txt2img_unipc"), s.timesteps(), 0.0);
-        Scheduler alias = Schedulers.create("unipc", schedulerConfig("txt2img_dpmpp_2m"));
+        s.setTimesteps(numInferenceSteps(caseDir("sd-tiny", "txt2img_unipc")));
+        assertArrayEquals(recordedTimesteps(caseDir("sd-tiny", "txt2img_unipc")), s.timesteps(), 0.0);
+        Scheduler alias = Schedulers.create("unipc", schedulerConfig(caseDir("sd-tiny", "txt2img_dpmpp_2m")));
         assertInstanceOf(UniPcMultistepScheduler.class, alias);
         alias.setTimesteps(4);
-        assertArrayEquals(recordedTimesteps("txt2img_unipc"), alias.timesteps(), 0.0);
+        assertArrayEquals(recordedTimesteps(caseDir("sd-tiny", "txt2img_unipc")), alias.timesteps(), 0.0);
     }
 
     /** UniP-1 is DDIM (in both the data- and the noise-prediction form). */
