@@ -14,7 +14,8 @@ import java.util.Map;
  * @param provider {@code cpu} or {@code cuda}
  * @param deviceId the CUDA device ordinal (ignored on CPU)
  */
-public record RuntimeOptions(int intraOpThreads, int interOpThreads, String optimization, String provider, int deviceId) {
+public record RuntimeOptions(int intraOpThreads, int interOpThreads, String optimization, String provider, int deviceId)
+        implements java.io.Serializable {
 
     public static final RuntimeOptions DEFAULT = new RuntimeOptions(0, 0, "all", "cpu", 0);
 

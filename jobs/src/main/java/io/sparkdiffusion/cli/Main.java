@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "spark-diffusion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Diffusion-model generation on ONNX Runtime: local commands and Spark batch jobs.",
-        subcommands = {GenerateCommand.class, ReplayCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, io.sparkdiffusion.jobs.JobCommand.class, ReplayCommand.class, BenchCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -50,9 +51,22 @@ public final class Main implements Runnable {
         return cl;
     }
 
-    private static String oneLine(Throwable ex) {
-        String m = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
-        return m.replace('\n', ' ');
+    /** The first line of the message (Spark's carry a whole plan), plus the root cause's when it differs. */
+    static String oneLine(Throwable ex) {
+        String m = firstLine(ex);
+        Throwable root = ex;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String r = firstLine(root);
+        String line = root == ex || m.contains(r) ? m : m + " (cause: " + r + ")";
+        return line.length() > 600 ? line.substring(0, 600) + " ..." : line;
+    }
+
+    private static String firstLine(Throwable t) {
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        int nl = m.indexOf('\n');
+        return nl >= 0 ? m.substring(0, nl) : m;
     }
 
     @Override

@@ -1,0 +1,337 @@
+package io.sparkdiffusion.jobs;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.to_json;
+
+import io.sparkdiffusion.model.ModelFolder;
+import io.sparkdiffusion.model.ModelInfo;
+import io.sparkdiffusion.model.RuntimeOptions;
+import io.sparkdiffusion.util.JsonConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * The generation job: a table of prompts in, {@code images/}, {@code metadata/}, {@code errors/} and
+ * {@code index.html} out. Thin by design: parse the config, plan the rows (validation and expansion, no model),
+ * map partitions through the executors' resident pipelines, write through Spark's committer.
+ */
+public final class GenerateJob {
+    private static final Logger LOG = LogManager.getLogger(GenerateJob.class);
+    /** Input columns the job reads; others are kept only in the errors table's copy of a rejected row. */
+    static final List<String> INPUT_FIELDS = List.of("id", "prompt", "negative_prompt", "seed", "num_inference_steps",
+            "guidance_scale", "width", "height", "scheduler", "num_images_per_prompt");
+    /** What the job owns in its output folder; --overwrite removes only these. */
+    static final Set<String> OWNED = Set.of("images", "metadata", "errors", "index.html", "_job.json");
+
+    private GenerateJob() {
+    }
+
+    /** spark-submit entry point: the same options as {@code bin/spark-diffusion job}. */
+    public static void main(String[] args) {
+        System.exit(new picocli.CommandLine(new JobCommand()).execute(args));
+    }
+
+    public static JobSummary run(SparkSession spark, JobConfig config) {
+        long started = System.nanoTime();
+        String runId = Instant.now().toString().replaceAll("[:.]", "-") + "-" + UUID.randomUUID().toString().substring(0, 8);
+        LOG.info("spark-diffusion job {} with settings:\n{}", runId, config.describe());
+        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+        config.hadoopSettings().forEach(hadoop::set);
+        HadoopConf conf = new HadoopConf(new Configuration(hadoop));
+        OutputStore store = new OutputStore(conf, config.output());
+        prepareOutput(store, config);
+
+        Path localModel = ModelLocalizer.localize(config.model(), null, conf, config.localModelDir());
+        String fingerprint = ModelLocalizer.fingerprint(localModel);
+        RowRules.ModelRules modelRules;
+        String modelName = localModel.getFileName().toString();
+        try (ModelFolder folder = new ModelFolder(localModel, RuntimeOptions.DEFAULT)) {
+            ModelInfo info = ModelInfo.of(folder);
+            int[] size = info.defaultSize();
+            modelRules = new RowRules.ModelRules(info.takesPrompt(), info.sizeMultiple(), size[0], size[1],
+                    folder.schedulerConfig().getString("_class_name", "DDIMScheduler"));
+            LOG.info("model {} ({}), fingerprint {}, default size {}x{}, sizes multiple of {}", modelName,
+                    info.pipelineClass(), fingerprint.substring(0, 16), size[1], size[0], info.sizeMultiple());
+        }
+        writeManifest(store, runId, config, modelName, fingerprint, null);
+
+        // plan: validate and expand every input row (no model involved)
+        Dataset<Row> input = readInput(spark, config);
+        long inputRows = input.count();
+        RowRules rules = new RowRules(config.rowDefaults(), modelRules);
+        Dataset<PlannedRow> planned = normalise(input).flatMap(planner(rules), Encoders.bean(PlannedRow.class))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<PlannedRow> accepted = planned.filter(col("accepted"));
+        Dataset<PlannedRow> rejected = planned.filter(col("accepted").equalTo(false));
+        long plannedImages = accepted.count();
+        long rejectedRows = rejected.count();
+
+        Dataset<PlannedRow> todo = config.resume() ? withoutFinished(spark, store, accepted) : accepted;
+        long toGenerate = todo.count();
+        long skipped = plannedImages - toGenerate;
+        LOG.info("{} input rows: {} images planned, {} rejected, {} already done (resume), {} to generate", inputRows,
+                plannedImages, rejectedRows, skipped, toGenerate);
+
+        LongAccumulator written = spark.sparkContext().longAccumulator("spark-diffusion images written");
+        LongAccumulator failed = spark.sparkContext().longAccumulator("spark-diffusion images failed");
+        ModelHandle handle = new ModelHandle(config.model(), modelName, fingerprint, config.localModelDir(), conf,
+                config.runtimeOptions(), config.provider(), config.fallbackToCpu(), taskSlotsPerExecutor(spark));
+        Dataset<PlannedRow> work = config.partitions() > 0 ? todo.repartition(config.partitions()) : todo;
+        Dataset<GeneratedRow> generated = work.mapPartitions(
+                new PartitionGenerator(handle, store, config.batchSize(), runId, written, failed),
+                Encoders.bean(GeneratedRow.class)).persist(StorageLevel.MEMORY_AND_DISK());
+
+        long genStart = System.nanoTime();
+        ScheduledExecutorService progress = startProgressLog(written, failed, toGenerate, genStart,
+                config.progressIntervalSeconds());
+        try {
+            // generation runs inside this write, once; the persisted outcome feeds the errors table below
+            metadataColumns(generated.filter(col("written"))).write().mode(SaveMode.Append)
+                    .parquet(store.path("metadata").toString());
+        } finally {
+            progress.shutdownNow();
+        }
+        double genSeconds = (System.nanoTime() - genStart) / 1e9;
+        long writtenCount = generated.filter(col("written")).count();
+        long failedCount = generated.filter(col("written").equalTo(false)).count();
+        errorColumns(rejected, generated.filter(col("written").equalTo(false)))
+                .coalesce(1).write().mode(SaveMode.Overwrite).parquet(store.path("errors").toString());
+
+        double wall = (System.nanoTime() - started) / 1e9;
+        double rate = genSeconds > 0 ? writtenCount / genSeconds : 0;
+        double errorFraction = inputRows == 0 ? 0 : (rejectedRows + failedCount) / (double) inputRows;
+        boolean exceeded = errorFraction > config.maxErrorFraction();
+        JobSummary summary = new JobSummary(runId, Redaction.uri(config.output()), inputRows, plannedImages,
+                writtenCount, skipped, rejectedRows, failedCount, wall, rate, exceeded);
+        writeContactSheet(spark, store, config, summary, modelName, fingerprint);
+        writeManifest(store, runId, config, modelName, fingerprint, summary);
+        planned.unpersist();
+        generated.unpersist();
+        LOG.info("summary: {} written, {} skipped, {} rejected, {} failed, {} images/s, wall time {} s; contact sheet {}",
+                writtenCount, skipped, rejectedRows, failedCount, String.format(Locale.ROOT, "%.2f", rate),
+                String.format(Locale.ROOT, "%.1f", wall), Redaction.uri(store.path("index.html").toString()));
+        if (exceeded) {
+            LOG.error("error fraction {} exceeds max_error_fraction {}: see {}", String.format(Locale.ROOT, "%.3f", errorFraction),
+                    config.maxErrorFraction(), Redaction.uri(store.path("errors").toString()));
+        }
+        return summary;
+    }
+
+    /** Concurrent tasks per executor: spark.executor.cores / spark.task.cpus, or N of local[N]. */
+    static int taskSlotsPerExecutor(SparkSession spark) {
+        var conf = spark.sparkContext().getConf();
+        int taskCpus = conf.getInt("spark.task.cpus", 1);
+        String master = spark.sparkContext().master();
+        if (master.startsWith("local")) {
+            return Math.max(1, spark.sparkContext().defaultParallelism() / taskCpus);
+        }
+        return Math.max(1, conf.getInt("spark.executor.cores", 1) / taskCpus);
+    }
+
+    /** Refuses an output folder holding other data unless --resume or --overwrite; --overwrite removes only our own. */
+    static void prepareOutput(OutputStore store, JobConfig config) {
+        try {
+            List<String> entries = store.topLevelEntries();
+            if (entries.isEmpty() || config.resume()) {
+                return;
+            }
+            if (!config.overwrite()) {
+                throw new IllegalArgumentException("output " + Redaction.uri(config.output()) + " already holds data "
+                        + entries + ": pass --resume to continue that run or --overwrite to replace it");
+            }
+            List<String> foreign = new ArrayList<>();
+            for (String e : entries) {
+                if (!OWNED.contains(e)) {
+                    foreign.add(e);
+                }
+            }
+            if (!foreign.isEmpty()) {
+                throw new IllegalArgumentException("output " + Redaction.uri(config.output())
+                        + " holds entries this job did not write " + foreign + ": refusing to overwrite it");
+            }
+            for (String e : entries) {
+                store.delete(e);
+            }
+            LOG.info("--overwrite: removed the previous run's {} from {}", entries, Redaction.uri(config.output()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot inspect output " + Redaction.uri(config.output()) + ": " + e.getMessage(), e);
+        }
+    }
+
+    static Dataset<Row> readInput(SparkSession spark, JobConfig config) {
+        String format = config.inputFormat();
+        var reader = spark.read();
+        if (format.equals("csv")) {
+            reader = reader.option("header", "true");
+        }
+        return reader.format(format).load(config.input());
+    }
+
+    /**
+     * The input's known fields as text (absent columns as null), the whole row as JSON for the errors table, and how
+     * many rows share each id.
+     */
+    static Dataset<Row> normalise(Dataset<Row> input) {
+        Map<String, String> present = new LinkedHashMap<>();
+        for (String f : input.columns()) {
+            present.put(f.toLowerCase(Locale.ROOT), f);
+        }
+        List<Column> cols = new ArrayList<>();
+        for (String f : INPUT_FIELDS) {
+            String actual = present.get(f);
+            cols.add((actual != null ? col("`" + actual + "`").cast("string") : lit(null).cast("string")).as(f));
+        }
+        Column[] all = Arrays.stream(input.columns()).map(c -> col("`" + c + "`")).toArray(Column[]::new);
+        cols.add(to_json(struct(all)).as("__row"));
+        Column idCol = present.containsKey("id") ? col("`" + present.get("id") + "`").cast("string") : lit(null).cast("string");
+        cols.add(count(lit(1)).over(Window.partitionBy(idCol)).as("__id_count"));
+        // co-locate equal ids in as many partitions as the input has: the duplicate count then needs no further
+        // shuffle, and a small input does not fan out into spark.sql.shuffle.partitions (200) planning tasks
+        int partitions = Math.max(1, input.rdd().getNumPartitions());
+        return input.repartition(partitions, idCol).select(cols.toArray(Column[]::new));
+    }
+
+    static FlatMapFunction<Row, PlannedRow> planner(RowRules rules) {
+        return row -> rules.plan(name -> {
+            Object v = row.getAs(name);
+            return v == null ? null : v.toString();
+        }, row.<Long>getAs("__id_count"), row.getAs("__row")).iterator();
+    }
+
+    /** Accepted rows whose image and metadata row both exist already are dropped. */
+    static Dataset<PlannedRow> withoutFinished(SparkSession spark, OutputStore store, Dataset<PlannedRow> accepted) {
+        try {
+            if (!store.exists("metadata")) {
+                return accepted;
+            }
+            List<String> images = store.listFiles("images");
+            Dataset<Row> present = spark.createDataset(images, Encoders.STRING()).toDF("imageFile");
+            Dataset<Row> described = spark.read().parquet(store.path("metadata").toString()).select(col("id")).distinct();
+            Dataset<Row> finished = described.join(accepted.select(col("id"), col("imageFile")), "id")
+                    .join(present, "imageFile").select("id");
+            return accepted.join(finished, accepted.col("id").equalTo(finished.col("id")), "left_anti")
+                    .as(Encoders.bean(PlannedRow.class));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + Redaction.uri(store.root()) + " for --resume: " + e.getMessage(), e);
+        }
+    }
+
+    static Dataset<Row> metadataColumns(Dataset<GeneratedRow> rows) {
+        return rows.select(col("id"), col("inputId").as("input_id"), col("prompt"), col("negativePrompt").as("negative_prompt"),
+                col("seed"), col("numInferenceSteps").as("num_inference_steps"), col("guidanceScale").as("guidance_scale"),
+                col("scheduler"), col("width"), col("height"), col("modelName").as("model_name"),
+                col("modelFingerprint").as("model_fingerprint"), col("imagePath").as("image_path"),
+                col("imageSha256").as("image_sha256"), col("generationMs").as("generation_ms"),
+                col("generatedAt").as("generated_at"), col("runId").as("run_id"));
+    }
+
+    static Dataset<Row> errorColumns(Dataset<PlannedRow> rejected, Dataset<GeneratedRow> failed) {
+        Dataset<Row> validation = rejected.select(col("id"), col("errorField").as("field"), col("errorReason").as("reason"),
+                lit("validation").as("stage"), col("inputRow").as("input_row"));
+        Dataset<Row> generation = failed.select(col("id"), lit("generation").as("field"), col("errorReason").as("reason"),
+                lit("generation").as("stage"), lit(null).cast("string").as("input_row"));
+        return validation.unionByName(generation);
+    }
+
+    private static ScheduledExecutorService startProgressLog(LongAccumulator written, LongAccumulator failed, long total,
+                                                             long start, int seconds) {
+        ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "spark-diffusion-progress");
+            t.setDaemon(true);
+            return t;
+        });
+        s.scheduleAtFixedRate(() -> {
+            long done = written.value() + failed.value();
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            LOG.info("progress: {}/{} images ({}%), {} failed, {} images/s", done, total,
+                    total == 0 ? 100 : done * 100 / total, failed.value(),
+                    String.format(Locale.ROOT, "%.2f", elapsed > 0 ? written.value() / elapsed : 0));
+        }, seconds, seconds, TimeUnit.SECONDS);
+        return s;
+    }
+
+    private static void writeContactSheet(SparkSession spark, OutputStore store, JobConfig config, JobSummary summary,
+                                          String modelName, String fingerprint) {
+        List<ContactSheet.Entry> entries = new ArrayList<>();
+        long total = 0;
+        try {
+            if (store.exists("metadata")) {
+                Dataset<Row> meta = spark.read().parquet(store.path("metadata").toString());
+                total = meta.count();
+                for (Row r : meta.orderBy("id").limit(config.contactSheetMaxImages()).collectAsList()) {
+                    String path = r.getAs("image_path");
+                    entries.add(new ContactSheet.Entry(r.getAs("id"), path.substring(path.lastIndexOf('/') + 1),
+                            r.getAs("prompt"), r.getAs("negative_prompt"), r.<Long>getAs("seed"),
+                            r.<Integer>getAs("num_inference_steps"), r.<Double>getAs("guidance_scale"),
+                            r.getAs("scheduler"), r.<Integer>getAs("width"), r.<Integer>getAs("height"),
+                            r.<Long>getAs("generation_ms")));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("run", summary.runId());
+        s.put("model", modelName + " (fingerprint " + fingerprint.substring(0, 16) + ")");
+        s.put("input", Redaction.uri(config.input()));
+        s.put("input rows", Long.toString(summary.inputRows()));
+        s.put("images written", Long.toString(summary.written()));
+        s.put("skipped (resume)", Long.toString(summary.skipped()));
+        s.put("rejected rows", summary.rejected() + (summary.rejected() > 0 ? " (see errors/)" : ""));
+        s.put("failed images", Long.toString(summary.failed()));
+        s.put("images/s", String.format(Locale.ROOT, "%.2f", summary.imagesPerSecond()));
+        s.put("wall time", String.format(Locale.ROOT, "%.1f s", summary.wallSeconds()));
+        store.put("index.html", ContactSheet.render("spark-diffusion: " + modelName, s, entries, total)
+                .getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void writeManifest(OutputStore store, String runId, JobConfig config, String modelName,
+                                      String fingerprint, JobSummary summary) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("tool", "spark-diffusion");
+        m.put("run_id", runId);
+        m.put("model", modelName);
+        m.put("model_uri", Redaction.uri(config.model()));
+        m.put("model_fingerprint", fingerprint);
+        m.put("input", Redaction.uri(config.input()));
+        m.put("state", summary == null ? "running" : "finished");
+        if (summary != null) {
+            m.put("summary", summary);
+        }
+        try {
+            store.put("_job.json", JsonConfig.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+package io.sparkdiffusion.jobs;
+
+import java.io.Serializable;
+
+/** The outcome of one planned image: written (with its metadata) or failed in the engine (with the reason). */
+public class GeneratedRow implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private boolean written;
+    private String id;
+    private String inputId;
+    private String prompt;
+    private String negativePrompt;
+    private long seed;
+    private int numInferenceSteps;
+    private double guidanceScale;
+    private String scheduler;
+    private int width;
+    private int height;
+    private String modelName;
+    private String modelFingerprint;
+    private String imagePath;
+    private String imageSha256;
+    private long generationMs;
+    private java.sql.Timestamp generatedAt;
+    private String runId;
+    private String errorReason;
+
+    public GeneratedRow() {
+    }
+
+    static GeneratedRow of(PlannedRow p, String runId, String modelName, String fingerprint) {
+        GeneratedRow g = new GeneratedRow();
+        g.id = p.getId();
+        g.inputId = p.getInputId();
+        g.prompt = p.getPrompt();
+        g.negativePrompt = p.getNegativePrompt();
+        g.seed = p.getSeed();
+        g.numInferenceSteps = p.getSteps();
+        g.guidanceScale = p.getGuidanceScale();
+        g.scheduler = p.getScheduler();
+        g.width = p.getWidth();
+        g.height = p.getHeight();
+        g.modelName = modelName;
+        g.modelFingerprint = fingerprint;
+        g.runId = runId;
+        g.generatedAt = new java.sql.Timestamp(System.currentTimeMillis());
+        return g;
+    }
+
+    public boolean isWritten() {
+        return written;
+    }
+
+    public void setWritten(boolean written) {
+        this.written = written;
+    }
+
+    public String getId() {
+        return id;
+    }
+
+    public void setId(String id) {
+        this.id = id;
+    }
+
+    public String getInputId() {
+        return inputId;
+    }
+
+    public void setInputId(String inputId) {
+        this.inputId = inputId;
+    }
+
+    public String getPrompt() {
+        return prompt;
+    }
+
+    public void setPrompt(String prompt) {
+        this.prompt = prompt;
+    }
+
+    public String getNegativePrompt() {
+        return negativePrompt;
+    }
+
+    public void setNegativePrompt(String negativePrompt) {
+        this.negativePrompt = negativePrompt;
+    }
+
+    public long getSeed() {
+        return seed;
+    }
+
+    public void setSeed(long seed) {
+        this.seed = seed;
+    }
+
+    public int getNumInferenceSteps() {
+        return numInferenceSteps;
+    }
+
+    public void setNumInferenceSteps(int numInferenceSteps) {
+        this.numInferenceSteps = numInferenceSteps;
+    }
+
+    public double getGuidanceScale() {
+        return guidanceScale;
+    }
+
+    public void setGuidanceScale(double guidanceScale) {
+        this.guidanceScale = guidanceScale;
+    }
+
+    public String getScheduler() {
+        return scheduler;
+    }
+
+    public void setScheduler(String scheduler) {
+        this.scheduler = scheduler;
+    }
+
+    public int getWidth() {
+        return width;
+    }
+
+    public void setWidth(int width) {
+        this.width = width;
+    }
+
+    public int getHeight() {
+        return height;
+    }
+
+    public void setHeight(int height) {
+        this.height = height;
+    }
+
+    public String getModelName() {
+        return modelName;
+    }
+
+    public void setModelName(String modelName) {
+        this.modelName = modelName;
+    }
+
+    public String getModelFingerprint() {
+        return modelFingerprint;
+    }
+
+    public void setModelFingerprint(String modelFingerprint) {
+        this.modelFingerprint = modelFingerprint;
+    }
+
+    public String getImagePath() {
+        return imagePath;
+    }
+
+    public void setImagePath(String imagePath) {
+        this.imagePath = imagePath;
+    }
+
+    public String getImageSha256() {
+        return imageSha256;
+    }
+
+    public void setImageSha256(String imageSha256) {
+        this.imageSha256 = imageSha256;
+    }
+
+    public long getGenerationMs() {
+        return generationMs;
+    }
+
+    public void setGenerationMs(long generationMs) {
+        this.generationMs = generationMs;
+    }
+
+    public java.sql.Timestamp getGeneratedAt() {
+        return generatedAt;
+    }
+
+    public void setGeneratedAt(java.sql.Timestamp generatedAt) {
+        this.generatedAt = generatedAt;
+    }
+
+    public String getRunId() {
+        return runId;
+    }
+
+    public void setRunId(String runId) {
+        this.runId = runId;
+    }
+
+    public String getErrorReason() {
+        return errorReason;
+    }
+
+    public void setErrorReason(String errorReason) {
+        this.errorReason = errorReason;
+    }
+}

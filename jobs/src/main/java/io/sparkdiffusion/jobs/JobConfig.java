@@ -1,0 +1,386 @@
+package io.sparkdiffusion.jobs;
+
+import io.sparkdiffusion.model.RuntimeOptions;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+
+/**
+ * The generation job's settings: a commented YAML file (see {@code conf/spark-diffusion.yaml}) flattened to dotted
+ * keys, then command-line overrides. Every key is known and checked; a bad value fails with its key and value.
+ */
+public final class JobConfig implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** Every accepted key with its default (null: none). Keys under {@code hadoop.} pass through to Hadoop. */
+    static final Map<String, Object> DEFAULTS = new LinkedHashMap<>();
+
+    static {
+        DEFAULTS.put("model", null);
+        DEFAULTS.put("input", null);
+        DEFAULTS.put("input_format", "parquet");
+        DEFAULTS.put("output", null);
+        DEFAULTS.put("partitions", 0);
+        DEFAULTS.put("batch_size", 4);
+        DEFAULTS.put("master", null);
+        DEFAULTS.put("resume", false);
+        DEFAULTS.put("overwrite", false);
+        DEFAULTS.put("max_error_fraction", 0.1);
+        DEFAULTS.put("defaults.num_inference_steps", 20);
+        DEFAULTS.put("defaults.guidance_scale", 7.5);
+        DEFAULTS.put("defaults.width", null);
+        DEFAULTS.put("defaults.height", null);
+        DEFAULTS.put("defaults.scheduler", null);
+        DEFAULTS.put("defaults.negative_prompt", null);
+        DEFAULTS.put("limits.max_steps", 200);
+        DEFAULTS.put("limits.max_images_per_prompt", 64);
+        DEFAULTS.put("grid.seeds", null);
+        DEFAULTS.put("grid.guidance_scales", null);
+        DEFAULTS.put("runtime.provider", "auto");
+        DEFAULTS.put("runtime.fallback_to_cpu", false);
+        DEFAULTS.put("runtime.intra_op_threads", 0);
+        DEFAULTS.put("runtime.inter_op_threads", 0);
+        DEFAULTS.put("runtime.optimization", "all");
+        DEFAULTS.put("runtime.local_model_dir", null);
+        DEFAULTS.put("contact_sheet.max_images", 500);
+        DEFAULTS.put("progress.log_interval_seconds", 10);
+    }
+
+    private final Map<String, String> values;
+
+    private JobConfig(Map<String, String> values) {
+        this.values = values;
+    }
+
+    /** Defaults, then the YAML file (if any), then overrides ({@code key=value}, dotted keys). */
+    public static JobConfig load(Path yamlFile, Map<String, String> overrides) {
+        Map<String, String> v = new TreeMap<>();
+        if (yamlFile != null) {
+            v.putAll(readYaml(yamlFile));
+        }
+        v.putAll(overrides);
+        for (String key : v.keySet()) {
+            if (!DEFAULTS.containsKey(key) && !key.startsWith("hadoop.")) {
+                throw new IllegalArgumentException("unknown configuration key '" + key + "'"
+                        + (yamlFile != null ? " (in " + yamlFile + " or the command line)" : "") + "; known keys: "
+                        + String.join(", ", DEFAULTS.keySet()) + ", hadoop.*");
+            }
+        }
+        JobConfig c = new JobConfig(v);
+        c.validate();
+        return c;
+    }
+
+    static Map<String, String> readYaml(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("configuration file " + file + " does not exist");
+        }
+        try (Reader r = Files.newBufferedReader(file)) {
+            Object root = new Yaml(new SafeConstructor(new LoaderOptions())).load(r);
+            Map<String, String> flat = new TreeMap<>();
+            if (root != null) {
+                if (!(root instanceof Map<?, ?> m)) {
+                    throw new IllegalArgumentException(file + ": the top level must be a mapping of keys");
+                }
+                flatten("", m, flat);
+            }
+            return flat;
+        } catch (IOException | org.yaml.snakeyaml.error.YAMLException e) {
+            throw new IllegalArgumentException("cannot read configuration " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void flatten(String prefix, Map<?, ?> m, Map<String, String> out) {
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            String key = prefix + e.getKey();
+            Object v = e.getValue();
+            if (v instanceof Map<?, ?> sub && !key.equals("hadoop")) {
+                flatten(key + ".", sub, out);
+            } else if (v instanceof Map<?, ?> hadoop) {
+                hadoop.forEach((k, val) -> out.put("hadoop." + k, String.valueOf(val)));
+            } else if (v instanceof List<?> list) {
+                List<String> parts = new ArrayList<>();
+                list.forEach(x -> parts.add(String.valueOf(x)));
+                out.put(key, String.join(",", parts));
+            } else if (v != null) {
+                out.put(key, String.valueOf(v));
+            }
+        }
+    }
+
+    private void validate() {
+        inputFormat();
+        positive("batch_size");
+        nonNegative("partitions");
+        double f = getDouble("max_error_fraction");
+        if (!(f >= 0 && f <= 1)) {
+            throw bad("max_error_fraction", "a number between 0 and 1");
+        }
+        positive("defaults.num_inference_steps");
+        positive("limits.max_steps");
+        positive("limits.max_images_per_prompt");
+        if (!Double.isFinite(getDouble("defaults.guidance_scale"))) {
+            throw bad("defaults.guidance_scale", "a finite number");
+        }
+        optionalPositive("defaults.width");
+        optionalPositive("defaults.height");
+        gridSeeds();
+        gridGuidance();
+        String p = provider();
+        if (!List.of("auto", "cpu", "cuda").contains(p)) {
+            throw bad("runtime.provider", "auto, cpu or cuda");
+        }
+        getBoolean("runtime.fallback_to_cpu");
+        getBoolean("resume");
+        getBoolean("overwrite");
+        if (resume() && overwrite()) {
+            throw new IllegalArgumentException("resume and overwrite exclude each other: pick one");
+        }
+        nonNegative("runtime.intra_op_threads");
+        nonNegative("runtime.inter_op_threads");
+        runtimeOptions();
+        nonNegative("contact_sheet.max_images");
+        positive("progress.log_interval_seconds");
+    }
+
+    private IllegalArgumentException bad(String key, String expected) {
+        return new IllegalArgumentException("configuration key '" + key + "' must be " + expected + ", got '"
+                + values.get(key) + "'");
+    }
+
+    String get(String key) {
+        if (values.containsKey(key)) {
+            String v = values.get(key);
+            return v == null || v.isEmpty() || v.equals("null") ? null : v;
+        }
+        Object d = DEFAULTS.get(key);
+        return d == null ? null : String.valueOf(d);
+    }
+
+    String require(String key) {
+        String v = get(key);
+        if (v == null) {
+            throw new IllegalArgumentException("configuration key '" + key + "' is required (set it in the file or with --"
+                    + key.replace('_', '-') + ")");
+        }
+        return v;
+    }
+
+    int getInt(String key) {
+        String v = get(key);
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException | NullPointerException e) {
+            throw bad(key, "an integer");
+        }
+    }
+
+    Integer getOptionalInt(String key) {
+        return get(key) == null ? null : getInt(key);
+    }
+
+    double getDouble(String key) {
+        try {
+            return Double.parseDouble(get(key).trim());
+        } catch (NumberFormatException | NullPointerException e) {
+            throw bad(key, "a number");
+        }
+    }
+
+    boolean getBoolean(String key) {
+        String v = get(key);
+        if ("true".equalsIgnoreCase(v)) {
+            return true;
+        }
+        if ("false".equalsIgnoreCase(v)) {
+            return false;
+        }
+        throw bad(key, "true or false");
+    }
+
+    private void positive(String key) {
+        if (getInt(key) <= 0) {
+            throw bad(key, "a positive integer");
+        }
+    }
+
+    private void nonNegative(String key) {
+        if (getInt(key) < 0) {
+            throw bad(key, "an integer >= 0");
+        }
+    }
+
+    private void optionalPositive(String key) {
+        if (get(key) != null && getInt(key) <= 0) {
+            throw bad(key, "a positive integer");
+        }
+    }
+
+    public String model() {
+        return require("model");
+    }
+
+    public String input() {
+        return require("input");
+    }
+
+    public String output() {
+        return require("output");
+    }
+
+    public String inputFormat() {
+        String f = get("input_format").toLowerCase(Locale.ROOT);
+        if (f.equals("jsonl")) {
+            f = "json";
+        }
+        if (!List.of("parquet", "json", "csv").contains(f)) {
+            throw bad("input_format", "parquet, json or csv");
+        }
+        return f;
+    }
+
+    public int partitions() {
+        return getInt("partitions");
+    }
+
+    public int batchSize() {
+        return getInt("batch_size");
+    }
+
+    public String master() {
+        return get("master");
+    }
+
+    public boolean resume() {
+        return getBoolean("resume");
+    }
+
+    public boolean overwrite() {
+        return getBoolean("overwrite");
+    }
+
+    public double maxErrorFraction() {
+        return getDouble("max_error_fraction");
+    }
+
+    public int contactSheetMaxImages() {
+        return getInt("contact_sheet.max_images");
+    }
+
+    public int progressIntervalSeconds() {
+        return getInt("progress.log_interval_seconds");
+    }
+
+    public String provider() {
+        return get("runtime.provider").toLowerCase(Locale.ROOT);
+    }
+
+    public boolean fallbackToCpu() {
+        return getBoolean("runtime.fallback_to_cpu");
+    }
+
+    public String localModelDir() {
+        String d = get("runtime.local_model_dir");
+        return d != null ? d : Path.of(System.getProperty("java.io.tmpdir"), "spark-diffusion-models").toString();
+    }
+
+    /** ONNX Runtime settings on CPU; the executor switches the provider to CUDA on its GPU. */
+    public RuntimeOptions runtimeOptions() {
+        try {
+            return new RuntimeOptions(getInt("runtime.intra_op_threads"), getInt("runtime.inter_op_threads"),
+                    get("runtime.optimization"), "cpu", 0);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("runtime settings: " + e.getMessage(), e);
+        }
+    }
+
+    /** The per-row defaults and limits used to validate rows. */
+    public RowRules.Defaults rowDefaults() {
+        return new RowRules.Defaults(getInt("defaults.num_inference_steps"), getDouble("defaults.guidance_scale"),
+                getOptionalInt("defaults.width"), getOptionalInt("defaults.height"), get("defaults.scheduler"),
+                get("defaults.negative_prompt"), getInt("limits.max_steps"), getInt("limits.max_images_per_prompt"),
+                gridSeeds(), gridGuidance());
+    }
+
+    long[] gridSeeds() {
+        String v = get("grid.seeds");
+        if (v == null) {
+            return new long[0];
+        }
+        List<Long> out = new ArrayList<>();
+        try {
+            for (String part : v.split(",")) {
+                String p = part.trim();
+                if (p.contains("..")) {
+                    long from = Long.parseLong(p.substring(0, p.indexOf("..")).trim());
+                    long to = Long.parseLong(p.substring(p.indexOf("..") + 2).trim());
+                    if (to < from || to - from > 100_000) {
+                        throw bad("grid.seeds", "seeds or ranges FROM..TO (at most 100000 per range)");
+                    }
+                    for (long s = from; s <= to; s++) {
+                        out.add(s);
+                    }
+                } else if (!p.isEmpty()) {
+                    out.add(Long.parseLong(p));
+                }
+            }
+        } catch (NumberFormatException e) {
+            throw bad("grid.seeds", "a list of integer seeds or ranges FROM..TO");
+        }
+        return out.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    double[] gridGuidance() {
+        String v = get("grid.guidance_scales");
+        if (v == null) {
+            return new double[0];
+        }
+        List<Double> out = new ArrayList<>();
+        for (String part : v.split(",")) {
+            if (!part.isBlank()) {
+                try {
+                    double g = Double.parseDouble(part.trim());
+                    if (!Double.isFinite(g)) {
+                        throw new NumberFormatException();
+                    }
+                    out.add(g);
+                } catch (NumberFormatException e) {
+                    throw bad("grid.guidance_scales", "a list of finite numbers");
+                }
+            }
+        }
+        return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** Hadoop settings from {@code hadoop.*} keys (e.g. {@code hadoop.fs.s3a.endpoint}). */
+    public Map<String, String> hadoopSettings() {
+        Map<String, String> out = new TreeMap<>();
+        values.forEach((k, v) -> {
+            if (k.startsWith("hadoop.") && v != null) {
+                out.put(k.substring("hadoop.".length()), v);
+            }
+        });
+        return out;
+    }
+
+    /** The settings as text for logs, with anything that looks like a credential masked. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder();
+        Map<String, String> all = new TreeMap<>();
+        DEFAULTS.keySet().forEach(k -> all.put(k, get(k)));
+        values.forEach((k, v) -> all.put(k, v));
+        all.forEach((k, v) -> sb.append("  ").append(k).append(" = ").append(Redaction.value(k, v)).append('\n'));
+        return sb.toString();
+    }
+}

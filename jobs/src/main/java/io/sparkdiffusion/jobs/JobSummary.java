@@ -1,0 +1,14 @@
+package io.sparkdiffusion.jobs;
+
+/**
+ * What a job run did.
+ *
+ * @param inputRows rows read from the input
+ * @param planned images the accepted rows ask for (after num_images_per_prompt and grid expansion)
+ * @param written images generated and written by this run
+ * @param skipped images already present (with metadata) and skipped by --resume
+ * @param rejected input rows rejected by validation
+ * @param failed images the engine could not generate
+ */
+public record JobSummary(String runId, String output, long inputRows, long planned, long written, long skipped,
+                         long rejected, long failed, double wallSeconds, double imagesPerSecond, boolean errorBudgetExceeded) {}
