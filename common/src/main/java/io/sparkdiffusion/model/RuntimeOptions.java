@@ -88,7 +88,7 @@ public record RuntimeOptions(int intraOpThreads, int interOpThreads, String opti
             } catch (OrtException | UnsatisfiedLinkError e) {
                 o.close();
                 throw new IllegalStateException("CUDA execution provider requested (device " + deviceId
-                        + ") but unavailable: build with -Donnxruntime.artifact=onnxruntime_gpu and install CUDA 12 + cuDNN 9 ("
+                        + ") but unavailable: build with mvn -Pgpu (onnxruntime_gpu) and install CUDA 12 + cuDNN 9 ("
                         + e.getMessage() + ")", e);
             }
         }

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "spark-diffusion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Diffusion-model generation on ONNX Runtime: local commands and Spark batch jobs.",
-        subcommands = {GenerateCommand.class, io.sparkdiffusion.jobs.JobCommand.class, ReplayCommand.class, BenchCommand.class,
+        subcommands = {GenerateCommand.class, io.sparkdiffusion.jobs.JobCommand.class, ReplayCommand.class, BenchCommand.class, BenchJobCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -1,10 +1,13 @@
 package io.sparkdiffusion.jobs;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.to_json;
+import static org.apache.spark.sql.functions.when;
 
 import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.ModelInfo;
@@ -89,7 +92,8 @@ public final class GenerateJob {
         Dataset<Row> input = readInput(spark, config);
         long inputRows = input.count();
         RowRules rules = new RowRules(config.rowDefaults(), modelRules);
-        Dataset<PlannedRow> planned = normalise(input).flatMap(planner(rules), Encoders.bean(PlannedRow.class))
+        Dataset<PlannedRow> planned = rejectCollidingIds(
+                normalise(input).flatMap(planner(rules), Encoders.bean(PlannedRow.class)), input.rdd().getNumPartitions())
                 .persist(StorageLevel.MEMORY_AND_DISK());
         Dataset<PlannedRow> accepted = planned.filter(col("accepted"));
         Dataset<PlannedRow> rejected = planned.filter(col("accepted").equalTo(false));
@@ -228,10 +232,41 @@ public final class GenerateJob {
         }, row.<Long>getAs("__id_count"), row.getAs("__row")).iterator();
     }
 
+    /**
+     * Ids made by num_images_per_prompt or grid expansion ({@code cat-0}, {@code fox-s1-g3}) can meet another row's
+     * id; both would write the same image, so every accepted row of such an id is rejected instead.
+     */
+    static Dataset<PlannedRow> rejectCollidingIds(Dataset<PlannedRow> planned, int partitions) {
+        Column acceptedWithSameId = count(when(col("accepted"), lit(1))).over(Window.partitionBy(col("id")));
+        Dataset<Row> counted = planned.repartition(Math.max(1, partitions), col("id"))
+                .withColumn("__same_id", acceptedWithSameId);
+        Column collides = col("accepted").and(col("__same_id").gt(1));
+        return counted
+                .withColumn("errorField", when(collides, lit("id")).otherwise(col("errorField")))
+                .withColumn("errorReason", when(collides, concat(lit("id '"), col("id"),
+                        lit("' is produced by more than one input row (after num_images_per_prompt or grid expansion);"
+                                + " none of them is generated"))).otherwise(col("errorReason")))
+                .withColumn("inputRow", when(collides, concat(lit("{\"input_id\":\""), col("inputId"), lit("\"}")))
+                        .otherwise(col("inputRow")))
+                .withColumn("accepted", col("accepted").and(not(collides)))
+                .drop("__same_id")
+                .as(Encoders.bean(PlannedRow.class));
+    }
+
+    /** True when a table folder holds committed Parquet files (a crashed run may leave only _temporary/). */
+    static boolean hasTable(OutputStore store, String relative) throws IOException {
+        for (String f : store.listFiles(relative)) {
+            if (f.endsWith(".parquet") && !f.startsWith("_") && !f.contains("/_") && !f.startsWith(".")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Accepted rows whose image and metadata row both exist already are dropped. */
     static Dataset<PlannedRow> withoutFinished(SparkSession spark, OutputStore store, Dataset<PlannedRow> accepted) {
         try {
-            if (!store.exists("metadata")) {
+            if (!hasTable(store, "metadata")) {
                 return accepted;
             }
             List<String> images = store.listFiles("images");
@@ -285,7 +320,7 @@ public final class GenerateJob {
         List<ContactSheet.Entry> entries = new ArrayList<>();
         long total = 0;
         try {
-            if (store.exists("metadata")) {
+            if (hasTable(store, "metadata")) {
                 Dataset<Row> meta = spark.read().parquet(store.path("metadata").toString());
                 total = meta.count();
                 for (Row r : meta.orderBy("id").limit(config.contactSheetMaxImages()).collectAsList()) {

@@ -99,7 +99,7 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"generate", "replay", "bench"})
+    @ValueSource(strings = {"generate", "replay", "bench", "job", "bench-job"})
     void everyCommandHasHelp(String command) {
         Run r = cli(command, "--help");
         assertEquals(0, r.code());

@@ -1,0 +1,65 @@
+package io.sparkdiffusion.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparkdiffusion.testing.Fixtures;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JobConfigTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void theShippedConfigsLoad() {
+        JobConfig ref = JobConfig.load(Fixtures.root().resolve("conf/spark-diffusion.yaml"), Map.of());
+        assertEquals(4, ref.batchSize());
+        assertEquals("auto", ref.provider());
+        JobConfig digits = JobConfig.load(Fixtures.root().resolve("conf/digits-job.yaml"), Map.of());
+        assertEquals("json", digits.inputFormat());
+        assertEquals(3.0, digits.rowDefaults().guidance());
+    }
+
+    @Test
+    void overridesWinOverTheFile() throws Exception {
+        Path f = tmp.resolve("c.yaml");
+        Files.writeString(f, "batch_size: 2\ndefaults:\n  guidance_scale: 3\ngrid:\n  seeds: [1, \"5..7\"]\n");
+        JobConfig c = JobConfig.load(f, Map.of("batch_size", "6"));
+        assertEquals(6, c.batchSize());
+        assertEquals(3.0, c.rowDefaults().guidance());
+        assertEquals(4, c.gridSeeds().length);
+        assertEquals(7, c.gridSeeds()[3]);
+    }
+
+    @Test
+    void unknownKeysAndBadValuesAreNamed() throws Exception {
+        Path f = tmp.resolve("typo.yaml");
+        Files.writeString(f, "batchsize: 2\n");
+        IllegalArgumentException typo = assertThrows(IllegalArgumentException.class, () -> JobConfig.load(f, Map.of()));
+        assertTrue(typo.getMessage().contains("'batchsize'"), typo.getMessage());
+        for (Map.Entry<String, String> bad : Map.of("batch_size", "0", "max_error_fraction", "2", "input_format", "xml",
+                "runtime.provider", "tpu", "defaults.guidance_scale", "NaN", "grid.seeds", "a..b",
+                "runtime.optimization", "max", "resume", "maybe").entrySet()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> JobConfig.load(null, Map.of(bad.getKey(), bad.getValue())), bad.toString());
+            assertTrue(e.getMessage().contains(bad.getKey().substring(bad.getKey().indexOf('.') + 1)), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> JobConfig.load(null, Map.of("resume", "true", "overwrite", "true")));
+    }
+
+    @Test
+    void credentialsNeverAppearInTheDescription() {
+        JobConfig c = JobConfig.load(null, Map.of("hadoop.fs.s3a.secret.key", "TOPSECRET", "hadoop.fs.s3a.access.key",
+                "AKIAEXAMPLE", "input", "s3a://user:pass@bucket/in", "hadoop.fs.s3a.endpoint", "http://127.0.0.1:9000"));
+        String d = c.describe();
+        assertFalse(d.contains("TOPSECRET") || d.contains("AKIAEXAMPLE") || d.contains("user:pass"), d);
+        assertTrue(d.contains("http://127.0.0.1:9000"), d);
+        assertEquals("TOPSECRET", c.hadoopSettings().get("fs.s3a.secret.key"));
+    }
+}
