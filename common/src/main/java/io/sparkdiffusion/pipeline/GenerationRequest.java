@@ -1,5 +1,6 @@
 package io.sparkdiffusion.pipeline;
 
+import io.sparkdiffusion.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -18,6 +19,10 @@ public final class GenerationRequest {
     private final Integer width;
     private final Integer height;
     private final String scheduler;
+    private final Tensor image;
+    private final Tensor mask;
+    private final Double strength;
+    private final boolean keepUnmasked;
 
     private GenerationRequest(Builder b) {
         this.rows = b.rows;
@@ -28,6 +33,10 @@ public final class GenerationRequest {
         this.width = b.width;
         this.height = b.height;
         this.scheduler = b.scheduler;
+        this.image = b.image;
+        this.mask = b.mask;
+        this.strength = b.strength;
+        this.keepUnmasked = b.keepUnmasked;
         if (rows <= 0) {
             throw new IllegalArgumentException("a batch needs at least one row");
         }
@@ -43,6 +52,38 @@ public final class GenerationRequest {
         if (!Double.isFinite(guidanceScale)) {
             throw new IllegalArgumentException("guidance_scale must be finite, got " + guidanceScale);
         }
+        if (image != null && (image.rank() != 4 || image.dim(0) != rows)) {
+            throw new IllegalArgumentException("image must be (rows, H, W, C) for " + rows + " rows, got " + image);
+        }
+        if (mask != null && (mask.rank() != 3 || mask.dim(0) != rows)) {
+            throw new IllegalArgumentException("mask must be (rows, H, W) for " + rows + " rows, got " + mask);
+        }
+        if (mask != null && image != null && (mask.dim(1) != image.dim(1) || mask.dim(2) != image.dim(2))) {
+            throw new IllegalArgumentException("mask " + mask + " and image " + image + " differ in size");
+        }
+        if (strength != null && !(strength > 0 && strength <= 1)) {
+            throw new IllegalArgumentException("strength must be in (0, 1], got " + strength);
+        }
+    }
+
+    /** Init images, {@code (B, H, W, C)} floats in [0, 1] (img2img, inpainting, sketch-to-image); null otherwise. */
+    public Tensor image() {
+        return image;
+    }
+
+    /** Inpainting masks, {@code (B, H, W)} in [0, 1], 1 = repaint (binarised at 0.5 by the pipeline); null otherwise. */
+    public Tensor mask() {
+        return mask;
+    }
+
+    /** How far to re-noise the init image (diffusers {@code strength}); null for the pipeline's default. */
+    public Double strength() {
+        return strength;
+    }
+
+    /** Inpainting: paste the original pixels back outside the mask (off for parity with diffusers). */
+    public boolean keepUnmasked() {
+        return keepUnmasked;
     }
 
     public static Builder builder() {
@@ -94,6 +135,30 @@ public final class GenerationRequest {
         private Integer width;
         private Integer height;
         private String scheduler;
+        private Tensor image;
+        private Tensor mask;
+        private Double strength;
+        private boolean keepUnmasked;
+
+        public Builder image(Tensor nhwc01) {
+            this.image = nhwc01;
+            return this;
+        }
+
+        public Builder mask(Tensor bhw01) {
+            this.mask = bhw01;
+            return this;
+        }
+
+        public Builder strength(Double s) {
+            this.strength = s;
+            return this;
+        }
+
+        public Builder keepUnmasked(boolean k) {
+            this.keepUnmasked = k;
+            return this;
+        }
 
         public Builder prompts(List<String> p) {
             this.prompts = p;

@@ -16,13 +16,27 @@ public final class Pipelines {
     }
 
     public static DiffusionPipeline open(Path folder, RuntimeOptions options) {
+        return open(folder, options, Task.TEXT_TO_IMAGE);
+    }
+
+    /** The pipeline doing {@code task} with the model in {@code folder}. */
+    public static DiffusionPipeline open(Path folder, RuntimeOptions options, Task task) {
         ModelFolder model = new ModelFolder(folder, options);
         try {
-            return forClass(model.pipelineClass(), model);
+            return forTask(model, task);
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
+    }
+
+    /** The pipeline class diffusers would use for {@code task} with this folder's components. */
+    static DiffusionPipeline forTask(ModelFolder model, Task task) {
+        if (task == Task.TEXT_TO_IMAGE) {
+            return forClass(model.pipelineClass(), model);
+        }
+        throw new IllegalArgumentException(model.root() + ": task " + task + " is not supported for pipeline class '"
+                + model.pipelineClass() + "'");
     }
 
     /** The pipeline for a diffusers pipeline class name on this model folder. */
