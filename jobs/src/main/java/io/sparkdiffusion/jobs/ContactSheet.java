@@ -10,8 +10,9 @@ import java.util.Map;
  */
 final class ContactSheet {
     /** One picture of the sheet. */
-    record Entry(String id, String imageFile, String prompt, String negativePrompt, long seed, int steps,
-                 double guidance, String scheduler, int width, int height, long generationMs) {
+    record Entry(String id, String imageFile, String inputThumb, String maskThumb, String notes, String prompt,
+                 String negativePrompt, long seed, int steps, double guidance, String scheduler, int width, int height,
+                 long generationMs) {
     }
 
     private ContactSheet() {
@@ -29,6 +30,7 @@ final class ContactSheet {
                 .append(".card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px;font-size:12px}\n")
                 .append(".card img{width:100%;aspect-ratio:1/1;object-fit:contain;image-rendering:pixelated;background:#000}\n")
                 .append(".prompt{font-weight:600;margin:4px 0}.neg{color:#a33}.params{color:#666}\n")
+                .append(".row{display:flex;gap:4px}.row img{width:33%}.row a{width:33%}.row a img{width:100%}\n")
                 .append("</style></head><body>\n<h1>").append(esc(title)).append("</h1>\n<table class=\"summary\">\n");
         summary.forEach((k, v) -> h.append("<tr><td>").append(esc(k)).append("</td><td>").append(esc(v)).append("</td></tr>\n"));
         h.append("</table>\n");
@@ -39,14 +41,30 @@ final class ContactSheet {
         h.append("<div class=\"grid\">\n");
         for (Entry e : entries) {
             String src = "images/" + e.imageFile();
-            h.append("<div class=\"card\"><a href=\"").append(esc(src)).append("\"><img loading=\"lazy\" src=\"")
-                    .append(esc(src)).append("\" alt=\"").append(esc(e.id())).append("\"></a>\n")
+            h.append("<div class=\"card\">");
+            if (e.inputThumb() != null) {
+                // input, mask and output side by side
+                h.append("<div class=\"row\"><img loading=\"lazy\" title=\"input\" src=\"").append(esc(e.inputThumb()))
+                        .append("\" alt=\"input\">");
+                if (e.maskThumb() != null) {
+                    h.append("<img loading=\"lazy\" title=\"mask\" src=\"").append(esc(e.maskThumb())).append("\" alt=\"mask\">");
+                }
+                h.append("<a href=\"").append(esc(src)).append("\"><img loading=\"lazy\" title=\"output\" src=\"")
+                        .append(esc(src)).append("\" alt=\"").append(esc(e.id())).append("\"></a></div>\n");
+            } else {
+                h.append("<a href=\"").append(esc(src)).append("\"><img loading=\"lazy\" src=\"")
+                        .append(esc(src)).append("\" alt=\"").append(esc(e.id())).append("\"></a>\n");
+            }
+            h.append("")
                     .append("<div><code>").append(esc(e.id())).append("</code></div>\n");
             if (e.prompt() != null) {
                 h.append("<div class=\"prompt\">").append(esc(e.prompt())).append("</div>\n");
             }
             if (e.negativePrompt() != null) {
                 h.append("<div class=\"neg\">not: ").append(esc(e.negativePrompt())).append("</div>\n");
+            }
+            if (e.notes() != null) {
+                h.append("<div class=\"neg\">").append(esc(e.notes())).append("</div>\n");
             }
             h.append("<div class=\"params\">seed ").append(e.seed()).append(" &middot; ").append(e.steps())
                     .append(" steps &middot; guidance ").append(RowRules.formatGuidance(e.guidance())).append("<br>")

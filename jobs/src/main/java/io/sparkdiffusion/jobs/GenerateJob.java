@@ -40,6 +40,10 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.BinaryType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.StructField;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 
@@ -52,9 +56,11 @@ public final class GenerateJob {
     private static final Logger LOG = LogManager.getLogger(GenerateJob.class);
     /** Input columns the job reads; others are kept only in the errors table's copy of a rejected row. */
     static final List<String> INPUT_FIELDS = List.of("id", "prompt", "negative_prompt", "seed", "num_inference_steps",
-            "guidance_scale", "width", "height", "scheduler", "num_images_per_prompt");
+            "guidance_scale", "width", "height", "scheduler", "num_images_per_prompt", "strength", "image", "mask");
+    /** Columns that may hold the picture's bytes instead of a path. */
+    static final List<String> PICTURE_FIELDS = List.of("image", "mask");
     /** What the job owns in its output folder; --overwrite removes only these. */
-    static final Set<String> OWNED = Set.of("images", "metadata", "errors", "index.html", "_job.json");
+    static final Set<String> OWNED = Set.of("images", "thumbs", "metadata", "errors", "index.html", "_job.json");
 
     private GenerateJob() {
     }
@@ -78,7 +84,10 @@ public final class GenerateJob {
         String fingerprint = ModelLocalizer.fingerprint(localModel);
         RowRules.ModelRules modelRules;
         String modelName = localModel.getFileName().toString();
-        try (ModelFolder folder = new ModelFolder(localModel, RuntimeOptions.DEFAULT)) {
+        // Kandinsky 2.2 is two folders (prior/, decoder/): the decoder makes the pictures and sets the size rules
+        Path infoFolder = java.nio.file.Files.isRegularFile(localModel.resolve("model_index.json")) ? localModel
+                : localModel.resolve("decoder");
+        try (ModelFolder folder = new ModelFolder(infoFolder, RuntimeOptions.DEFAULT)) {
             ModelInfo info = ModelInfo.of(folder);
             int[] size = info.defaultSize();
             modelRules = new RowRules.ModelRules(info.takesPrompt(), info.sizeMultiple(), size[0], size[1],
@@ -89,7 +98,7 @@ public final class GenerateJob {
         writeManifest(store, runId, config, modelName, fingerprint, null);
 
         // plan: validate and expand every input row (no model involved)
-        Dataset<Row> input = readInput(spark, config);
+        Dataset<Row> input = config.archiveImages() != null ? ArchiveInput.list(spark, config) : readInput(spark, config);
         long inputRows = input.count();
         RowRules rules = new RowRules(config.rowDefaults(), modelRules);
         Dataset<PlannedRow> planned = rejectCollidingIds(
@@ -109,10 +118,13 @@ public final class GenerateJob {
         LongAccumulator written = spark.sparkContext().longAccumulator("spark-diffusion images written");
         LongAccumulator failed = spark.sparkContext().longAccumulator("spark-diffusion images failed");
         ModelHandle handle = new ModelHandle(config.model(), modelName, fingerprint, config.localModelDir(), conf,
-                config.runtimeOptions(), config.provider(), config.fallbackToCpu(), taskSlotsPerExecutor(spark));
+                config.runtimeOptions(), config.provider(), config.fallbackToCpu(), taskSlotsPerExecutor(spark), task(config));
+        InitImages initImages = new InitImages(config.mode(), modelRules.sizeMultiple(), config.maxImageSide(),
+                config.imageLimits(), conf);
         Dataset<PlannedRow> work = config.partitions() > 0 ? todo.repartition(config.partitions()) : todo;
         Dataset<GeneratedRow> generated = work.mapPartitions(
-                new PartitionGenerator(handle, store, config.batchSize(), runId, written, failed),
+                new PartitionGenerator(handle, store, initImages, config.batchSize(), config.keepUnmasked(), runId, written,
+                        failed),
                 Encoders.bean(GeneratedRow.class)).persist(StorageLevel.MEMORY_AND_DISK());
 
         long genStart = System.nanoTime();
@@ -149,6 +161,14 @@ public final class GenerateJob {
                     config.maxErrorFraction(), Redaction.uri(store.path("errors").toString()));
         }
         return summary;
+    }
+
+    static io.sparkdiffusion.pipeline.Task task(JobConfig config) {
+        return switch (config.mode()) {
+            case "img2img" -> io.sparkdiffusion.pipeline.Task.IMAGE_TO_IMAGE;
+            case "inpaint" -> io.sparkdiffusion.pipeline.Task.INPAINT;
+            default -> io.sparkdiffusion.pipeline.Task.TEXT_TO_IMAGE;
+        };
     }
 
     /** Concurrent tasks per executor: spark.executor.cores / spark.task.cpus, or N of local[N]. */
@@ -210,12 +230,30 @@ public final class GenerateJob {
         for (String f : input.columns()) {
             present.put(f.toLowerCase(Locale.ROOT), f);
         }
+        Map<String, DataType> types = new LinkedHashMap<>();
+        for (StructField f : input.schema().fields()) {
+            types.put(f.name(), f.dataType());
+        }
         List<Column> cols = new ArrayList<>();
         for (String f : INPUT_FIELDS) {
             String actual = present.get(f);
-            cols.add((actual != null ? col("`" + actual + "`").cast("string") : lit(null).cast("string")).as(f));
+            boolean binary = actual != null && types.get(actual) instanceof BinaryType;
+            if (binary) {
+                // the picture's bytes: a marker in the text field, the bytes in their own column
+                cols.add(when(col("`" + actual + "`").isNotNull(), lit("<bytes>")).as(f));
+            } else {
+                cols.add((actual != null ? col("`" + actual + "`").cast("string") : lit(null).cast("string")).as(f));
+            }
         }
-        Column[] all = Arrays.stream(input.columns()).map(c -> col("`" + c + "`")).toArray(Column[]::new);
+        for (String f : PICTURE_FIELDS) {
+            String actual = present.get(f);
+            boolean binary = actual != null && types.get(actual) instanceof BinaryType;
+            cols.add((binary ? col("`" + actual + "`") : lit(null).cast("binary")).as("__" + f + "_bytes"));
+        }
+        // the whole row for the errors table, pictures' bytes replaced by their length
+        Column[] all = Arrays.stream(input.columns()).map(c -> types.get(c) instanceof BinaryType
+                ? functions.concat(lit("<"), functions.length(col("`" + c + "`")).cast("string"), lit(" bytes>")).as(c)
+                : col("`" + c + "`")).toArray(Column[]::new);
         cols.add(to_json(struct(all)).as("__row"));
         Column idCol = present.containsKey("id") ? col("`" + present.get("id") + "`").cast("string") : lit(null).cast("string");
         cols.add(count(lit(1)).over(Window.partitionBy(idCol)).as("__id_count"));
@@ -226,10 +264,27 @@ public final class GenerateJob {
     }
 
     static FlatMapFunction<Row, PlannedRow> planner(RowRules rules) {
-        return row -> rules.plan(name -> {
-            Object v = row.getAs(name);
-            return v == null ? null : v.toString();
-        }, row.<Long>getAs("__id_count"), row.getAs("__row")).iterator();
+        return row -> {
+            List<PlannedRow> planned = rules.plan(name -> {
+                Object v = row.getAs(name);
+                return v == null ? null : v.toString();
+            }, row.<Long>getAs("__id_count"), row.getAs("__row"));
+            byte[] image = row.getAs("__image_bytes");
+            byte[] mask = row.getAs("__mask_bytes");
+            for (PlannedRow p : planned) {
+                if (p.isAccepted()) {
+                    p.setImageBytes(image);
+                    p.setMaskBytes(mask);
+                    if (image != null) {
+                        p.setImageRef(null);
+                    }
+                    if (mask != null) {
+                        p.setMaskRef(null);
+                    }
+                }
+            }
+            return planned.iterator();
+        };
     }
 
     /**
@@ -287,14 +342,17 @@ public final class GenerateJob {
                 col("scheduler"), col("width"), col("height"), col("modelName").as("model_name"),
                 col("modelFingerprint").as("model_fingerprint"), col("imagePath").as("image_path"),
                 col("imageSha256").as("image_sha256"), col("generationMs").as("generation_ms"),
+                col("strength"), col("inputImage").as("input_image"), col("inputMask").as("input_mask"), col("notes"),
                 col("generatedAt").as("generated_at"), col("runId").as("run_id"));
     }
 
     static Dataset<Row> errorColumns(Dataset<PlannedRow> rejected, Dataset<GeneratedRow> failed) {
         Dataset<Row> validation = rejected.select(col("id"), col("errorField").as("field"), col("errorReason").as("reason"),
                 lit("validation").as("stage"), col("inputRow").as("input_row"));
-        Dataset<Row> generation = failed.select(col("id"), lit("generation").as("field"), col("errorReason").as("reason"),
-                lit("generation").as("stage"), lit(null).cast("string").as("input_row"));
+        Dataset<Row> generation = failed.select(col("id"), col("errorField").as("field"), col("errorReason").as("reason"),
+                when(col("errorField").equalTo("generation"), lit("generation")).otherwise(lit("input")).as("stage"),
+                concat(lit("{\"id\":\""), col("id"), lit("\",\"image\":\""), functions.coalesce(col("inputImage"), lit("")),
+                        lit("\",\"mask\":\""), functions.coalesce(col("inputMask"), lit("")), lit("\"}")).as("input_row"));
         return validation.unionByName(generation);
     }
 
@@ -325,7 +383,12 @@ public final class GenerateJob {
                 total = meta.count();
                 for (Row r : meta.orderBy("id").limit(config.contactSheetMaxImages()).collectAsList()) {
                     String path = r.getAs("image_path");
-                    entries.add(new ContactSheet.Entry(r.getAs("id"), path.substring(path.lastIndexOf('/') + 1),
+                    String file = path.substring(path.indexOf("/images/") + "/images/".length());
+                    boolean withInput = r.getAs("input_image") != null;
+                    entries.add(new ContactSheet.Entry(r.getAs("id"), file,
+                            withInput ? "thumbs/" + file.replaceAll("\\.png$", "") + "-input.png" : null,
+                            r.getAs("input_mask") != null ? "thumbs/" + file.replaceAll("\\.png$", "") + "-mask.png" : null,
+                            r.getAs("notes"),
                             r.getAs("prompt"), r.getAs("negative_prompt"), r.<Long>getAs("seed"),
                             r.<Integer>getAs("num_inference_steps"), r.<Double>getAs("guidance_scale"),
                             r.getAs("scheduler"), r.<Integer>getAs("width"), r.<Integer>getAs("height"),

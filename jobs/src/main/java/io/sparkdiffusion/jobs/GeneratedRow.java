@@ -25,6 +25,11 @@ public class GeneratedRow implements Serializable {
     private java.sql.Timestamp generatedAt;
     private String runId;
     private String errorReason;
+    private String errorField;
+    private String notes;
+    private String inputImage;
+    private String inputMask;
+    private Double strength;
 
     public GeneratedRow() {
     }
@@ -45,6 +50,9 @@ public class GeneratedRow implements Serializable {
         g.modelFingerprint = fingerprint;
         g.runId = runId;
         g.generatedAt = new java.sql.Timestamp(System.currentTimeMillis());
+        g.strength = p.getStrength();
+        g.inputImage = p.getImageBytes() != null ? "<" + p.getImageBytes().length + " bytes in the input row>" : p.getImageRef();
+        g.inputMask = p.getMaskBytes() != null ? "<" + p.getMaskBytes().length + " bytes in the input row>" : p.getMaskRef();
         return g;
     }
 
@@ -190,6 +198,46 @@ public class GeneratedRow implements Serializable {
 
     public void setRunId(String runId) {
         this.runId = runId;
+    }
+
+    public String getErrorField() {
+        return errorField;
+    }
+
+    public void setErrorField(String errorField) {
+        this.errorField = errorField;
+    }
+
+    public String getNotes() {
+        return notes;
+    }
+
+    public void setNotes(String notes) {
+        this.notes = notes;
+    }
+
+    public String getInputImage() {
+        return inputImage;
+    }
+
+    public void setInputImage(String inputImage) {
+        this.inputImage = inputImage;
+    }
+
+    public String getInputMask() {
+        return inputMask;
+    }
+
+    public void setInputMask(String inputMask) {
+        this.inputMask = inputMask;
+    }
+
+    public Double getStrength() {
+        return strength;
+    }
+
+    public void setStrength(Double strength) {
+        this.strength = strength;
     }
 
     public String getErrorReason() {

@@ -28,6 +28,7 @@ public final class JobConfig implements Serializable {
 
     static {
         DEFAULTS.put("model", null);
+        DEFAULTS.put("mode", "txt2img");
         DEFAULTS.put("input", null);
         DEFAULTS.put("input_format", "parquet");
         DEFAULTS.put("output", null);
@@ -43,6 +44,13 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("defaults.height", null);
         DEFAULTS.put("defaults.scheduler", null);
         DEFAULTS.put("defaults.negative_prompt", null);
+        DEFAULTS.put("defaults.prompt", null);
+        DEFAULTS.put("defaults.strength", null);
+        DEFAULTS.put("images.max_side", 1024);
+        DEFAULTS.put("images.max_pixels", 64L * 1024 * 1024);
+        DEFAULTS.put("inpaint.keep_unmasked", true);
+        DEFAULTS.put("archive.images", null);
+        DEFAULTS.put("archive.masks", null);
         DEFAULTS.put("limits.max_steps", 200);
         DEFAULTS.put("limits.max_images_per_prompt", 64);
         DEFAULTS.put("grid.seeds", null);
@@ -121,6 +129,21 @@ public final class JobConfig implements Serializable {
 
     private void validate() {
         inputFormat();
+        mode();
+        positive("images.max_side");
+        if (getLong("images.max_pixels") <= 0) {
+            throw bad("images.max_pixels", "a positive integer");
+        }
+        getBoolean("inpaint.keep_unmasked");
+        if (get("defaults.strength") != null) {
+            double st = getDouble("defaults.strength");
+            if (!(st > 0 && st <= 1)) {
+                throw bad("defaults.strength", "a number in (0, 1]");
+            }
+        }
+        if (get("archive.masks") != null && get("archive.images") == null) {
+            throw new IllegalArgumentException("archive.masks needs archive.images (the folder of pictures)");
+        }
         positive("batch_size");
         nonNegative("partitions");
         double f = getDouble("max_error_fraction");
@@ -186,6 +209,14 @@ public final class JobConfig implements Serializable {
         }
     }
 
+    long getLong(String key) {
+        try {
+            return Long.parseLong(get(key).trim());
+        } catch (NumberFormatException | NullPointerException e) {
+            throw bad(key, "an integer");
+        }
+    }
+
     Integer getOptionalInt(String key) {
         return get(key) == null ? null : getInt(key);
     }
@@ -232,7 +263,38 @@ public final class JobConfig implements Serializable {
     }
 
     public String input() {
-        return require("input");
+        return archiveImages() != null ? archiveImages() : require("input");
+    }
+
+    /** txt2img (also unconditional models), img2img (also Kandinsky sketch-to-image) or inpaint. */
+    public String mode() {
+        String m = get("mode").toLowerCase(Locale.ROOT);
+        if (!List.of("txt2img", "img2img", "inpaint").contains(m)) {
+            throw bad("mode", "txt2img, img2img or inpaint");
+        }
+        return m;
+    }
+
+    /** Archive mode: a folder of pictures instead of a table (ids are their relative paths). */
+    public String archiveImages() {
+        return get("archive.images");
+    }
+
+    /** Archive mode, inpainting: the parallel folder of masks with the same relative paths. */
+    public String archiveMasks() {
+        return get("archive.masks");
+    }
+
+    public boolean keepUnmasked() {
+        return getBoolean("inpaint.keep_unmasked");
+    }
+
+    public io.sparkdiffusion.image.ImageDecoder.Limits imageLimits() {
+        return new io.sparkdiffusion.image.ImageDecoder.Limits(getLong("images.max_pixels"), 8);
+    }
+
+    public int maxImageSide() {
+        return getInt("images.max_side");
     }
 
     public String output() {
@@ -310,7 +372,8 @@ public final class JobConfig implements Serializable {
         return new RowRules.Defaults(getInt("defaults.num_inference_steps"), getDouble("defaults.guidance_scale"),
                 getOptionalInt("defaults.width"), getOptionalInt("defaults.height"), get("defaults.scheduler"),
                 get("defaults.negative_prompt"), getInt("limits.max_steps"), getInt("limits.max_images_per_prompt"),
-                gridSeeds(), gridGuidance());
+                gridSeeds(), gridGuidance(), get("defaults.prompt"),
+                get("defaults.strength") == null ? null : getDouble("defaults.strength"), mode(), archiveImages() != null);
     }
 
     long[] gridSeeds() {

@@ -9,6 +9,7 @@ import java.io.Serializable;
  * the executor's cores when ONNX Runtime's thread count is left to the job). Small and serializable: model bytes never travel in closures.
  */
 public record ModelHandle(String uri, String name, String fingerprint, String localBase, HadoopConf conf,
-                          RuntimeOptions runtime, String provider, boolean fallbackToCpu, int taskSlots)
+                          RuntimeOptions runtime, String provider, boolean fallbackToCpu, int taskSlots,
+                          io.sparkdiffusion.pipeline.Task task)
         implements Serializable {
 }

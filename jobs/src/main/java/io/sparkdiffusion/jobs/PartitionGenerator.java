@@ -1,13 +1,13 @@
 package io.sparkdiffusion.jobs;
 
 import io.sparkdiffusion.image.Images;
+import io.sparkdiffusion.image.Resize;
 import io.sparkdiffusion.noise.SeededNoise;
 import io.sparkdiffusion.pipeline.DiffusionPipeline;
 import io.sparkdiffusion.pipeline.GenerationRequest;
 import io.sparkdiffusion.tensor.Tensor;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.Deque;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -21,28 +21,35 @@ import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * Streams one partition through the executor's resident pipeline: rows that share size, steps, guidance and
- * scheduler form engine batches of {@code batch_size}; each row's noise comes from its own seed, so the pictures do
- * not depend on the batching. Each image is written to {@code images/<file>} as it is made; the returned rows are
- * its metadata. A batch the engine rejects is retried row by row, and a row that still fails is returned as a
- * failure with the reason (it lands in {@code errors/}); the other rows are unaffected.
+ * Streams one partition through the executor's resident pipeline. Rows are prepared one by one (init image and
+ * mask decoded and sized on the executor), then rows that share size, steps, guidance, strength and scheduler are
+ * grouped into engine batches of {@code batch_size}; a batch runs when it is full, the rest at the end, so memory
+ * holds at most one open batch per distinct shape. Each row's noise comes from its own seed, so the pictures do not
+ * depend on the batching. Each image is written to {@code images/<file>} as it is made; the returned rows are its
+ * metadata. A row whose input cannot be used, or that the engine rejects (a failed batch is retried row by row), is
+ * returned as a failure with the field and reason; the other rows are unaffected.
  */
 public final class PartitionGenerator implements MapPartitionsFunction<PlannedRow, GeneratedRow> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LogManager.getLogger(PartitionGenerator.class);
+    private static final int THUMBNAIL = 160;
 
     private final ModelHandle model;
     private final OutputStore store;
+    private final InitImages initImages;
     private final int batchSize;
+    private final boolean keepUnmasked;
     private final String runId;
     private final LongAccumulator written;
     private final LongAccumulator failed;
 
-    public PartitionGenerator(ModelHandle model, OutputStore store, int batchSize, String runId, LongAccumulator written,
-                              LongAccumulator failed) {
+    public PartitionGenerator(ModelHandle model, OutputStore store, InitImages initImages, int batchSize,
+                              boolean keepUnmasked, String runId, LongAccumulator written, LongAccumulator failed) {
         this.model = model;
         this.store = store;
+        this.initImages = initImages;
         this.batchSize = batchSize;
+        this.keepUnmasked = keepUnmasked;
         this.runId = runId;
         this.written = written;
         this.failed = failed;
@@ -50,46 +57,36 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
 
     @Override
     public Iterator<GeneratedRow> call(Iterator<PlannedRow> rows) {
-        Map<String, List<PlannedRow>> groups = new LinkedHashMap<>();
-        int total = 0;
-        while (rows.hasNext()) {
-            PlannedRow r = rows.next();
-            groups.computeIfAbsent(r.batchKey(), k -> new ArrayList<>()).add(r);
-            total++;
-        }
-        Deque<List<PlannedRow>> batches = new ArrayDeque<>();
-        for (List<PlannedRow> g : groups.values()) {
-            g.sort(Comparator.comparing(PlannedRow::getId));
-            for (int i = 0; i < g.size(); i += batchSize) {
-                batches.add(g.subList(i, Math.min(g.size(), i + batchSize)));
-            }
-        }
         int partition = TaskContext.get() == null ? -1 : TaskContext.get().partitionId();
-        return new BatchIterator(batches, total, partition);
+        return new BatchIterator(rows, partition);
     }
 
     /** Generates lazily, one batch at a time, as Spark consumes the rows. */
     private final class BatchIterator implements Iterator<GeneratedRow> {
-        private final Deque<List<PlannedRow>> batches;
-        private final int total;
+        private final Iterator<PlannedRow> input;
         private final int partition;
         private final long started = System.nanoTime();
-        private Iterator<GeneratedRow> current = java.util.Collections.emptyIterator();
+        private final Map<String, List<InitImages.Prepared>> open = new LinkedHashMap<>();
+        private final Deque<GeneratedRow> ready = new ArrayDeque<>();
         private DiffusionPipeline pipeline;
         private int done;
 
-        BatchIterator(Deque<List<PlannedRow>> batches, int total, int partition) {
-            this.batches = batches;
-            this.total = total;
+        BatchIterator(Iterator<PlannedRow> input, int partition) {
+            this.input = input;
             this.partition = partition;
         }
 
         @Override
         public boolean hasNext() {
-            while (!current.hasNext() && !batches.isEmpty()) {
-                current = runBatch(batches.poll()).iterator();
+            while (ready.isEmpty() && (input.hasNext() || !open.isEmpty())) {
+                if (input.hasNext()) {
+                    accept(input.next());
+                } else {
+                    String key = open.keySet().iterator().next();
+                    runBatch(open.remove(key));
+                }
             }
-            return current.hasNext();
+            return !ready.isEmpty();
         }
 
         @Override
@@ -97,85 +94,125 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
-            return current.next();
+            return ready.poll();
         }
 
-        private List<GeneratedRow> runBatch(List<PlannedRow> batch) {
+        private void accept(PlannedRow r) {
+            InitImages.Prepared p;
+            try {
+                p = initImages.prepare(r);
+            } catch (RowRules.Rejection e) {
+                ready.add(failure(r, e.field(), e.getMessage()));
+                return;
+            }
+            List<InitImages.Prepared> batch = open.computeIfAbsent(p.batchKey(), k -> new ArrayList<>());
+            batch.add(p);
+            if (batch.size() >= batchSize) {
+                runBatch(open.remove(p.batchKey()));
+            }
+        }
+
+        private void runBatch(List<InitImages.Prepared> batch) {
             if (pipeline == null) {
                 pipeline = ResidentPipelines.acquire(model);
             }
             long t0 = System.nanoTime();
-            List<GeneratedRow> out = new ArrayList<>();
             try {
-                out.addAll(generate(batch));
+                ready.addAll(generate(batch));
             } catch (RuntimeException e) {
                 if (batch.size() == 1) {
-                    out.add(failure(batch.get(0), e));
+                    ready.add(failure(batch.get(0).row(), "generation", message(e)));
                 } else {
                     LOG.warn("partition {}: a batch of {} failed ({}); retrying its rows one by one", partition,
-                            batch.size(), e.getMessage());
-                    for (PlannedRow r : batch) {
+                            batch.size(), message(e));
+                    for (InitImages.Prepared p : batch) {
                         try {
-                            out.addAll(generate(List.of(r)));
+                            ready.addAll(generate(List.of(p)));
                         } catch (RuntimeException single) {
-                            out.add(failure(r, single));
+                            ready.add(failure(p.row(), "generation", message(single)));
                         }
                     }
                 }
             }
             done += batch.size();
-            double batchSeconds = (System.nanoTime() - t0) / 1e9;
-            double overall = done / ((System.nanoTime() - started) / 1e9);
-            LOG.info("partition {}: {}/{} rows done, batch of {} in {} s, {} images/s", partition, done, total,
-                    batch.size(), String.format("%.2f", batchSeconds), String.format("%.2f", overall));
-            return out;
+            LOG.info("partition {}: {} rows done, batch of {} in {} s, {} images/s", partition, done, batch.size(),
+                    String.format("%.2f", (System.nanoTime() - t0) / 1e9),
+                    String.format("%.2f", done / ((System.nanoTime() - started) / 1e9)));
         }
 
-        private List<GeneratedRow> generate(List<PlannedRow> batch) {
-            PlannedRow first = batch.get(0);
+        private List<GeneratedRow> generate(List<InitImages.Prepared> batch) {
+            PlannedRow first = batch.get(0).row();
             GenerationRequest.Builder b = GenerationRequest.builder().steps(first.getSteps())
-                    .guidanceScale(first.getGuidanceScale()).size(first.getWidth(), first.getHeight())
-                    .scheduler(first.getScheduler());
+                    .guidanceScale(first.getGuidanceScale()).size(batch.get(0).width(), batch.get(0).height())
+                    .scheduler(first.getScheduler()).strength(first.getStrength()).keepUnmasked(keepUnmasked);
             long[] seeds = new long[batch.size()];
             List<String> prompts = new ArrayList<>();
             List<String> negatives = new ArrayList<>();
             for (int i = 0; i < batch.size(); i++) {
-                seeds[i] = batch.get(i).getSeed();
-                prompts.add(batch.get(i).getPrompt());
-                negatives.add(batch.get(i).getNegativePrompt());
+                seeds[i] = batch.get(i).row().getSeed();
+                prompts.add(batch.get(i).row().getPrompt());
+                negatives.add(batch.get(i).row().getNegativePrompt());
             }
             if (pipeline.takesPrompt()) {
                 b.prompts(prompts).negativePrompts(negatives);
             } else {
                 b.rows(batch.size());
             }
+            if (initImages.takesImage()) {
+                b.image(InitImages.images(batch)).mask(InitImages.masks(batch));
+            }
             long t0 = System.nanoTime();
             Tensor images = pipeline.generate(b.build(), new SeededNoise(seeds));
             long perRowMs = (System.nanoTime() - t0) / 1_000_000 / batch.size();
             List<GeneratedRow> out = new ArrayList<>();
             for (int i = 0; i < batch.size(); i++) {
-                PlannedRow r = batch.get(i);
+                InitImages.Prepared p = batch.get(i);
                 byte[] png = Images.toPng(images, i);
-                String relative = "images/" + r.getImageFile();
+                String relative = "images/" + p.row().getImageFile();
                 store.put(relative, png);
-                GeneratedRow g = GeneratedRow.of(r, runId, model.name(), model.fingerprint());
+                if (p.image() != null) {
+                    writeThumbnails(p);
+                }
+                GeneratedRow g = GeneratedRow.of(p.row(), runId, model.name(), model.fingerprint());
                 g.setWritten(true);
                 g.setImagePath(store.path(relative).toString());
                 g.setImageSha256(ModelLocalizer.hex(ModelLocalizer.sha256(png)));
                 g.setGenerationMs(perRowMs);
+                g.setWidth(p.width());
+                g.setHeight(p.height());
+                g.setNotes(p.notes().isEmpty() ? null : String.join("; ", p.notes()));
                 out.add(g);
                 written.add(1);
             }
             return out;
         }
 
-        private GeneratedRow failure(PlannedRow r, RuntimeException e) {
-            LOG.error("partition {}: row '{}' failed: {}", partition, r.getId(), e.getMessage());
+        /** Small copies of the input and mask for the contact sheet: thumbs/{file}-input.png and -mask.png. */
+        private void writeThumbnails(InitImages.Prepared p) {
+            double scale = Math.min(1.0, (double) THUMBNAIL / Math.max(p.width(), p.height()));
+            int tw = Math.max(1, (int) Math.round(p.width() * scale));
+            int th = Math.max(1, (int) Math.round(p.height() * scale));
+            String base = "thumbs/" + p.row().getImageFile().replaceAll("\\.png$", "");
+            float[] img = p.image().resize(tw, th).rgb();
+            store.put(base + "-input.png", Images.toPng(new Tensor(new long[] {1, th, tw, 3}, img), 0));
+            if (p.mask() != null) {
+                float[] m = Resize.nearest(p.mask(), p.width(), p.height(), 1, tw, th);
+                store.put(base + "-mask.png", Images.toPng(new Tensor(new long[] {1, th, tw, 1}, m), 0));
+            }
+        }
+
+        private GeneratedRow failure(PlannedRow r, String field, String reason) {
+            LOG.error("partition {}: row '{}' failed ({}): {}", partition, r.getId(), field, reason);
             failed.add(1);
             GeneratedRow g = GeneratedRow.of(r, runId, model.name(), model.fingerprint());
             g.setWritten(false);
-            g.setErrorReason(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+            g.setErrorField(field);
+            g.setErrorReason(reason);
             return g;
         }
+    }
+
+    private static String message(RuntimeException e) {
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 }

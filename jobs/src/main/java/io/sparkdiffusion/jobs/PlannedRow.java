@@ -24,6 +24,12 @@ public class PlannedRow implements Serializable {
     private String errorField;
     private String errorReason;
     private String inputRow;
+    private Double strength;
+    /** The init image: a path or URI, or "bytes:" when the bytes travel in {@link #imageBytes}. */
+    private String imageRef;
+    private byte[] imageBytes;
+    private String maskRef;
+    private byte[] maskBytes;
 
     public PlannedRow() {
     }
@@ -59,12 +65,57 @@ public class PlannedRow implements Serializable {
     /** A copy with another id, seed and guidance (num_images_per_prompt and grid expansion). */
     PlannedRow variant(String newId, long newSeed, double newGuidance) {
         PlannedRow r = accepted(newId, inputId, prompt, negativePrompt, newSeed, steps, newGuidance, width, height, scheduler);
+        r.strength = strength;
+        r.imageRef = imageRef;
+        r.imageBytes = imageBytes;
+        r.maskRef = maskRef;
+        r.maskBytes = maskBytes;
         return r;
     }
 
-    /** Rows that can share one engine batch have equal keys. */
+    /** Rows that can share one engine batch have equal keys (init images: the decoded size is added later). */
     String batchKey() {
-        return steps + "|" + guidanceScale + "|" + width + "x" + height + "|" + scheduler;
+        return steps + "|" + guidanceScale + "|" + width + "x" + height + "|" + scheduler + "|" + strength;
+    }
+
+    public Double getStrength() {
+        return strength;
+    }
+
+    public void setStrength(Double strength) {
+        this.strength = strength;
+    }
+
+    public String getImageRef() {
+        return imageRef;
+    }
+
+    public void setImageRef(String imageRef) {
+        this.imageRef = imageRef;
+    }
+
+    public byte[] getImageBytes() {
+        return imageBytes;
+    }
+
+    public void setImageBytes(byte[] imageBytes) {
+        this.imageBytes = imageBytes;
+    }
+
+    public String getMaskRef() {
+        return maskRef;
+    }
+
+    public void setMaskRef(String maskRef) {
+        this.maskRef = maskRef;
+    }
+
+    public byte[] getMaskBytes() {
+        return maskBytes;
+    }
+
+    public void setMaskBytes(byte[] maskBytes) {
+        this.maskBytes = maskBytes;
     }
 
     public boolean isAccepted() {

@@ -29,21 +29,21 @@ public final class ResidentPipelines {
         String gpu = taskGpuAddress();
         RuntimeOptions options = deviceOptions(handle, gpu);
         Path local = ModelLocalizer.localize(handle.uri(), handle.fingerprint(), handle.conf(), handle.localBase());
-        String key = local + "|" + options.provider() + ":" + options.deviceId();
+        String key = local + "|" + handle.task() + "|" + options.provider() + ":" + options.deviceId();
         return PIPELINES.computeIfAbsent(key, k -> open(local, options, handle));
     }
 
     private static DiffusionPipeline open(Path local, RuntimeOptions options, ModelHandle handle) {
         long t0 = System.nanoTime();
         try {
-            DiffusionPipeline p = Pipelines.open(local, options);
+            DiffusionPipeline p = Pipelines.open(local, options, handle.task());
             LOG.info("loaded resident pipeline {} on {} in {} ms", handle.name(), options, (System.nanoTime() - t0) / 1_000_000);
             return p;
         } catch (RuntimeException e) {
             if (options.provider().equals("cuda") && handle.fallbackToCpu()) {
                 LOG.warn("CUDA unavailable for {} on device {} ({}); falling back to CPU as runtime.fallback_to_cpu allows",
                         handle.name(), options.deviceId(), e.getMessage());
-                return Pipelines.open(local, options.withDevice("cpu", 0));
+                return Pipelines.open(local, options.withDevice("cpu", 0), handle.task());
             }
             throw e;
         }

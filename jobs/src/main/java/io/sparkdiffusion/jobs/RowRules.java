@@ -33,7 +33,12 @@ public final class RowRules implements Serializable {
     /** Job-wide defaults and limits. */
     public record Defaults(int steps, double guidance, Integer width, Integer height, String scheduler,
                            String negativePrompt, int maxSteps, int maxImagesPerPrompt, long[] gridSeeds,
-                           double[] gridGuidance) implements Serializable {
+                           double[] gridGuidance, String prompt, Double strength, String mode, boolean archive)
+            implements Serializable {
+        /** Whether rows carry an init image (img2img, inpaint). */
+        boolean takesImage() {
+            return !"txt2img".equals(mode);
+        }
     }
 
     /** What the model imposes, read on the driver from its configs. */
@@ -53,7 +58,7 @@ public final class RowRules implements Serializable {
     public static final class Rejection extends Exception {
         private final String field;
 
-        Rejection(String field, String reason) {
+        public Rejection(String field, String reason) {
             super(reason);
             this.field = field;
         }
@@ -82,11 +87,11 @@ public final class RowRules implements Serializable {
         if (id == null || id.isBlank()) {
             throw new Rejection("id", "id is missing");
         }
-        fileKey(id);
+        String key = defaults.archive() ? archiveKey(id) : fileKey(id);
         if (idCount > 1) {
             throw new Rejection("id", "duplicate id: " + idCount + " input rows share it, none of them is generated");
         }
-        String prompt = field.apply("prompt");
+        String prompt = field.apply("prompt") != null ? field.apply("prompt") : defaults.prompt();
         if (model.takesPrompt() && (prompt == null || prompt.isBlank())) {
             throw new Rejection("prompt", "prompt is missing (the model is text-to-image)");
         }
@@ -103,8 +108,24 @@ public final class RowRules implements Serializable {
         }
         double guidance = field.apply("guidance_scale") == null ? defaults.guidance()
                 : parseDouble("guidance_scale", field.apply("guidance_scale"));
-        int width = size("width", field.apply("width"), defaults.width(), model.defaultWidth());
-        int height = size("height", field.apply("height"), defaults.height(), model.defaultHeight());
+        // with an init image the size comes from the picture (decoded on the executor) unless the row sets it
+        int width = defaults.takesImage() && field.apply("width") == null && defaults.width() == null ? 0
+                : size("width", field.apply("width"), defaults.width(), model.defaultWidth());
+        int height = defaults.takesImage() && field.apply("height") == null && defaults.height() == null ? 0
+                : size("height", field.apply("height"), defaults.height(), model.defaultHeight());
+        Double strength = defaults.strength();
+        if (field.apply("strength") != null) {
+            strength = parseDouble("strength", field.apply("strength"));
+        }
+        if (strength != null && !(strength > 0 && strength <= 1)) {
+            throw new Rejection("strength", "strength " + strength + " must be in (0, 1]");
+        }
+        if (defaults.takesImage() && field.apply("image") == null) {
+            throw new Rejection("image", "image is missing (mode " + defaults.mode() + " needs an init image: bytes or a path)");
+        }
+        if ("inpaint".equals(defaults.mode()) && field.apply("mask") == null) {
+            throw new Rejection("mask", "mask is missing (inpainting needs a mask: white = repaint)");
+        }
         String scheduler = field.apply("scheduler") != null ? field.apply("scheduler") : defaults.scheduler();
         if (scheduler != null && !Schedulers.isKnown(scheduler)) {
             throw new Rejection("scheduler", "unknown scheduler '" + scheduler + "'; known: " + Schedulers.knownNames());
@@ -118,6 +139,9 @@ public final class RowRules implements Serializable {
         String resolvedScheduler = scheduler != null ? scheduler : model.modelScheduler();
         PlannedRow base = PlannedRow.accepted(id, id, prompt, negative, seed, steps, guidance, width, height,
                 resolvedScheduler);
+        base.setStrength(strength);
+        base.setImageRef(field.apply("image"));
+        base.setMaskRef(field.apply("mask"));
         List<PlannedRow> out = new ArrayList<>();
         long[] gridSeeds = defaults.gridSeeds();
         double[] gridGuidance = defaults.gridGuidance();
@@ -137,7 +161,7 @@ public final class RowRules implements Serializable {
             out.add(base);
         }
         for (PlannedRow r : out) {
-            r.setImageFile(fileKey(r.getId()) + ".png");
+            r.setImageFile((defaults.archive() ? archiveKey(r.getId()) : fileKey(r.getId())) + ".png");
         }
         return out;
     }
@@ -168,6 +192,24 @@ public final class RowRules implements Serializable {
             safe = safe.substring(0, 100);
         }
         return safe + "-" + HexFormat.of().formatHex(sha256(id), 0, 4);
+    }
+
+    /**
+     * Archive mode keeps the input's relative path: each segment becomes a safe name as {@link #fileKey} makes it;
+     * empty segments and {@code ..} are rejected.
+     */
+    static String archiveKey(String relativePath) throws Rejection {
+        StringBuilder sb = new StringBuilder();
+        for (String segment : relativePath.split("/", -1)) {
+            if (segment.isEmpty() || segment.equals("..") || segment.equals(".")) {
+                throw new Rejection("id", "path '" + relativePath + "' has an empty, '.' or '..' segment");
+            }
+            if (sb.length() > 0) {
+                sb.append('/');
+            }
+            sb.append(fileKey(segment));
+        }
+        return sb.toString();
     }
 
     /** A seed derived from the id alone: SHA-256(id)[0..8) big-endian, sign bit cleared. */

@@ -15,7 +15,8 @@ class RowRulesTest {
     private static final RowRules.ModelRules UNCOND = new RowRules.ModelRules(false, 4, 32, 32, "DDPMScheduler");
 
     private static RowRules.Defaults defaults(long[] gridSeeds, double[] gridGuidance) {
-        return new RowRules.Defaults(20, 7.5, null, null, null, null, 50, 8, gridSeeds, gridGuidance);
+        return new RowRules.Defaults(20, 7.5, null, null, null, null, 50, 8, gridSeeds, gridGuidance, null, null,
+                "txt2img", false);
     }
 
     private static List<PlannedRow> plan(RowRules.ModelRules model, Map<String, String> row) {
