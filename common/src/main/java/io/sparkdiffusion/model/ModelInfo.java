@@ -1,6 +1,7 @@
 package io.sparkdiffusion.model;
 
 import io.sparkdiffusion.util.JsonConfig;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -34,7 +35,33 @@ public final class ModelInfo {
     }
 
     public static ModelInfo of(ModelFolder folder) {
-        return new ModelInfo(folder);
+        // a Kandinsky 2.2 decoder folder has a MoVQ instead of vae_decoder/ (see KandinskyFolders)
+        return KandinskyFolders.isDecoder(folder) ? KandinskyFolders.decoderInfo(folder, folder.pipelineClass())
+                : new ModelInfo(folder);
+    }
+
+    /** Explicit values, for layouts other than one model folder (see {@link KandinskyFolders#info}). */
+    ModelInfo(String pipelineClass, boolean takesPrompt, int vaeFactor, int sizeMultiple, int[] defaultSize,
+              int imageChannels) {
+        this.pipelineClass = pipelineClass;
+        this.takesPrompt = takesPrompt;
+        this.vaeFactor = vaeFactor;
+        this.sizeMultiple = sizeMultiple;
+        this.defaultSize = defaultSize.clone();
+        this.imageChannels = imageChannels;
+    }
+
+    /**
+     * The info of the model at {@code root}, from configs only: a model folder ({@link #of(ModelFolder)}), or a
+     * Kandinsky 2.2 root holding {@code prior/} and {@code decoder/} ({@link KandinskyFolders#info}).
+     */
+    public static ModelInfo of(Path root) {
+        if (KandinskyFolders.isLayout(root)) {
+            return KandinskyFolders.info(root);
+        }
+        try (ModelFolder folder = new ModelFolder(root, RuntimeOptions.DEFAULT)) {
+            return of(folder);
+        }
     }
 
     private static int powerOfTwoOfBlocks(JsonConfig c, int dflt) {

@@ -217,6 +217,15 @@ public final class OnnxModel implements AutoCloseable {
                 }
                 yield OnnxTensor.createTensor(env, IntBuffer.wrap(l), shape);
             }
+            case BOOL -> {
+                // boolean masks (e.g. the Kandinsky prior's attention_mask): non-zero is true
+                ByteBuffer b = ByteBuffer.allocateDirect(data.length).order(ByteOrder.nativeOrder());
+                for (float f : data) {
+                    b.put((byte) (f != 0f ? 1 : 0));
+                }
+                b.rewind();
+                yield OnnxTensor.createTensor(env, b, shape, OnnxJavaType.BOOL);
+            }
             default -> throw new IllegalArgumentException("component '" + name + "' input '" + input
                     + "' has unsupported element type " + info.type);
         };

@@ -4,9 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.noise.ReplayNoise;
+import io.sparkdiffusion.tensor.Npy;
 import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.util.JsonConfig;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,7 +24,9 @@ import java.util.Set;
 public final class CaseReplay implements AutoCloseable {
     /** The case kinds replay handles so far. */
     public static final Set<String> SUPPORTED = Set.of("StableDiffusionPipeline", "StableDiffusionXLPipeline",
-            "DDPMPipeline", "DDIMPipeline");
+            "DDPMPipeline", "DDIMPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline",
+            "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline", KandinskyReplay.KIND,
+            "TextToVideoSDPipeline", "StableVideoDiffusionPipeline");
 
     private final JsonConfig caseJson;
     private final Path caseDir;
@@ -29,18 +34,23 @@ public final class CaseReplay implements AutoCloseable {
 
     public CaseReplay(Path modelDir, Path caseDir, RuntimeOptions options) {
         this.caseDir = caseDir;
-        this.caseJson = JsonConfig.read(caseDir.resolve("case.json"));
+        this.caseJson = KandinskyReplay.callArguments(JsonConfig.read(caseDir.resolve("case.json")));
         String kind = caseJson.getString("pipeline", null);
         if (kind == null || !SUPPORTED.contains(kind)) {
             throw new IllegalArgumentException(caseDir + ": case pipeline '" + kind
                     + "' is not supported by replay yet; supported: " + String.join(", ", SUPPORTED));
         }
-        ModelFolder model = new ModelFolder(modelDir, options);
-        try {
-            this.pipeline = Pipelines.forClass(kind, model);
-        } catch (RuntimeException e) {
-            model.close();
-            throw e;
+        if (KandinskyReplay.KIND.equals(kind)) {
+            // a Kandinsky 2.2 root (prior/ + decoder/): no model_index.json of its own
+            this.pipeline = KandinskyReplay.open(modelDir, caseJson, options);
+        } else {
+            ModelFolder model = new ModelFolder(modelDir, options);
+            try {
+                this.pipeline = Pipelines.forClass(kind, model);
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
         }
         JsonConfig sched = caseJson.getObject("scheduler");
         if (sched != null) {
@@ -65,8 +75,10 @@ public final class CaseReplay implements AutoCloseable {
             b.size(caseJson.has("width") ? caseJson.getInt("width", 0) : null,
                     caseJson.has("height") ? caseJson.getInt("height", 0) : null);
         }
+        int rows;
         if (pipeline.takesPrompt()) {
             List<String> prompts = texts(caseJson.node().get("prompt"));
+            rows = prompts.size();
             b.prompts(prompts);
             JsonNode neg = caseJson.node().get("negative_prompt");
             if (neg != null && !neg.isNull()) {
@@ -74,15 +86,65 @@ public final class CaseReplay implements AutoCloseable {
                 b.negativePrompts(negs.size() == 1 && prompts.size() > 1 ? repeat(negs.get(0), prompts.size()) : negs);
             }
         } else {
-            b.rows(caseJson.getInt("batch_size", 1));
+            rows = caseJson.getInt("batch_size", 1);
+            b.rows(rows);
+        }
+        // img2img / inpainting inputs: input_image.npy (H, W, C) and mask.npy (H, W), one per row as diffusers repeats them
+        Tensor image = caseInput("input_image.npy", 3, rows);
+        if (image != null) {
+            b.image(image);
+        }
+        Tensor mask = caseInput("mask.npy", 2, rows);
+        if (mask != null) {
+            b.mask(mask);
+        }
+        if (caseJson.has("strength")) {
+            b.strength(caseJson.getDouble("strength", 1.0));
         }
         return b.build();
     }
 
-    /** Runs the case; the result is the final image batch {@code (B, H, W, C)} in [0, 1]. */
+    /** A recorded input of one row ({@code rank} axes) or of every row, as {@code rows} rows; null when absent. */
+    private Tensor caseInput(String file, int rank, int rows) {
+        Path f = caseDir.resolve(file);
+        if (!Files.isRegularFile(f)) {
+            return null;
+        }
+        Tensor t;
+        try {
+            t = Npy.read(f);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (t.rank() == rank + 1) {
+            return t;
+        }
+        if (t.rank() != rank) {
+            throw new IllegalArgumentException(f + " has shape " + t + ", expected " + rank + " axes");
+        }
+        long[] shape = new long[rank + 1];
+        shape[0] = 1;
+        System.arraycopy(t.shape(), 0, shape, 1, rank);
+        List<Tensor> copies = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            copies.add(t.reshape(shape));
+        }
+        return Tensors.concatBatch(copies);
+    }
+
+    /** The call's arguments as a video request (video cases: {@link VideoReplay}). */
+    public VideoRequest videoRequest() {
+        return VideoReplay.request(caseJson, pipeline.takesPrompt() ? null : caseInput("input_image.npy", 3, 1));
+    }
+
+    /**
+     * Runs the case; the result is the final image batch {@code (B, H, W, C)} in [0, 1], or for a video case the
+     * frames {@code (B, F, H, W, C)}, as the case's {@code frames.npy}.
+     */
     public Tensor run(StepListener listener) throws IOException {
         ReplayNoise noise = ReplayNoise.fromCaseDir(caseDir);
-        Tensor image = pipeline.generate(request(), noise, listener);
+        Tensor image = pipeline instanceof VideoPipeline video ? video.generateVideo(videoRequest(), noise, listener)
+                : pipeline.generate(request(), noise, listener);
         if (noise.consumed() != noise.recorded()) {
             throw new IllegalStateException("the run used " + noise.consumed() + " noise draws but " + caseDir
                     + " recorded " + noise.recorded() + ": the draw order departs from diffusers");

@@ -86,19 +86,36 @@ public abstract class DiffusionPipeline implements AutoCloseable {
         Tensor predict(Tensor latents, double timestep);
     }
 
+    /** Runs after each scheduler step, before the listener (inpainting's latent blending); returns the new latents. */
+    @FunctionalInterface
+    protected interface AfterStep {
+        AfterStep NONE = (step, latents) -> latents;
+
+        Tensor apply(int step, Tensor latents);
+    }
+
     /**
      * The shared loop of every diffusers pipeline: for each timestep, scale the input, predict, step; report the
      * latents after each step.
      */
     protected static Tensor denoise(Scheduler scheduler, Tensor latents, Denoiser denoiser, NoiseSource noise,
                                     StepListener listener) {
+        return denoise(scheduler, 0, latents, denoiser, AfterStep.NONE, noise, listener);
+    }
+
+    /**
+     * The loop over {@code scheduler.timesteps()} from {@code begin} on (img2img and inpainting skip the first
+     * timesteps by strength); steps are numbered from 0 at {@code begin} for {@code after} and the listener.
+     */
+    protected static Tensor denoise(Scheduler scheduler, int begin, Tensor latents, Denoiser denoiser,
+                                    AfterStep after, NoiseSource noise, StepListener listener) {
         double[] timesteps = scheduler.timesteps();
-        for (int i = 0; i < timesteps.length; i++) {
+        for (int i = begin; i < timesteps.length; i++) {
             double t = timesteps[i];
             Tensor input = scheduler.scaleModelInput(latents, t);
             Tensor prediction = denoiser.predict(input, t);
-            latents = scheduler.step(prediction, t, latents, noise);
-            listener.onStep(i, t, latents);
+            latents = after.apply(i - begin, scheduler.step(prediction, t, latents, noise));
+            listener.onStep(i - begin, t, latents);
         }
         return latents;
     }

@@ -7,14 +7,14 @@ import io.sparkdiffusion.util.JsonConfig;
 import java.util.Map;
 
 /**
- * The {@code vae_decoder} component: latents to pixels. Undoes the latent scaling first,
- * {@code z / scaling_factor + shift_factor} (diffusers' pipelines), then maps [-1, 1] to [0, 1] NHWC.
+ * The {@code vae_decoder} component: latents to pixels. Undoes the latent scaling first ({@link LatentScaling}:
+ * {@code z / scaling_factor + shift_factor}, or {@code z * latents_std / scaling_factor + latents_mean}), as
+ * diffusers' pipelines do, then maps [-1, 1] to [0, 1] NHWC.
  */
 final class LatentDecoder {
     static final String COMPONENT = "vae_decoder";
     private final OnnxModel session;
-    private final double scalingFactor;
-    private final double shiftFactor;
+    private final LatentScaling scaling;
     private final int scaleFactor;
     private final int latentChannels;
     private final int outChannels;
@@ -22,8 +22,7 @@ final class LatentDecoder {
     LatentDecoder(ModelFolder model) {
         this.session = model.session(COMPONENT);
         JsonConfig c = model.componentConfig(COMPONENT);
-        this.scalingFactor = c.getDouble("scaling_factor", 0.18215);
-        this.shiftFactor = c.getDouble("shift_factor", 0.0);
+        this.scaling = LatentScaling.of(c);
         double[] blocks = c.getDoubleArray("block_out_channels");
         this.scaleFactor = blocks == null ? 8 : 1 << (blocks.length - 1);
         long[] in = session.inputShape(session.inputNames().get(0));
@@ -46,20 +45,9 @@ final class LatentDecoder {
         return outChannels;
     }
 
-    double scalingFactor() {
-        return scalingFactor;
-    }
-
     /** Latents {@code (B, C, h, w)} to images {@code (B, H, W, C)} in [0, 1]. */
     Tensor decode(Tensor latents) {
-        float[] in = latents.data();
-        float[] z = new float[in.length];
-        float scale = (float) scalingFactor;
-        float shift = (float) shiftFactor;
-        for (int i = 0; i < z.length; i++) {
-            z[i] = in[i] / scale + shift;
-        }
-        Tensor pixels = session.run1(Map.of(session.inputOr("latent_sample"), new Tensor(latents.shape(), z)),
+        Tensor pixels = session.run1(Map.of(session.inputOr("latent_sample"), scaling.unscale(latents)),
                 session.outputOr("sample"));
         return DiffusionPipeline.toImage01(pixels);
     }

@@ -7,5 +7,7 @@ public enum Task {
     /** Image-to-image (SD, SDXL-Turbo), Kandinsky 2.2 sketch-to-image. */
     IMAGE_TO_IMAGE,
     /** Inpainting: 9-channel inpainting UNets, or plain 4-channel UNets by latent blending. */
-    INPAINT
+    INPAINT,
+    /** Video: text-to-video (ModelScope, zeroscope) or image-to-video (Stable Video Diffusion), {@link VideoPipeline}. */
+    VIDEO
 }

@@ -14,6 +14,11 @@ public class EulerDiscreteScheduler extends AbstractScheduler {
     protected final boolean karras;
     protected final String finalSigmasType;
     protected double[] sigmas = new double[0];
+    /** diffusers' EDM keys: {@code timestep_type=continuous} with v_prediction feeds the UNet {@code 0.25 ln(sigma)}. */
+    protected final boolean continuousTimesteps;
+    /** {@code sigma_min} / {@code sigma_max} of the config, ends of the Karras ramp; NaN when absent. */
+    private final double karrasSigmaMin;
+    private final double karrasSigmaMax;
 
     public EulerDiscreteScheduler(JsonConfig config) {
         super(config, "linspace");
@@ -24,9 +29,15 @@ public class EulerDiscreteScheduler extends AbstractScheduler {
             throw new IllegalArgumentException(config.source() + ": interpolation_type '" + interpolation
                     + "' is not supported (linear)");
         }
-        if (!"discrete".equals(config.getString("timestep_type", "discrete"))) {
-            throw new IllegalArgumentException(config.source() + ": only timestep_type 'discrete' is supported");
+        String timestepType = config.getString("timestep_type", "discrete");
+        if (!timestepType.equals("discrete") && !timestepType.equals("continuous")) {
+            throw new IllegalArgumentException(config.source() + ": timestep_type '" + timestepType
+                    + "' is not supported (discrete, continuous)");
         }
+        // scheduling_euler_discrete.py: continuous timesteps only apply with v_prediction (SVD's EDM setup)
+        this.continuousTimesteps = timestepType.equals("continuous") && predictionType.equals("v_prediction");
+        this.karrasSigmaMin = config.getDouble("sigma_min", Double.NaN);
+        this.karrasSigmaMax = config.getDouble("sigma_max", Double.NaN);
         if (config.getBoolean("rescale_betas_zero_snr", false)) {
             // zero terminal SNR makes the last sigma infinite; diffusers pins abar_T to 2^-24 (smallest fp16 subnormal)
             schedule.alphasCumprod[numTrainTimesteps - 1] = 0x1p-24;
@@ -40,7 +51,9 @@ public class EulerDiscreteScheduler extends AbstractScheduler {
         double[] t = TimestepSpacing.continuous(timestepSpacing, numTrainTimesteps, steps, stepsOffset);
         double[] s = SigmaSchedule.interpolate(t, train);
         if (karras) {
-            s = SigmaSchedule.karras(s[s.length - 1], s[0], steps);
+            // _convert_to_karras: the config's sigma_min / sigma_max when set, else the interpolated ends
+            s = SigmaSchedule.karras(Double.isNaN(karrasSigmaMin) ? s[s.length - 1] : karrasSigmaMin,
+                    Double.isNaN(karrasSigmaMax) ? s[0] : karrasSigmaMax, steps);
             for (int i = 0; i < steps; i++) {
                 t[i] = SigmaSchedule.sigmaToT(s[i], train);
             }
@@ -49,7 +62,8 @@ public class EulerDiscreteScheduler extends AbstractScheduler {
         sigmas = SigmaSchedule.withFinal(s, last);
         timesteps = new double[steps];
         for (int i = 0; i < steps; i++) {
-            timesteps[i] = (float) t[i];
+            // continuous: 0.25 * log of the float32 sigma, in float32 as on diffusers' tensors
+            timesteps[i] = continuousTimesteps ? 0.25f * (float) Math.log((float) sigmas[i]) : (float) t[i];
         }
     }
 

@@ -45,7 +45,9 @@ public class LmsDiscreteScheduler extends EulerDiscreteScheduler {
         return config.with("final_sigmas_type", "zero")
                 .with("rescale_betas_zero_snr", false)
                 .with("interpolation_type", "linear")
-                .with("timestep_type", "discrete");
+                .with("timestep_type", "discrete")
+                .with("sigma_min", null)
+                .with("sigma_max", null);
     }
 
     @Override

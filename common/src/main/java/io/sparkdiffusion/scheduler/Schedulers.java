@@ -30,6 +30,7 @@ public final class Schedulers {
         BY_CLASS.put("DDPMScheduler", DdpmScheduler::new);
         BY_CLASS.put("PNDMScheduler", PndmScheduler::new);
         BY_CLASS.put("LCMScheduler", LcmScheduler::new);
+        BY_CLASS.put("UnCLIPScheduler", UnClipScheduler::new);
         alias("ddim", "DDIMScheduler");
         alias("euler", "EulerDiscreteScheduler");
         alias("dpmpp_2m", "DPMSolverMultistepScheduler");
@@ -41,6 +42,7 @@ public final class Schedulers {
         alias("ddpm", "DDPMScheduler");
         alias("pndm", "PNDMScheduler");
         alias("lcm", "LCMScheduler");
+        alias("unclip", "UnCLIPScheduler");
     }
 
     private Schedulers() {

@@ -47,7 +47,10 @@ final class ParityCheck {
                     fail(caseDir.getFileName() + ": latents diverge first at step " + i + " (max |diff| " + d + ")");
                 }
             }
-            Tensor expected = Fixtures.npy(caseDir.resolve("image.npy"));
+            // video cases record frames.npy (B, F, H, W, C) instead of image.npy
+            Path output = Files.isRegularFile(caseDir.resolve("frames.npy")) ? caseDir.resolve("frames.npy")
+                    : caseDir.resolve("image.npy");
+            Tensor expected = Fixtures.npy(output);
             double d = Fixtures.maxDiff(image, expected);
             assertTrue(d <= PIXEL_TOL, caseDir.getFileName() + ": final pixels differ by " + d);
         }

@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 @Command(name = "replay", mixinStandardHelpOptions = true,
         description = {"Runs the pipeline a reference case describes (case.json) on a model folder, feeding the case's",
                 "recorded noise (noise_NNN.npy), and writes the final output as float32 .npy in [0, 1].",
-                "When the case holds image.npy, prints the largest difference to it (parity: <= 2e-3)."})
+                "When the case holds image.npy (or frames.npy, video cases: (B, F, H, W, C)), prints the largest",
+                "difference to it (parity: <= 2e-3)."})
 final class ReplayCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -45,10 +46,13 @@ final class ReplayCommand implements Callable<Integer> {
             Tensor image = replay.run((i, t, latents) -> { });
             Npy.write(out, image);
             console.printf("wrote %s %s in %.0f ms%n", out, java.util.Arrays.toString(image.shape()), (System.nanoTime() - t0) / 1e6);
-            Path expected = caseDir.resolve("image.npy");
+            // video cases record frames.npy (B, F, H, W, C) instead of image.npy
+            Path expected = Files.isRegularFile(caseDir.resolve("frames.npy")) ? caseDir.resolve("frames.npy")
+                    : caseDir.resolve("image.npy");
             if (Files.isRegularFile(expected)) {
                 double d = Tensors.maxAbsDiff(image, Npy.read(expected));
-                console.printf("max |output - image.npy| = %.3g (%s)%n", d, d <= 2e-3 ? "parity" : "MISMATCH");
+                console.printf("max |output - %s| = %.3g (%s)%n", expected.getFileName(), d,
+                        d <= 2e-3 ? "parity" : "MISMATCH");
             }
         }
         return 0;

@@ -91,11 +91,26 @@ class CliTest {
     }
 
     @Test
-    void replayOfAnUnsupportedCaseKindSaysSo() {
-        Run r = cli("replay", "--model", Fixtures.fixture("t2v-tiny").toString(), "--case",
-                Fixtures.fixture("t2v-tiny/cases/t2v").toString(), "--out", tmp.resolve("x.npy").toString());
+    void replayOfAnUnsupportedCaseKindSaysSo() throws Exception {
+        Path caseDir = Files.createDirectories(tmp.resolve("case"));
+        Files.writeString(caseDir.resolve("case.json"), "{\"pipeline\": \"AudioLDMPipeline\"}");
+        Run r = cli("replay", "--model", Fixtures.fixture("t2v-tiny").toString(), "--case", caseDir.toString(),
+                "--out", tmp.resolve("x.npy").toString());
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("TextToVideoSDPipeline") && r.err().contains("not supported"), r.err());
+        assertTrue(r.err().contains("AudioLDMPipeline") && r.err().contains("not supported"), r.err());
+    }
+
+    @Test
+    void replayOfAVideoCaseWritesFramesLikeFramesNpy() throws Exception {
+        Path out = tmp.resolve("frames.npy");
+        Path caseDir = Fixtures.fixture("t2v-tiny/cases/t2v");
+        Run r = cli("replay", "--model", Fixtures.fixture("t2v-tiny").toString(), "--case", caseDir.toString(),
+                "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        Tensor got = Npy.read(out);
+        Tensor expected = Npy.read(caseDir.resolve("frames.npy"));
+        assertTrue(Tensors.maxAbsDiff(got, expected) <= 2e-3);
+        assertTrue(r.out().contains("frames.npy") && r.out().contains("parity"), r.out());
     }
 
     @ParameterizedTest

@@ -1,0 +1,65 @@
+package io.sparkdiffusion.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.util.JsonConfig;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * {@link CaseReplay} support for video cases ({@code t2v-tiny/cases/t2v}: {@code TextToVideoSDPipeline};
+ * {@code svd-tiny/cases/img2vid}: {@code StableVideoDiffusionPipeline}): the recorded call arguments as a
+ * {@link VideoRequest}. Keys are diffusers' argument names.
+ */
+final class VideoReplay {
+    private VideoReplay() {
+    }
+
+    /** @param image the conditioning images {@code (B, H, W, C)} of an image-to-video case, else null */
+    static VideoRequest request(JsonConfig c, Tensor image) {
+        VideoRequest.Builder b = VideoRequest.builder();
+        if (image != null) {
+            b.image(image);
+        } else {
+            List<String> prompts = texts(c.node().get("prompt"));
+            b.prompts(prompts);
+            List<String> negatives = texts(c.node().get("negative_prompt"));
+            if (!negatives.isEmpty()) {
+                b.negativePrompts(negatives.size() == 1 && prompts.size() > 1
+                        ? Collections.nCopies(prompts.size(), negatives.get(0)) : negatives);
+            }
+        }
+        if (c.has("height") || c.has("width")) {
+            b.size(c.has("width") ? c.getInt("width", 0) : null, c.has("height") ? c.getInt("height", 0) : null);
+        }
+        if (c.has("num_frames")) {
+            b.numFrames(c.getInt("num_frames", 0));
+        }
+        if (c.has("num_inference_steps")) {
+            b.steps(c.getInt("num_inference_steps", 0));
+        }
+        if (c.has("decode_chunk_size")) {
+            b.decodeChunkSize(c.getInt("decode_chunk_size", 0));
+        }
+        b.guidanceScale(c.getDouble("guidance_scale", 9.0))
+                .guidanceRange(c.getDouble("min_guidance_scale", 1.0), c.getDouble("max_guidance_scale", 3.0))
+                .fps(c.getInt("fps", 7))
+                .motionBucketId(c.getInt("motion_bucket_id", 127))
+                .noiseAugStrength(c.getDouble("noise_aug_strength", 0.02));
+        return b.build();
+    }
+
+    private static List<String> texts(JsonNode n) {
+        List<String> out = new ArrayList<>();
+        if (n == null || n.isNull()) {
+            return out;
+        }
+        if (n.isArray()) {
+            n.forEach(e -> out.add(e.isNull() ? null : e.asText()));
+        } else {
+            out.add(n.asText());
+        }
+        return out;
+    }
+}

@@ -1,0 +1,160 @@
+package io.sparkdiffusion.scheduler;
+
+import io.sparkdiffusion.noise.NoiseSource;
+import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.tensor.Tensors;
+import io.sparkdiffusion.util.JsonConfig;
+
+/**
+ * The unCLIP (Karlo) prior sampler, as diffusers' {@code UnCLIPScheduler} ({@code schedulers/scheduling_unclip.py}),
+ * used by the Kandinsky 2.x priors: a DDPM ancestral step (Ho et al. 2020, arXiv:2006.11239, eqs. 6, 7 and 15) on
+ * the cosine schedule ({@code squaredcos_cap_v2}, Nichol &amp; Dhariwal 2021, arXiv:2102.09672), with these
+ * differences from {@link DdpmScheduler}:
+ * <ul>
+ *   <li>timesteps {@code round(i * (T - 1) / (n - 1))} for {@code i = n-1 .. 0} (NumPy rounds half to even), so
+ *       the first is {@code T - 1} and the last 0; at least 2 steps (diffusers divides by {@code n - 1});</li>
+ *   <li>{@code beta} between the current and the next inference timestep is {@code 1 - abar_t / abar_prev}, except
+ *       the training {@code betas[t]} when the next one is {@code t - 1}; after the last timestep the next is
+ *       {@code t - 1} (for t = 0: {@code abar_prev = 1});</li>
+ *   <li>variance {@code fixed_small_log}: {@code std = exp(0.5 log(max(v, 1e-20)))} of the posterior variance
+ *       {@code v = (1 - abar_prev) / (1 - abar_t) beta}; {@code learned_range}: the model output's second half
+ *       {@code p} on axis 1 interpolates in log space, {@code log var = f log(beta) + (1 - f) log(v)} with
+ *       {@code f = (p + 1) / 2}, and {@code std = exp(0.5 log var)};</li>
+ *   <li>{@code prediction_type} {@code epsilon} or {@code sample}; the predicted x0 is clamped to
+ *       {@code [-clip_sample_range, clip_sample_range]} when {@code clip_sample} (the default).</li>
+ * </ul>
+ * Every step at a timestep above 0 draws one noise tensor of the sample's shape.
+ */
+public final class UnClipScheduler extends AbstractScheduler {
+    private static final String COSINE = "squaredcos_cap_v2";
+
+    private final String varianceType;
+    private final boolean clipSample;
+    private final double clipRange;
+
+    public UnClipScheduler(JsonConfig config) {
+        super(withCosineDefault(config), "leading");
+        String betas = this.config.getString("beta_schedule", COSINE);
+        if (!COSINE.equals(betas)) {
+            throw new IllegalArgumentException(config.source() + ": UnCLIPScheduler supports only beta_schedule '"
+                    + COSINE + "', got '" + betas + "'");
+        }
+        this.varianceType = config.getString("variance_type", "fixed_small_log");
+        if (!varianceType.equals("fixed_small_log") && !varianceType.equals("learned_range")) {
+            throw new IllegalArgumentException(config.source() + ": UnCLIPScheduler variance_type '" + varianceType
+                    + "' is not supported (fixed_small_log, learned_range)");
+        }
+        if (!predictionType.equals("epsilon") && !predictionType.equals("sample")) {
+            throw new IllegalArgumentException(config.source() + ": UnCLIPScheduler prediction_type '" + predictionType
+                    + "' is not supported (epsilon, sample)");
+        }
+        this.clipSample = config.getBoolean("clip_sample", true);
+        this.clipRange = config.getDouble("clip_sample_range", 1.0);
+    }
+
+    /** diffusers' UnCLIPScheduler defaults {@code beta_schedule} to the cosine schedule (DDPM's default is linear). */
+    private static JsonConfig withCosineDefault(JsonConfig c) {
+        return c.has("beta_schedule") ? c : c.with("beta_schedule", COSINE);
+    }
+
+    @Override
+    public void setTimesteps(int steps) {
+        checkSteps(steps);
+        if (steps < 2) {
+            throw new IllegalArgumentException("UnCLIPScheduler needs at least 2 inference steps (its step ratio is "
+                    + "(num_train_timesteps - 1) / (num_inference_steps - 1)), got " + steps);
+        }
+        double ratio = (double) (numTrainTimesteps - 1) / (steps - 1);
+        timesteps = new double[steps];
+        for (int i = 0; i < steps; i++) {
+            timesteps[i] = Math.rint((steps - 1 - i) * ratio);
+        }
+    }
+
+    /**
+     * The timestep this step goes to: the next inference timestep, or {@code t - 1} after the last one (and for a
+     * timestep outside the schedule), as diffusers' pipelines pass {@code prev_timestep}.
+     */
+    int previousTimestep(int t) {
+        for (int i = 0; i < timesteps.length; i++) {
+            if (timesteps[i] == t) {
+                return i + 1 < timesteps.length ? (int) timesteps[i + 1] : t - 1;
+            }
+        }
+        return t - 1;
+    }
+
+    @Override
+    public Tensor step(Tensor modelOutput, double timestep, Tensor sample, NoiseSource noise) {
+        int t = (int) timestep;
+        Tensor predictedVariance = null;
+        if (varianceType.equals("learned_range") && modelOutput.rank() > 1 && sample.rank() > 1
+                && modelOutput.dim(1) == 2 * sample.dim(1)) {
+            Tensor[] halves = splitAxis1(modelOutput, (int) sample.dim(1));
+            modelOutput = halves[0];
+            predictedVariance = halves[1];
+        }
+        int prev = previousTimestep(t);
+        double abar = schedule.alphasCumprod[t];
+        double abarPrev = prev >= 0 ? schedule.alphasCumprod[prev] : 1.0;
+        double beta;
+        double alpha;
+        if (prev == t - 1) {
+            beta = schedule.betas[t];
+            alpha = schedule.alphas[t];
+        } else {
+            beta = 1 - abar / abarPrev;
+            alpha = 1 - beta;
+        }
+
+        Tensor x0 = predictOriginal(modelOutput, sample, abar);
+        if (clipSample) {
+            x0 = Tensors.clamp(x0, -clipRange, clipRange);
+        }
+        // posterior mean, Ho et al. eq. 7
+        double x0Coeff = Math.sqrt(abarPrev) * beta / (1 - abar);
+        double sampleCoeff = Math.sqrt(alpha) * (1 - abarPrev) / (1 - abar);
+        Tensor mean = Tensors.lincomb(x0Coeff, x0, sampleCoeff, sample);
+        if (t <= 0) {
+            return mean;
+        }
+        Tensor z = noise.next(modelOutput.shape());
+        double posterior = (1 - abarPrev) / (1 - abar) * beta;
+        if (predictedVariance == null) {
+            return Tensors.lincomb(1, mean, Math.sqrt(Math.max(posterior, 1e-20)), z);
+        }
+        double minLog = Math.log(posterior);
+        double maxLog = Math.log(beta);
+        float[] m = mean.data();
+        float[] p = predictedVariance.data();
+        float[] zd = z.data();
+        float[] out = new float[m.length];
+        for (int i = 0; i < out.length; i++) {
+            double frac = (p[i] + 1) / 2.0;
+            double logVar = frac * maxLog + (1 - frac) * minLog;
+            out[i] = (float) (m[i] + Math.exp(0.5 * logVar) * zd[i]);
+        }
+        return new Tensor(mean.shape(), out);
+    }
+
+    /** Splits axis 1 into {@code [0, first)} and the rest (diffusers {@code torch.split(x, first, dim=1)}). */
+    private static Tensor[] splitAxis1(Tensor x, int first) {
+        long[] shape = x.shape();
+        int channels = (int) shape[1];
+        int inner = x.rowSize() / channels;
+        int batch = (int) shape[0];
+        long[] s1 = shape.clone();
+        s1[1] = first;
+        long[] s2 = shape.clone();
+        s2[1] = channels - first;
+        float[] a = new float[batch * first * inner];
+        float[] b = new float[batch * (channels - first) * inner];
+        float[] d = x.data();
+        for (int r = 0; r < batch; r++) {
+            System.arraycopy(d, r * channels * inner, a, r * first * inner, first * inner);
+            System.arraycopy(d, (r * channels + first) * inner, b, r * (channels - first) * inner,
+                    (channels - first) * inner);
+        }
+        return new Tensor[] {new Tensor(s1, a), new Tensor(s2, b)};
+    }
+}
