@@ -152,6 +152,8 @@ class VideoParityTest {
         assertThrows(IllegalArgumentException.class, () -> Pipelines.open(SVD, RuntimeOptions.DEFAULT, Task.IMAGE_TO_IMAGE));
         assertThrows(IllegalArgumentException.class,
                 () -> Pipelines.open(Fixtures.fixture("sd-tiny"), RuntimeOptions.DEFAULT, Task.VIDEO));
+        assertThrows(IllegalArgumentException.class,
+                () -> Pipelines.open(Fixtures.fixture("kandinsky22-tiny"), RuntimeOptions.DEFAULT, Task.VIDEO));
     }
 
     @Test

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "spark-diffusion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Diffusion-model generation on ONNX Runtime: local commands and Spark batch jobs.",
         subcommands = {GenerateCommand.class, io.sparkdiffusion.jobs.JobCommand.class, ReplayCommand.class, BenchCommand.class, BenchJobCommand.class,
-            CommandLine.HelpCommand.class})
+            ValidateCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -10,7 +10,7 @@ import java.util.Map;
  */
 final class ContactSheet {
     /** One picture of the sheet. */
-    record Entry(String id, String imageFile, String inputThumb, String maskThumb, String notes, String prompt,
+    record Entry(String id, String imageFile, String inputThumb, String maskThumb, String notes, String video, String prompt,
                  String negativePrompt, long seed, int steps, double guidance, String scheduler, int width, int height,
                  long generationMs) {
     }
@@ -41,6 +41,7 @@ final class ContactSheet {
         h.append("<div class=\"grid\">\n");
         for (Entry e : entries) {
             String src = "images/" + e.imageFile();
+            String link = e.video() != null ? e.video() : src;
             h.append("<div class=\"card\">");
             if (e.inputThumb() != null) {
                 // input, mask and output side by side
@@ -49,11 +50,14 @@ final class ContactSheet {
                 if (e.maskThumb() != null) {
                     h.append("<img loading=\"lazy\" title=\"mask\" src=\"").append(esc(e.maskThumb())).append("\" alt=\"mask\">");
                 }
-                h.append("<a href=\"").append(esc(src)).append("\"><img loading=\"lazy\" title=\"output\" src=\"")
+                h.append("<a href=\"").append(esc(link)).append("\"><img loading=\"lazy\" title=\"output\" src=\"")
                         .append(esc(src)).append("\" alt=\"").append(esc(e.id())).append("\"></a></div>\n");
             } else {
-                h.append("<a href=\"").append(esc(src)).append("\"><img loading=\"lazy\" src=\"")
+                h.append("<a href=\"").append(esc(link)).append("\"><img loading=\"lazy\" src=\"")
                         .append(esc(src)).append("\" alt=\"").append(esc(e.id())).append("\"></a>\n");
+                if (e.video() != null) {
+                    h.append("<div><a href=\"").append(esc(e.video())).append("\">&#9654; video</a></div>\n");
+                }
             }
             h.append("")
                     .append("<div><code>").append(esc(e.id())).append("</code></div>\n");

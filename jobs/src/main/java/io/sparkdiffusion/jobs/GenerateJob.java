@@ -56,11 +56,12 @@ public final class GenerateJob {
     private static final Logger LOG = LogManager.getLogger(GenerateJob.class);
     /** Input columns the job reads; others are kept only in the errors table's copy of a rejected row. */
     static final List<String> INPUT_FIELDS = List.of("id", "prompt", "negative_prompt", "seed", "num_inference_steps",
-            "guidance_scale", "width", "height", "scheduler", "num_images_per_prompt", "strength", "image", "mask");
+            "guidance_scale", "width", "height", "scheduler", "num_images_per_prompt", "strength", "image", "mask",
+            "num_frames", "fps", "motion_bucket_id", "noise_aug_strength");
     /** Columns that may hold the picture's bytes instead of a path. */
     static final List<String> PICTURE_FIELDS = List.of("image", "mask");
     /** What the job owns in its output folder; --overwrite removes only these. */
-    static final Set<String> OWNED = Set.of("images", "thumbs", "metadata", "errors", "index.html", "_job.json");
+    static final Set<String> OWNED = Set.of("images", "videos", "thumbs", "metadata", "errors", "index.html", "_job.json");
 
     private GenerateJob() {
     }
@@ -91,7 +92,8 @@ public final class GenerateJob {
             ModelInfo info = ModelInfo.of(folder);
             int[] size = info.defaultSize();
             modelRules = new RowRules.ModelRules(info.takesPrompt(), info.sizeMultiple(), size[0], size[1],
-                    folder.schedulerConfig().getString("_class_name", "DDIMScheduler"));
+                    folder.schedulerConfig().getString("_class_name", "DDIMScheduler"),
+                    "StableVideoDiffusionPipeline".equals(info.pipelineClass()));
             LOG.info("model {} ({}), fingerprint {}, default size {}x{}, sizes multiple of {}", modelName,
                     info.pipelineClass(), fingerprint.substring(0, 16), size[1], size[0], info.sizeMultiple());
         }
@@ -123,8 +125,8 @@ public final class GenerateJob {
                 config.imageLimits(), conf);
         Dataset<PlannedRow> work = config.partitions() > 0 ? todo.repartition(config.partitions()) : todo;
         Dataset<GeneratedRow> generated = work.mapPartitions(
-                new PartitionGenerator(handle, store, initImages, config.batchSize(), config.keepUnmasked(), runId, written,
-                        failed),
+                new PartitionGenerator(handle, store, initImages, config.batchSize(), config.keepUnmasked(), runId,
+                        config.videoFormat(), config.decodeChunkSize(), written, failed),
                 Encoders.bean(GeneratedRow.class)).persist(StorageLevel.MEMORY_AND_DISK());
 
         long genStart = System.nanoTime();
@@ -167,6 +169,7 @@ public final class GenerateJob {
         return switch (config.mode()) {
             case "img2img" -> io.sparkdiffusion.pipeline.Task.IMAGE_TO_IMAGE;
             case "inpaint" -> io.sparkdiffusion.pipeline.Task.INPAINT;
+            case "video" -> io.sparkdiffusion.pipeline.Task.VIDEO;
             default -> io.sparkdiffusion.pipeline.Task.TEXT_TO_IMAGE;
         };
     }
@@ -343,6 +346,8 @@ public final class GenerateJob {
                 col("modelFingerprint").as("model_fingerprint"), col("imagePath").as("image_path"),
                 col("imageSha256").as("image_sha256"), col("generationMs").as("generation_ms"),
                 col("strength"), col("inputImage").as("input_image"), col("inputMask").as("input_mask"), col("notes"),
+                col("numFrames").as("num_frames"), col("fps"), col("durationSeconds").as("duration_s"),
+                col("videoPath").as("video_path"),
                 col("generatedAt").as("generated_at"), col("runId").as("run_id"));
     }
 
@@ -388,7 +393,7 @@ public final class GenerateJob {
                     entries.add(new ContactSheet.Entry(r.getAs("id"), file,
                             withInput ? "thumbs/" + file.replaceAll("\\.png$", "") + "-input.png" : null,
                             r.getAs("input_mask") != null ? "thumbs/" + file.replaceAll("\\.png$", "") + "-mask.png" : null,
-                            r.getAs("notes"),
+                            r.getAs("notes"), videoLink(r.getAs("video_path")),
                             r.getAs("prompt"), r.getAs("negative_prompt"), r.<Long>getAs("seed"),
                             r.<Integer>getAs("num_inference_steps"), r.<Double>getAs("guidance_scale"),
                             r.getAs("scheduler"), r.<Integer>getAs("width"), r.<Integer>getAs("height"),
@@ -411,6 +416,15 @@ public final class GenerateJob {
         s.put("wall time", String.format(Locale.ROOT, "%.1f s", summary.wallSeconds()));
         store.put("index.html", ContactSheet.render("spark-diffusion: " + modelName, s, entries, total)
                 .getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A video's path relative to the output folder, for the contact sheet; null for pictures. */
+    private static String videoLink(String videoPath) {
+        if (videoPath == null) {
+            return null;
+        }
+        int at = videoPath.indexOf("/videos/");
+        return at < 0 ? null : videoPath.substring(at + 1);
     }
 
     private static void writeManifest(OutputStore store, String runId, JobConfig config, String modelName,

@@ -30,6 +30,10 @@ public class GeneratedRow implements Serializable {
     private String inputImage;
     private String inputMask;
     private Double strength;
+    private Integer numFrames;
+    private Integer fps;
+    private Double durationSeconds;
+    private String videoPath;
 
     public GeneratedRow() {
     }
@@ -198,6 +202,38 @@ public class GeneratedRow implements Serializable {
 
     public void setRunId(String runId) {
         this.runId = runId;
+    }
+
+    public Integer getNumFrames() {
+        return numFrames;
+    }
+
+    public void setNumFrames(Integer numFrames) {
+        this.numFrames = numFrames;
+    }
+
+    public Integer getFps() {
+        return fps;
+    }
+
+    public void setFps(Integer fps) {
+        this.fps = fps;
+    }
+
+    public Double getDurationSeconds() {
+        return durationSeconds;
+    }
+
+    public void setDurationSeconds(Double durationSeconds) {
+        this.durationSeconds = durationSeconds;
+    }
+
+    public String getVideoPath() {
+        return videoPath;
+    }
+
+    public void setVideoPath(String videoPath) {
+        this.videoPath = videoPath;
     }
 
     public String getErrorField() {

@@ -49,7 +49,8 @@ final class InitImages implements Serializable {
     }
 
     Prepared prepare(PlannedRow r) throws RowRules.Rejection {
-        if (!takesImage()) {
+        boolean hasImage = r.getImageBytes() != null || r.getImageRef() != null;
+        if (!takesImage() || mode.equals("video") && !hasImage) {
             return new Prepared(r, null, null, r.getWidth(), r.getHeight(), List.of());
         }
         List<String> notes = new ArrayList<>();

@@ -49,6 +49,13 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("images.max_side", 1024);
         DEFAULTS.put("images.max_pixels", 64L * 1024 * 1024);
         DEFAULTS.put("inpaint.keep_unmasked", true);
+        DEFAULTS.put("video.num_frames", null);
+        DEFAULTS.put("video.fps", 8);
+        DEFAULTS.put("video.motion_bucket_id", 127);
+        DEFAULTS.put("video.noise_aug_strength", 0.02);
+        DEFAULTS.put("video.decode_chunk_size", null);
+        DEFAULTS.put("video.format", "mp4");
+        DEFAULTS.put("limits.max_frames", 64);
         DEFAULTS.put("archive.images", null);
         DEFAULTS.put("archive.masks", null);
         DEFAULTS.put("limits.max_steps", 200);
@@ -135,6 +142,11 @@ public final class JobConfig implements Serializable {
             throw bad("images.max_pixels", "a positive integer");
         }
         getBoolean("inpaint.keep_unmasked");
+        positive("video.fps");
+        positive("limits.max_frames");
+        optionalPositive("video.num_frames");
+        optionalPositive("video.decode_chunk_size");
+        videoFormat();
         if (get("defaults.strength") != null) {
             double st = getDouble("defaults.strength");
             if (!(st > 0 && st <= 1)) {
@@ -269,8 +281,8 @@ public final class JobConfig implements Serializable {
     /** txt2img (also unconditional models), img2img (also Kandinsky sketch-to-image) or inpaint. */
     public String mode() {
         String m = get("mode").toLowerCase(Locale.ROOT);
-        if (!List.of("txt2img", "img2img", "inpaint").contains(m)) {
-            throw bad("mode", "txt2img, img2img or inpaint");
+        if (!List.of("txt2img", "img2img", "inpaint", "video").contains(m)) {
+            throw bad("mode", "txt2img, img2img, inpaint or video");
         }
         return m;
     }
@@ -283,6 +295,19 @@ public final class JobConfig implements Serializable {
     /** Archive mode, inpainting: the parallel folder of masks with the same relative paths. */
     public String archiveMasks() {
         return get("archive.masks");
+    }
+
+    /** mp4 (H.264), gif or png-frames. */
+    public io.sparkdiffusion.video.VideoFormat videoFormat() {
+        try {
+            return io.sparkdiffusion.video.VideoFormat.fromName(get("video.format"));
+        } catch (IllegalArgumentException e) {
+            throw bad("video.format", io.sparkdiffusion.video.VideoFormat.names());
+        }
+    }
+
+    public Integer decodeChunkSize() {
+        return getOptionalInt("video.decode_chunk_size");
     }
 
     public boolean keepUnmasked() {
@@ -373,7 +398,9 @@ public final class JobConfig implements Serializable {
                 getOptionalInt("defaults.width"), getOptionalInt("defaults.height"), get("defaults.scheduler"),
                 get("defaults.negative_prompt"), getInt("limits.max_steps"), getInt("limits.max_images_per_prompt"),
                 gridSeeds(), gridGuidance(), get("defaults.prompt"),
-                get("defaults.strength") == null ? null : getDouble("defaults.strength"), mode(), archiveImages() != null);
+                get("defaults.strength") == null ? null : getDouble("defaults.strength"), mode(), archiveImages() != null,
+                getOptionalInt("video.num_frames"), getInt("video.fps"), getInt("video.motion_bucket_id"),
+                getDouble("video.noise_aug_strength"), getInt("limits.max_frames"));
     }
 
     long[] gridSeeds() {

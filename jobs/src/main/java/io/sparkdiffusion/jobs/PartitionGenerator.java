@@ -5,6 +5,8 @@ import io.sparkdiffusion.image.Resize;
 import io.sparkdiffusion.noise.SeededNoise;
 import io.sparkdiffusion.pipeline.DiffusionPipeline;
 import io.sparkdiffusion.pipeline.GenerationRequest;
+import io.sparkdiffusion.pipeline.VideoPipeline;
+import io.sparkdiffusion.pipeline.VideoRequest;
 import io.sparkdiffusion.tensor.Tensor;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -40,17 +42,22 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
     private final int batchSize;
     private final boolean keepUnmasked;
     private final String runId;
+    private final io.sparkdiffusion.video.VideoFormat videoFormat;
+    private final Integer decodeChunkSize;
     private final LongAccumulator written;
     private final LongAccumulator failed;
 
     public PartitionGenerator(ModelHandle model, OutputStore store, InitImages initImages, int batchSize,
-                              boolean keepUnmasked, String runId, LongAccumulator written, LongAccumulator failed) {
+                              boolean keepUnmasked, String runId, io.sparkdiffusion.video.VideoFormat videoFormat,
+                              Integer decodeChunkSize, LongAccumulator written, LongAccumulator failed) {
         this.model = model;
         this.store = store;
         this.initImages = initImages;
         this.batchSize = batchSize;
         this.keepUnmasked = keepUnmasked;
         this.runId = runId;
+        this.videoFormat = videoFormat;
+        this.decodeChunkSize = decodeChunkSize;
         this.written = written;
         this.failed = failed;
     }
@@ -141,6 +148,9 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         }
 
         private List<GeneratedRow> generate(List<InitImages.Prepared> batch) {
+            if (pipeline instanceof VideoPipeline video) {
+                return generateVideos(video, batch);
+            }
             PlannedRow first = batch.get(0).row();
             GenerationRequest.Builder b = GenerationRequest.builder().steps(first.getSteps())
                     .guidanceScale(first.getGuidanceScale()).size(batch.get(0).width(), batch.get(0).height())
@@ -158,7 +168,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             } else {
                 b.rows(batch.size());
             }
-            if (initImages.takesImage()) {
+            if (batch.get(0).image() != null) {
                 b.image(InitImages.images(batch)).mask(InitImages.masks(batch));
             }
             long t0 = System.nanoTime();
@@ -180,6 +190,72 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 g.setGenerationMs(perRowMs);
                 g.setWidth(p.width());
                 g.setHeight(p.height());
+                g.setNotes(p.notes().isEmpty() ? null : String.join("; ", p.notes()));
+                out.add(g);
+                written.add(1);
+            }
+            return out;
+        }
+
+        /**
+         * Videos: each is encoded and written as soon as the batch's frames come back, one video at a time from the
+         * batch's frame tensor (no per-video copy of all frames), with its first frame as the poster in images/.
+         */
+        private List<GeneratedRow> generateVideos(VideoPipeline video, List<InitImages.Prepared> batch) {
+            PlannedRow first = batch.get(0).row();
+            VideoRequest.Builder b = VideoRequest.builder().steps(first.getSteps()).guidanceScale(first.getGuidanceScale())
+                    .numFrames(first.getNumFrames()).fps(first.getFps()).motionBucketId(first.getMotionBucketId())
+                    .noiseAugStrength(first.getNoiseAugStrength()).decodeChunkSize(decodeChunkSize)
+                    .scheduler(first.getScheduler());
+            long[] seeds = new long[batch.size()];
+            List<String> prompts = new ArrayList<>();
+            List<String> negatives = new ArrayList<>();
+            for (int i = 0; i < batch.size(); i++) {
+                seeds[i] = batch.get(i).row().getSeed();
+                prompts.add(batch.get(i).row().getPrompt());
+                negatives.add(batch.get(i).row().getNegativePrompt());
+            }
+            if (batch.get(0).image() != null) {
+                b.image(InitImages.images(batch)).rows(batch.size());
+            } else {
+                b.prompts(prompts).negativePrompts(negatives).size(batch.get(0).width(), batch.get(0).height());
+            }
+            long t0 = System.nanoTime();
+            Tensor frames = video.generateVideo(b.build(), new SeededNoise(seeds), io.sparkdiffusion.pipeline.StepListener.NONE);
+            long perRowMs = (System.nanoTime() - t0) / 1_000_000 / batch.size();
+            long[] s = frames.shape();
+            int f = (int) s[1];
+            List<GeneratedRow> out = new ArrayList<>();
+            for (int i = 0; i < batch.size(); i++) {
+                InitImages.Prepared p = batch.get(i);
+                Tensor clip = io.sparkdiffusion.tensor.Tensors.sliceBatch(frames, i, i + 1).reshape(f, s[2], s[3], s[4]);
+                String stem = p.row().getImageFile().replaceAll("\\.png$", "");
+                String videoRelative = "videos/" + videoFormat.outputName(stem);
+                if (videoFormat == io.sparkdiffusion.video.VideoFormat.PNG_FRAMES) {
+                    for (int k = 0; k < f; k++) {
+                        store.put(videoRelative + "/" + io.sparkdiffusion.video.PngFrames.fileName(k, f),
+                                io.sparkdiffusion.video.PngFrames.frame(clip, k));
+                    }
+                } else {
+                    store.put(videoRelative, videoFormat.writer().toBytes(clip, p.row().getFps()));
+                }
+                byte[] poster = io.sparkdiffusion.video.PngFrames.poster(clip);
+                String posterRelative = "images/" + p.row().getImageFile();
+                store.put(posterRelative, poster);
+                if (p.image() != null) {
+                    writeThumbnails(p);
+                }
+                GeneratedRow g = GeneratedRow.of(p.row(), runId, model.name(), model.fingerprint());
+                g.setWritten(true);
+                g.setImagePath(store.path(posterRelative).toString());
+                g.setImageSha256(ModelLocalizer.hex(ModelLocalizer.sha256(poster)));
+                g.setVideoPath(store.path(videoRelative).toString());
+                g.setNumFrames(f);
+                g.setFps(p.row().getFps());
+                g.setDurationSeconds((double) f / p.row().getFps());
+                g.setGenerationMs(perRowMs);
+                g.setWidth((int) s[3]);
+                g.setHeight((int) s[2]);
                 g.setNotes(p.notes().isEmpty() ? null : String.join("; ", p.notes()));
                 out.add(g);
                 written.add(1);

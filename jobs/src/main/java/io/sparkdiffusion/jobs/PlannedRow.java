@@ -30,6 +30,10 @@ public class PlannedRow implements Serializable {
     private byte[] imageBytes;
     private String maskRef;
     private byte[] maskBytes;
+    private Integer numFrames;
+    private int fps;
+    private int motionBucketId;
+    private double noiseAugStrength;
 
     public PlannedRow() {
     }
@@ -70,12 +74,49 @@ public class PlannedRow implements Serializable {
         r.imageBytes = imageBytes;
         r.maskRef = maskRef;
         r.maskBytes = maskBytes;
+        r.numFrames = numFrames;
+        r.fps = fps;
+        r.motionBucketId = motionBucketId;
+        r.noiseAugStrength = noiseAugStrength;
         return r;
     }
 
     /** Rows that can share one engine batch have equal keys (init images: the decoded size is added later). */
     String batchKey() {
-        return steps + "|" + guidanceScale + "|" + width + "x" + height + "|" + scheduler + "|" + strength;
+        return steps + "|" + guidanceScale + "|" + width + "x" + height + "|" + scheduler + "|" + strength + "|"
+                + numFrames + "|" + fps + "|" + motionBucketId + "|" + noiseAugStrength;
+    }
+
+    public Integer getNumFrames() {
+        return numFrames;
+    }
+
+    public void setNumFrames(Integer numFrames) {
+        this.numFrames = numFrames;
+    }
+
+    public int getFps() {
+        return fps;
+    }
+
+    public void setFps(int fps) {
+        this.fps = fps;
+    }
+
+    public int getMotionBucketId() {
+        return motionBucketId;
+    }
+
+    public void setMotionBucketId(int motionBucketId) {
+        this.motionBucketId = motionBucketId;
+    }
+
+    public double getNoiseAugStrength() {
+        return noiseAugStrength;
+    }
+
+    public void setNoiseAugStrength(double noiseAugStrength) {
+        this.noiseAugStrength = noiseAugStrength;
     }
 
     public Double getStrength() {

@@ -33,17 +33,21 @@ public final class RowRules implements Serializable {
     /** Job-wide defaults and limits. */
     public record Defaults(int steps, double guidance, Integer width, Integer height, String scheduler,
                            String negativePrompt, int maxSteps, int maxImagesPerPrompt, long[] gridSeeds,
-                           double[] gridGuidance, String prompt, Double strength, String mode, boolean archive)
+                           double[] gridGuidance, String prompt, Double strength, String mode, boolean archive,
+                           Integer numFrames, int fps, int motionBucketId, double noiseAugStrength, int maxFrames)
             implements Serializable {
         /** Whether rows carry an init image (img2img, inpaint). */
         boolean takesImage() {
-            return !"txt2img".equals(mode);
+            return "img2img".equals(mode) || "inpaint".equals(mode);
         }
     }
 
     /** What the model imposes, read on the driver from its configs. */
     public record ModelRules(boolean takesPrompt, int sizeMultiple, int defaultHeight, int defaultWidth,
-                             String modelScheduler) implements Serializable {
+                             String modelScheduler, boolean imageToVideo) implements Serializable {
+        public ModelRules(boolean takesPrompt, int sizeMultiple, int defaultHeight, int defaultWidth, String modelScheduler) {
+            this(takesPrompt, sizeMultiple, defaultHeight, defaultWidth, modelScheduler, false);
+        }
     }
 
     private final Defaults defaults;
@@ -92,7 +96,7 @@ public final class RowRules implements Serializable {
             throw new Rejection("id", "duplicate id: " + idCount + " input rows share it, none of them is generated");
         }
         String prompt = field.apply("prompt") != null ? field.apply("prompt") : defaults.prompt();
-        if (model.takesPrompt() && (prompt == null || prompt.isBlank())) {
+        if (model.takesPrompt() && !model.imageToVideo() && (prompt == null || prompt.isBlank())) {
             throw new Rejection("prompt", "prompt is missing (the model is text-to-image)");
         }
         String negative = field.apply("negative_prompt");
@@ -109,9 +113,10 @@ public final class RowRules implements Serializable {
         double guidance = field.apply("guidance_scale") == null ? defaults.guidance()
                 : parseDouble("guidance_scale", field.apply("guidance_scale"));
         // with an init image the size comes from the picture (decoded on the executor) unless the row sets it
-        int width = defaults.takesImage() && field.apply("width") == null && defaults.width() == null ? 0
+        boolean sizedByImage = defaults.takesImage() || model.imageToVideo();
+        int width = sizedByImage && field.apply("width") == null && defaults.width() == null ? 0
                 : size("width", field.apply("width"), defaults.width(), model.defaultWidth());
-        int height = defaults.takesImage() && field.apply("height") == null && defaults.height() == null ? 0
+        int height = sizedByImage && field.apply("height") == null && defaults.height() == null ? 0
                 : size("height", field.apply("height"), defaults.height(), model.defaultHeight());
         Double strength = defaults.strength();
         if (field.apply("strength") != null) {
@@ -120,7 +125,7 @@ public final class RowRules implements Serializable {
         if (strength != null && !(strength > 0 && strength <= 1)) {
             throw new Rejection("strength", "strength " + strength + " must be in (0, 1]");
         }
-        if (defaults.takesImage() && field.apply("image") == null) {
+        if ((defaults.takesImage() || model.imageToVideo()) && field.apply("image") == null) {
             throw new Rejection("image", "image is missing (mode " + defaults.mode() + " needs an init image: bytes or a path)");
         }
         if ("inpaint".equals(defaults.mode()) && field.apply("mask") == null) {
@@ -136,10 +141,41 @@ public final class RowRules implements Serializable {
             throw new Rejection("num_images_per_prompt", "num_images_per_prompt " + images + " must be between 1 and "
                     + defaults.maxImagesPerPrompt() + " (limits.max_images_per_prompt)");
         }
+        Integer frames = null;
+        int fps = defaults.fps();
+        int motion = defaults.motionBucketId();
+        double noiseAug = defaults.noiseAugStrength();
+        if ("video".equals(defaults.mode())) {
+            frames = field.apply("num_frames") != null ? Integer.valueOf(parseInt("num_frames", field.apply("num_frames")))
+                    : defaults.numFrames();
+            if (frames != null && (frames <= 0 || frames > defaults.maxFrames())) {
+                throw new Rejection("num_frames", "num_frames " + frames + " must be between 1 and " + defaults.maxFrames()
+                        + " (limits.max_frames)");
+            }
+            if (field.apply("fps") != null) {
+                fps = parseInt("fps", field.apply("fps"));
+            }
+            if (fps <= 0) {
+                throw new Rejection("fps", "fps " + fps + " must be positive");
+            }
+            if (field.apply("motion_bucket_id") != null) {
+                motion = parseInt("motion_bucket_id", field.apply("motion_bucket_id"));
+            }
+            if (field.apply("noise_aug_strength") != null) {
+                noiseAug = parseDouble("noise_aug_strength", field.apply("noise_aug_strength"));
+            }
+            if (noiseAug < 0) {
+                throw new Rejection("noise_aug_strength", "noise_aug_strength " + noiseAug + " must be >= 0");
+            }
+        }
         String resolvedScheduler = scheduler != null ? scheduler : model.modelScheduler();
         PlannedRow base = PlannedRow.accepted(id, id, prompt, negative, seed, steps, guidance, width, height,
                 resolvedScheduler);
         base.setStrength(strength);
+        base.setNumFrames(frames);
+        base.setFps(fps);
+        base.setMotionBucketId(motion);
+        base.setNoiseAugStrength(noiseAug);
         base.setImageRef(field.apply("image"));
         base.setMaskRef(field.apply("mask"));
         List<PlannedRow> out = new ArrayList<>();

@@ -15,8 +15,12 @@ class RowRulesTest {
     private static final RowRules.ModelRules UNCOND = new RowRules.ModelRules(false, 4, 32, 32, "DDPMScheduler");
 
     private static RowRules.Defaults defaults(long[] gridSeeds, double[] gridGuidance) {
+        return defaults("txt2img", gridSeeds, gridGuidance);
+    }
+
+    private static RowRules.Defaults defaults(String mode, long[] gridSeeds, double[] gridGuidance) {
         return new RowRules.Defaults(20, 7.5, null, null, null, null, 50, 8, gridSeeds, gridGuidance, null, null,
-                "txt2img", false);
+                mode, false, null, 8, 127, 0.02, 24);
     }
 
     private static List<PlannedRow> plan(RowRules.ModelRules model, Map<String, String> row) {
@@ -124,6 +128,30 @@ class RowRulesTest {
         assertTrue(r.isAccepted(), r.getErrorReason());
         assertEquals(32, r.getHeight());
         assertEquals("DDPMScheduler", r.getScheduler());
+    }
+
+    @Test
+    void videoRowsCheckFramesAndFps() {
+        RowRules video = new RowRules(defaults("video", new long[0], new double[0]), TEXT);
+        RowRules svd = new RowRules(defaults("video", new long[0], new double[0]),
+                new RowRules.ModelRules(true, 8, 64, 64, "EulerDiscreteScheduler", true));
+        Map<String, String> ok = row("id", "v", "prompt", "a panda", "num_frames", "16", "fps", "12");
+        PlannedRow r = video.plan(ok::get, 1, "{}").get(0);
+        assertTrue(r.isAccepted(), r.getErrorReason());
+        assertEquals(16, r.getNumFrames());
+        assertEquals(12, r.getFps());
+        for (String[] bad : new String[][] {{"num_frames", "0"}, {"num_frames", "25"}, {"fps", "0"}, {"fps", "-3"},
+                {"noise_aug_strength", "-1"}}) {
+            Map<String, String> m = row("id", "v", "prompt", "x", bad[0], bad[1]);
+            rejected(video.plan(m::get, 1, "{}"), bad[0]);
+        }
+        Map<String, String> noImage = row("id", "i2v", "seed", "1");
+        rejected(svd.plan(noImage::get, 1, "{}"), "image");
+        Map<String, String> withImage = row("id", "i2v", "image", "/pics/a.png", "motion_bucket_id", "60");
+        PlannedRow i2v = svd.plan(withImage::get, 1, "{}").get(0);
+        assertTrue(i2v.isAccepted(), "image-to-video needs no prompt: " + i2v.getErrorReason());
+        assertEquals(60, i2v.getMotionBucketId());
+        assertEquals(0, i2v.getWidth(), "sized by the image on the executor");
     }
 
     @Test
