@@ -155,16 +155,8 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             GenerationRequest.Builder b = GenerationRequest.builder().steps(first.getSteps())
                     .guidanceScale(first.getGuidanceScale()).size(batch.get(0).width(), batch.get(0).height())
                     .scheduler(first.getScheduler()).strength(first.getStrength()).keepUnmasked(keepUnmasked);
-            long[] seeds = new long[batch.size()];
-            List<String> prompts = new ArrayList<>();
-            List<String> negatives = new ArrayList<>();
-            for (int i = 0; i < batch.size(); i++) {
-                seeds[i] = batch.get(i).row().getSeed();
-                prompts.add(batch.get(i).row().getPrompt());
-                negatives.add(batch.get(i).row().getNegativePrompt());
-            }
             if (pipeline.takesPrompt()) {
-                b.prompts(prompts).negativePrompts(negatives);
+                b.prompts(column(batch, PlannedRow::getPrompt)).negativePrompts(column(batch, PlannedRow::getNegativePrompt));
             } else {
                 b.rows(batch.size());
             }
@@ -172,7 +164,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 b.image(InitImages.images(batch)).mask(InitImages.masks(batch));
             }
             long t0 = System.nanoTime();
-            Tensor images = pipeline.generate(b.build(), new SeededNoise(seeds));
+            Tensor images = pipeline.generate(b.build(), new SeededNoise(seeds(batch)));
             long perRowMs = (System.nanoTime() - t0) / 1_000_000 / batch.size();
             List<GeneratedRow> out = new ArrayList<>();
             for (int i = 0; i < batch.size(); i++) {
@@ -183,18 +175,24 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 if (p.image() != null) {
                     writeThumbnails(p);
                 }
-                GeneratedRow g = GeneratedRow.of(p.row(), runId, model.name(), model.fingerprint());
-                g.setWritten(true);
-                g.setImagePath(store.path(relative).toString());
-                g.setImageSha256(ModelLocalizer.hex(ModelLocalizer.sha256(png)));
-                g.setGenerationMs(perRowMs);
-                g.setWidth(p.width());
-                g.setHeight(p.height());
-                g.setNotes(p.notes().isEmpty() ? null : String.join("; ", p.notes()));
-                out.add(g);
-                written.add(1);
+                out.add(writtenRow(p, relative, png, perRowMs, p.width(), p.height()));
             }
             return out;
+        }
+
+        /** The metadata of a written picture (or a video's poster), counted in the accumulator. */
+        private GeneratedRow writtenRow(InitImages.Prepared p, String relative, byte[] png, long perRowMs, int width,
+                                        int height) {
+            GeneratedRow g = GeneratedRow.of(p.row(), runId, model.name(), model.fingerprint());
+            g.setWritten(true);
+            g.setImagePath(store.path(relative).toString());
+            g.setImageSha256(ModelLocalizer.hex(ModelLocalizer.sha256(png)));
+            g.setGenerationMs(perRowMs);
+            g.setWidth(width);
+            g.setHeight(height);
+            g.setNotes(p.notes().isEmpty() ? null : String.join("; ", p.notes()));
+            written.add(1);
+            return g;
         }
 
         /**
@@ -207,21 +205,15 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                     .numFrames(first.getNumFrames()).fps(first.getFps()).motionBucketId(first.getMotionBucketId())
                     .noiseAugStrength(first.getNoiseAugStrength()).decodeChunkSize(decodeChunkSize)
                     .scheduler(first.getScheduler());
-            long[] seeds = new long[batch.size()];
-            List<String> prompts = new ArrayList<>();
-            List<String> negatives = new ArrayList<>();
-            for (int i = 0; i < batch.size(); i++) {
-                seeds[i] = batch.get(i).row().getSeed();
-                prompts.add(batch.get(i).row().getPrompt());
-                negatives.add(batch.get(i).row().getNegativePrompt());
-            }
             if (batch.get(0).image() != null) {
                 b.image(InitImages.images(batch)).rows(batch.size());
             } else {
-                b.prompts(prompts).negativePrompts(negatives).size(batch.get(0).width(), batch.get(0).height());
+                b.prompts(column(batch, PlannedRow::getPrompt)).negativePrompts(column(batch, PlannedRow::getNegativePrompt))
+                        .size(batch.get(0).width(), batch.get(0).height());
             }
             long t0 = System.nanoTime();
-            Tensor frames = video.generateVideo(b.build(), new SeededNoise(seeds), io.sparkdiffusion.pipeline.StepListener.NONE);
+            Tensor frames = video.generateVideo(b.build(), new SeededNoise(seeds(batch)),
+                    io.sparkdiffusion.pipeline.StepListener.NONE);
             long perRowMs = (System.nanoTime() - t0) / 1_000_000 / batch.size();
             long[] s = frames.shape();
             int f = (int) s[1];
@@ -245,20 +237,12 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 if (p.image() != null) {
                     writeThumbnails(p);
                 }
-                GeneratedRow g = GeneratedRow.of(p.row(), runId, model.name(), model.fingerprint());
-                g.setWritten(true);
-                g.setImagePath(store.path(posterRelative).toString());
-                g.setImageSha256(ModelLocalizer.hex(ModelLocalizer.sha256(poster)));
+                GeneratedRow g = writtenRow(p, posterRelative, poster, perRowMs, (int) s[3], (int) s[2]);
                 g.setVideoPath(store.path(videoRelative).toString());
                 g.setNumFrames(f);
                 g.setFps(p.row().getFps());
                 g.setDurationSeconds((double) f / p.row().getFps());
-                g.setGenerationMs(perRowMs);
-                g.setWidth((int) s[3]);
-                g.setHeight((int) s[2]);
-                g.setNotes(p.notes().isEmpty() ? null : String.join("; ", p.notes()));
                 out.add(g);
-                written.add(1);
             }
             return out;
         }
@@ -286,6 +270,16 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             g.setErrorReason(reason);
             return g;
         }
+    }
+
+    private static long[] seeds(List<InitImages.Prepared> batch) {
+        return batch.stream().mapToLong(p -> p.row().getSeed()).toArray();
+    }
+
+    private static List<String> column(List<InitImages.Prepared> batch, java.util.function.Function<PlannedRow, String> f) {
+        List<String> out = new ArrayList<>();
+        batch.forEach(p -> out.add(f.apply(p.row())));
+        return out;
     }
 
     private static String message(RuntimeException e) {

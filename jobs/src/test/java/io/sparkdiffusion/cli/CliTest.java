@@ -114,7 +114,7 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"generate", "replay", "bench", "job", "bench-job"})
+    @ValueSource(strings = {"generate", "replay", "bench", "job", "bench-job", "validate"})
     void everyCommandHasHelp(String command) {
         Run r = cli(command, "--help");
         assertEquals(0, r.code());

@@ -22,28 +22,13 @@ import java.util.Map;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The generation job on local[2] with the bundled digits model. */
-class GenerateJobTest {
-    private static SparkSession spark;
-
+class GenerateJobTest extends LocalSparkTest {
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkTestSession.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        SparkTestSession.stop(spark);
-    }
 
     static Path jsonl(Path file, List<String> lines) throws IOException {
         Files.write(file, lines);

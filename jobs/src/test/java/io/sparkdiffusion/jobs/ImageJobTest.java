@@ -18,31 +18,16 @@ import javax.imageio.ImageIO;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** img2img, inpainting and sketch-to-image jobs on the CC0 photos, and the bad-input suite. */
-class ImageJobTest {
+class ImageJobTest extends LocalSparkTest {
     private static final Path PHOTOS = Fixtures.root().resolve("testdata/assets/images");
-    private static SparkSession spark;
-
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkTestSession.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        SparkTestSession.stop(spark);
-    }
 
     static Map<String, String> settings(Path model, String mode, Path input, Path output, String... more) {
         Map<String, String> m = new LinkedHashMap<>();

@@ -15,32 +15,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.jcodec.api.FrameGrab;
 import org.jcodec.common.io.ByteBufferSeekableByteChannel;
 import org.jcodec.common.model.Picture;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The video mode: text-to-video (t2v-tiny) and image-to-video (svd-tiny) rows to MP4, with bad rows in errors/. */
-class VideoJobTest {
-    private static SparkSession spark;
-
+class VideoJobTest extends LocalSparkTest {
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkTestSession.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        SparkTestSession.stop(spark);
-    }
 
     static Map<String, String> settings(Path model, Path input, Path output) {
         Map<String, String> m = new LinkedHashMap<>();
