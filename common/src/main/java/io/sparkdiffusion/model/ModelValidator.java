@@ -219,7 +219,7 @@ public final class ModelValidator {
             ok(prefix + "model_index.json", className + ": " + family.description);
         }
         for (Component c : PipelineContract.components(family, className)) {
-            checkComponent(dir, prefix, c, family);
+            checkComponent(dir, prefix, c, family, className);
         }
         for (String[] tok : PipelineContract.tokenizers(family)) {
             checkTokenizer(dir, prefix, tok[0], tok[1]);
@@ -235,7 +235,7 @@ public final class ModelValidator {
         return runnable;
     }
 
-    private void checkComponent(Path dir, String prefix, Component c, Family family) {
+    private void checkComponent(Path dir, String prefix, Component c, Family family, String className) {
         String subject = prefix + c.name();
         Path cdir = dir.resolve(c.name());
         Path file = cdir.resolve(ModelFolder.MODEL_FILE);
@@ -245,7 +245,7 @@ public final class ModelValidator {
             if (c.ifMissing() != null) {
                 warn(subject, where + ": " + c.ifMissing());
             } else {
-                fail(subject, where + " (" + family.description + " needs it)");
+                fail(subject, where + ": " + className + " needs it");
             }
             return;
         }
@@ -610,8 +610,11 @@ public final class ModelValidator {
         }
         long t0 = System.nanoTime();
         try (DiffusionPipeline p = Pipelines.open(root, options, task)) {
-            ok("engine", String.format(Locale.ROOT, "opens as %s for %s in %.2f s", p.getClass().getSimpleName(),
-                    task.name().toLowerCase(Locale.ROOT).replace('_', '-'), (System.nanoTime() - t0) / 1e9));
+            String cls = p.getClass().getSimpleName();
+            String what = task == Task.VIDEO ? "video" : !p.takesPrompt() ? "unconditional generation"
+                    : cls.contains("Inpaint") ? "inpainting" : cls.contains("Img2Img") ? "image-to-image" : "text-to-image";
+            ok("engine", String.format(Locale.ROOT, "opens as %s for %s in %.2f s", cls, what,
+                    (System.nanoTime() - t0) / 1e9));
         } catch (RuntimeException e) {
             fail("engine", "the pipeline does not open: " + oneLine(e));
         }
@@ -675,8 +678,9 @@ public final class ModelValidator {
                 return;
             }
             double d = Tensors.maxAbsDiff(out, expected);
-            String where = String.format(Locale.ROOT, "%s %s, %s, %d steps, %.2f s", expectedFile.getFileName(),
-                    shape(expected.shape()), replay.caseJson().getString("pipeline", "?"), steps.size(), seconds);
+            String where = String.format(Locale.ROOT, "%s %s, %s, %d step%s, %.2f s", expectedFile.getFileName(),
+                    shape(expected.shape()), replay.caseJson().getString("pipeline", "?"), steps.size(),
+                    steps.size() == 1 ? "" : "s", seconds);
             if (d <= PIXEL_TOLERANCE) {
                 ok(subject, String.format(Locale.ROOT, "max |diff| %.2e <= %.0e (%s)", d, PIXEL_TOLERANCE, where));
                 report.cases.add(new CaseResult(name, true, d));
@@ -712,6 +716,9 @@ public final class ModelValidator {
             }
         } catch (Exception e) {
             notes.add("prompt_embeds not compared: " + oneLine(e));
+        }
+        if (!Files.isRegularFile(caseDir.resolve("latents_step_000.npy"))) {
+            notes.add("the case records no per-step latents to locate the divergence");
         }
         for (int i = 0; i < steps.size(); i++) {
             Path f = caseDir.resolve(String.format(Locale.ROOT, "latents_step_%03d.npy", i));
