@@ -121,8 +121,8 @@ public final class OnnxGraphs {
         return new Msg().str(1, name).msg(2, new Msg().msg(1, tensor));
     }
 
-    /** A protobuf message under construction. */
-    private static final class Msg {
+    /** A protobuf message under construction (also used by {@link TinyOnnx}). */
+    static final class Msg {
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
         Msg varint(int field, long v) {

@@ -1,7 +1,6 @@
 package io.sparkdiffusion.testing;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
+import io.sparkdiffusion.testing.OnnxGraphs.Msg;
 
 /**
  * Writes tiny ONNX models (protobuf by hand) for tests that need an export with particular input types and ranks:
@@ -38,47 +37,5 @@ public final class TinyOnnx {
         }
         Msg tensor = new Msg().varint(1, type).msg(2, shape);
         return new Msg().str(1, name).msg(2, new Msg().msg(1, tensor));
-    }
-
-    /** A protobuf message under construction. */
-    private static final class Msg {
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-        Msg varint(int field, long v) {
-            tag(field, 0);
-            writeVarint(v);
-            return this;
-        }
-
-        Msg str(int field, String s) {
-            return raw(field, s.getBytes(StandardCharsets.UTF_8));
-        }
-
-        Msg msg(int field, Msg m) {
-            return raw(field, m.bytes());
-        }
-
-        Msg raw(int field, byte[] b) {
-            tag(field, 2);
-            writeVarint(b.length);
-            out.writeBytes(b);
-            return this;
-        }
-
-        private void tag(int field, int wire) {
-            writeVarint(((long) field << 3) | wire);
-        }
-
-        private void writeVarint(long v) {
-            while ((v & ~0x7FL) != 0) {
-                out.write((int) ((v & 0x7F) | 0x80));
-                v >>>= 7;
-            }
-            out.write((int) v);
-        }
-
-        byte[] bytes() {
-            return out.toByteArray();
-        }
     }
 }
