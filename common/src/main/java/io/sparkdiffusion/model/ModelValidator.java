@@ -763,22 +763,8 @@ public final class ModelValidator {
         return String.format(Locale.ROOT, "%.0f KiB", Math.ceil(n / 1024.0));
     }
 
-    /** The first line of the message, plus the root cause's when it differs. */
     static String oneLine(Throwable ex) {
-        String m = firstLine(ex);
-        Throwable rootCause = ex;
-        while (rootCause.getCause() != null && rootCause.getCause() != rootCause) {
-            rootCause = rootCause.getCause();
-        }
-        String r = firstLine(rootCause);
-        String line = rootCause == ex || m.contains(r) ? m : m + " (cause: " + r + ")";
-        return line.length() > 500 ? line.substring(0, 500) + " ..." : line;
-    }
-
-    private static String firstLine(Throwable t) {
-        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        int nl = m.indexOf('\n');
-        return (nl >= 0 ? m.substring(0, nl) : m).strip();
+        return io.sparkdiffusion.util.Errors.oneLine(ex, 500);
     }
 
     private void ok(String subject, String message) {

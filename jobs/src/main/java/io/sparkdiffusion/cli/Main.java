@@ -51,22 +51,8 @@ public final class Main implements Runnable {
         return cl;
     }
 
-    /** The first line of the message (Spark's carry a whole plan), plus the root cause's when it differs. */
     static String oneLine(Throwable ex) {
-        String m = firstLine(ex);
-        Throwable root = ex;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String r = firstLine(root);
-        String line = root == ex || m.contains(r) ? m : m + " (cause: " + r + ")";
-        return line.length() > 600 ? line.substring(0, 600) + " ..." : line;
-    }
-
-    private static String firstLine(Throwable t) {
-        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        int nl = m.indexOf('\n');
-        return nl >= 0 ? m.substring(0, nl) : m;
+        return io.sparkdiffusion.util.Errors.oneLine(ex, 600);
     }
 
     @Override
