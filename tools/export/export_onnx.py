@@ -1088,6 +1088,20 @@ def tiny_pipelines(family):
         return {"main": StableDiffusionPipeline(unet=unet, vae=vae_kl(), text_encoder=clip_text(0, 16),
                                                 tokenizer=tokenizer(), scheduler=sched, safety_checker=None,
                                                 feature_extractor=None, requires_safety_checker=False)}
+    if family == "sd-inpaint":
+        # a 9-channel inpainting UNet (latents + mask + masked-image latents), as runwayml's inpainting models
+        from diffusers import StableDiffusionInpaintPipeline, UNet2DConditionModel
+
+        sd = tiny_pipelines("sd")["main"]
+        torch.manual_seed(0)
+        unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=16, in_channels=9,
+                                    out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
+                                    attention_head_dim=4, norm_num_groups=4).eval()
+        return {"main": StableDiffusionInpaintPipeline(unet=unet, vae=sd.vae, text_encoder=sd.text_encoder,
+                                                       tokenizer=sd.tokenizer, scheduler=sd.scheduler,
+                                                       safety_checker=None, feature_extractor=None,
+                                                       requires_safety_checker=False)}
     if family == "sdxl":
         from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
 
@@ -1201,43 +1215,56 @@ def tiny_pipelines(family):
 
 
 def dry_run(out, args):
-    """Every family (or --family): tiny random pipeline -> export -> a recorded case, into out/<family>-tiny."""
+    """Every family (or --family): tiny random pipeline -> saved as a diffusers folder -> loaded back as a user's
+    folder is -> exported -> reference cases recorded, into out/<pipeline>-tiny."""
     families = FAMILIES if args.family in (None, "auto", "all") else (args.family,)
+    # the 9-channel inpainting UNet is an sd-family variant with its own export path through the UNet
+    tiny_names = [n for f in families for n in ((f, "sd-inpaint") if f == "sd" else (f,))]
     results = {}
-    for fam in families:
-        d = Path(out) / f"{fam}-tiny"
+    for name in tiny_names:
+        d = Path(out) / f"{name}-tiny"
         if d.exists():
             shutil.rmtree(d)
-        log(f"dry run: {fam} -> {d}")
+        log(f"dry run: {name} -> {d}")
         try:
-            pipes = tiny_pipelines(fam)
-            for p in pipes.values():
-                p.set_progress_bar_config(disable=True)
-            ex = Exporter(args.opset, "fp32", "cpu", args.external_data, not args.no_check)
-            export_family(fam, pipes, d, ex)
-            case_args = argparse.Namespace(**vars(args))
-            case_args.device = "cpu"
-            case_args.height = case_args.width = 32 if fam != "ddpm" else 16
-            case_args.steps = 3
-            case_args.num_frames = 4
-            case_args.prior_steps = 3
-            name = args.record_case or "dry_run"
-            record_case(fam, pipes, d, name, case_args)
-            if fam in ("sd", "sdxl"):
-                # the image-conditioned calls too: the VAE encoder's posterior draw and the forward noise
-                for task in ("img2img", "inpaint"):
-                    case_args.case_task = task
-                    record_case(fam, pipes, d, f"{name}_{task}", case_args)
-            results[fam] = "ok"
+            with tempfile.TemporaryDirectory(prefix=f"dry-{name}-") as src:
+                src = Path(src)
+                tiny = tiny_pipelines(name)
+                tiny["main"].save_pretrained(str(src / "main"), safe_serialization=True)
+                if "prior" in tiny:
+                    tiny["prior"].save_pretrained(str(src / "prior"), safe_serialization=True)
+                load_args = argparse.Namespace(**vars(args))
+                load_args.family = "auto"  # read model_index.json, as for a user's folder
+                load_args.prior = str(src / "prior") if "prior" in tiny else None
+                fam, pipes = load_pipeline(str(src / "main"), load_args)
+                expected = "sd" if name == "sd-inpaint" else name
+                if fam != expected:
+                    raise RuntimeError(f"model_index.json read as family {fam}, expected {expected}")
+                ex = Exporter(args.opset, "fp32", "cpu", args.external_data, not args.no_check)
+                export_family(fam, pipes, d, ex)
+                case_args = argparse.Namespace(**vars(args))
+                case_args.device = "cpu"
+                case_args.height = case_args.width = 32 if fam != "ddpm" else 16
+                case_args.steps = 3
+                case_args.num_frames = 4
+                case_args.prior_steps = 3
+                case = args.record_case or "dry_run"
+                record_case(fam, pipes, d, case, case_args)
+                if name in ("sd", "sdxl"):
+                    # the image-conditioned calls too: the VAE encoder's posterior draw and the forward noise
+                    for task in ("img2img", "inpaint"):
+                        case_args.case_task = task
+                        record_case(fam, pipes, d, f"{case}_{task}", case_args)
+            results[name] = "ok"
         except UsageError:
             raise
         except Exception as e:  # noqa: BLE001
             import traceback
 
             traceback.print_exc()
-            results[fam] = f"FAILED: {type(e).__name__}: {str(e)[:300]}"
+            results[name] = f"FAILED: {type(e).__name__}: {str(e)[:300]}"
     log("dry run results: " + json.dumps(results))
-    log(f"check them with: bin/spark-diffusion validate --model {Path(out) / '<family>-tiny'}")
+    log(f"check them with: bin/spark-diffusion validate --model {Path(out) / '<pipeline>-tiny'}")
     return 0 if all(v == "ok" for v in results.values()) else 1
 
 
@@ -1270,8 +1297,10 @@ def parse_args(argv):
     g.add_argument("--case-only", action="store_true",
                    help="do not export: only record --record-case into an existing OUT (same MODEL)")
     g.add_argument("--dry-run", action="store_true",
-                   help="build tiny random pipelines of every family (or --family), export each to OUT/<family>-tiny "
-                        "and record a case; needs torch, diffusers, transformers, onnx; no download")
+                   help="build tiny random pipelines of every family (or --family; sd includes a 9-channel "
+                        "inpainting UNet), save each as a diffusers folder, load it back, export it to "
+                        "OUT/<pipeline>-tiny and record cases; needs torch, diffusers, transformers, onnx; "
+                        "no download")
     c = p.add_argument_group("reference case (--record-case NAME writes OUT/cases/NAME)")
     c.add_argument("--record-case", metavar="NAME")
     c.add_argument("--prompt", default="a photo of a cat")
@@ -1314,6 +1343,11 @@ def parse_args(argv):
         p.error("--dtype fp16 needs --device cuda (float16 tracing on CPU fails for many operators)")
     if args.case_only and not args.record_case:
         p.error("--case-only needs --record-case NAME")
+    # checked now, not after an export that may take an hour
+    for opt in ("image", "mask"):
+        path = getattr(args, opt)
+        if path and not Path(path).is_file():
+            p.error(f"--{opt} {path}: no such file")
     return args
 
 
