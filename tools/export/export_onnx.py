@@ -62,6 +62,8 @@ CLASS_FAMILY = {
     "StableDiffusionPipeline": "sd", "StableDiffusionImg2ImgPipeline": "sd", "StableDiffusionInpaintPipeline": "sd",
     "StableDiffusionXLPipeline": "sdxl", "StableDiffusionXLImg2ImgPipeline": "sdxl",
     "StableDiffusionXLInpaintPipeline": "sdxl",
+    # LCM-distilled SD UNets (time_cond_proj_dim): the guidance scale enters as the UNet input timestep_cond
+    "LatentConsistencyModelPipeline": "sd",
     "DDPMPipeline": "ddpm", "DDIMPipeline": "ddpm",
     "TextToVideoSDPipeline": "t2v",
     "StableVideoDiffusionPipeline": "svd",
@@ -301,8 +303,10 @@ def _wrappers():
             super().__init__()
             self.unet = unet
 
-        def forward(self, sample, timestep, encoder_hidden_states):
-            return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
+        def forward(self, sample, timestep, encoder_hidden_states, timestep_cond=None):
+            # timestep_cond: LCM-distilled UNets' guidance-scale embedding (exported only when time_cond_proj_dim)
+            return self.unet(sample, timestep, encoder_hidden_states, timestep_cond=timestep_cond,
+                             return_dict=False)[0]
 
     class UNetUncond(nn.Module):
         def __init__(self, unet):
@@ -317,8 +321,8 @@ def _wrappers():
             super().__init__()
             self.unet = unet
 
-        def forward(self, sample, timestep, encoder_hidden_states, text_embeds, time_ids):
-            return self.unet(sample, timestep, encoder_hidden_states,
+        def forward(self, sample, timestep, encoder_hidden_states, text_embeds, time_ids, timestep_cond=None):
+            return self.unet(sample, timestep, encoder_hidden_states, timestep_cond=timestep_cond,
                              added_cond_kwargs={"text_embeds": text_embeds, "time_ids": time_ids},
                              return_dict=False)[0]
 
@@ -449,6 +453,11 @@ def export_unet(ex, unet, comp_dir, kind, text_embeds_dim=None, image_embeds_dim
             axes["text_embeds"] = {0: "batch_size"}
             axes["time_ids"] = {0: "batch_size"}
             module = w["UNetXL"](unet)
+        if c.get("time_cond_proj_dim"):
+            # LCM-distilled UNets: the guidance-scale embedding, Optimum's name timestep_cond, shape (B, dim)
+            args.append(ex.floats(b, c.time_cond_proj_dim))
+            names.append("timestep_cond")
+            axes["timestep_cond"] = {0: "batch_size"}
     elif kind == "uncond":
         args = [ex.floats(1, c.in_channels, s, s), torch.tensor([500.0])]
         names = ["sample", "timestep"]
@@ -862,6 +871,9 @@ def prepare_case(family, pipes, size_hw, args):
                ("sd", "inpaint"): StableDiffusionInpaintPipeline, ("sdxl", "txt2img"): StableDiffusionXLPipeline,
                ("sdxl", "img2img"): StableDiffusionXLImg2ImgPipeline,
                ("sdxl", "inpaint"): StableDiffusionXLInpaintPipeline}[(family, task)]
+        lcm = type(pipe).__name__ == "LatentConsistencyModelPipeline"
+        if lcm and task == "txt2img":
+            cls = type(pipe)  # record the model's own pipeline (it takes no negative prompt)
         if type(pipe) is cls:
             run = pipe
         else:
@@ -874,6 +886,9 @@ def prepare_case(family, pipes, size_hw, args):
                 "num_inference_steps": steps, "guidance_scale": guidance, "scheduler": scheduler_config(run.scheduler)}
         call = dict(prompt=prompt, negative_prompt=neg, num_inference_steps=steps, guidance_scale=guidance,
                     output_type="np")
+        if cls.__name__ == "LatentConsistencyModelPipeline":
+            del call["negative_prompt"]
+            meta["negative_prompt"] = None
         inputs = {}
         if task == "txt2img":
             call.update(height=h, width=w)
@@ -892,7 +907,8 @@ def prepare_case(family, pipes, size_hw, args):
         def after():
             # the prompt embeddings and timesteps, to tell a text-encoder problem from a denoising one
             extra = {"timesteps": run.scheduler.timesteps.float()}
-            cfg = guidance > 1.0
+            # diffusers: no second pass when the UNet embeds the guidance scale (time_cond_proj_dim)
+            cfg = guidance > 1.0 and run.unet.config.get("time_cond_proj_dim") is None
             try:
                 with torch.no_grad():
                     if family == "sd":
@@ -1102,6 +1118,22 @@ def tiny_pipelines(family):
                                                        tokenizer=sd.tokenizer, scheduler=sd.scheduler,
                                                        safety_checker=None, feature_extractor=None,
                                                        requires_safety_checker=False)}
+    if family == "sd-lcm":
+        # an LCM-distilled UNet (time_cond_proj_dim, as SimianLuo/LCM_Dreamshaper_v7) with its LCMScheduler config
+        from diffusers import LatentConsistencyModelPipeline, LCMScheduler, UNet2DConditionModel
+
+        sd = tiny_pipelines("sd")["main"]
+        torch.manual_seed(0)
+        unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=16, in_channels=4,
+                                    out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                                    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
+                                    attention_head_dim=4, norm_num_groups=4, time_cond_proj_dim=32).eval()
+        sched = LCMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                             num_train_timesteps=1000, original_inference_steps=50, set_alpha_to_one=True,
+                             steps_offset=1, timestep_scaling=10.0, timestep_spacing="leading", clip_sample=False)
+        return {"main": LatentConsistencyModelPipeline(vae=sd.vae, text_encoder=sd.text_encoder, tokenizer=sd.tokenizer,
+                                                       unet=unet, scheduler=sched, safety_checker=None,
+                                                       feature_extractor=None, requires_safety_checker=False)}
     if family == "sdxl":
         from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
 
@@ -1218,8 +1250,8 @@ def dry_run(out, args):
     """Every family (or --family): tiny random pipeline -> saved as a diffusers folder -> loaded back as a user's
     folder is -> exported -> reference cases recorded, into out/<pipeline>-tiny."""
     families = FAMILIES if args.family in (None, "auto", "all") else (args.family,)
-    # the 9-channel inpainting UNet is an sd-family variant with its own export path through the UNet
-    tiny_names = [n for f in families for n in ((f, "sd-inpaint") if f == "sd" else (f,))]
+    # the 9-channel inpainting UNet and the LCM-distilled UNet (timestep_cond) are sd-family variants
+    tiny_names = [n for f in families for n in ((f, "sd-inpaint", "sd-lcm") if f == "sd" else (f,))]
     results = {}
     for name in tiny_names:
         d = Path(out) / f"{name}-tiny"
@@ -1237,7 +1269,7 @@ def dry_run(out, args):
                 load_args.family = "auto"  # read model_index.json, as for a user's folder
                 load_args.prior = str(src / "prior") if "prior" in tiny else None
                 fam, pipes = load_pipeline(str(src / "main"), load_args)
-                expected = "sd" if name == "sd-inpaint" else name
+                expected = "sd" if name.startswith("sd-") else name
                 if fam != expected:
                     raise RuntimeError(f"model_index.json read as family {fam}, expected {expected}")
                 ex = Exporter(args.opset, "fp32", "cpu", args.external_data, not args.no_check)
@@ -1298,7 +1330,7 @@ def parse_args(argv):
                    help="do not export: only record --record-case into an existing OUT (same MODEL)")
     g.add_argument("--dry-run", action="store_true",
                    help="build tiny random pipelines of every family (or --family; sd includes a 9-channel "
-                        "inpainting UNet), save each as a diffusers folder, load it back, export it to "
+                        "inpainting UNet and an LCM-distilled UNet), save each as a diffusers folder, load it back, export it to "
                         "OUT/<pipeline>-tiny and record cases; needs torch, diffusers, transformers, onnx; "
                         "no download")
     c = p.add_argument_group("reference case (--record-case NAME writes OUT/cases/NAME)")

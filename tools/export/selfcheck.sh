@@ -42,7 +42,7 @@ for dir in "$OUT"/*-tiny; do
   # validate exits 0 when the folder is usable and every recorded case reproduces diffusers
   if [ "$rc" -ne 0 ]; then echo "   -> FAILED (exit code $rc; full output in $dir.validate.log)"; failed=1; fi
 done
-expected="sd sd-inpaint sdxl ddpm t2v svd kandinsky"
+expected="sd sd-inpaint sd-lcm sdxl ddpm t2v svd kandinsky"
 for name in $expected; do
   [ -d "$OUT/$name-tiny/cases" ] || { echo "missing: $OUT/$name-tiny (its export failed, see above)"; failed=1; }
 done

@@ -216,7 +216,9 @@ public final class ModelValidator {
                     + "decoder/ (point --model at it)");
             runnable = false;
         } else {
-            ok(prefix + "model_index.json", className + ": " + family.description);
+            ok(prefix + "model_index.json", className + ": " + (className.equals("LatentConsistencyModelPipeline")
+                    ? "Latent Consistency Model (text-to-image; LCM image-to-image and inpainting are not supported)"
+                    : family.description));
         }
         for (Component c : PipelineContract.components(family, className)) {
             checkComponent(dir, prefix, c, family, className);
@@ -269,6 +271,7 @@ public final class ModelValidator {
         ok(subject, String.format(Locale.ROOT, "loads in %.2f s on %s (%s%s)", seconds, options.provider(),
                 ModelFolder.MODEL_FILE + " " + bytes(scan.fileSize()), externalText(scan)));
         checkInterface(subject, c, graph, family);
+        checkGuidanceEmbedding(subject, cdir, c, graph);
         if (options.provider().equals("cpu")) {
             List<String> half = graph.inputs.entrySet().stream().filter(e -> e.getValue().type == OnnxJavaType.FLOAT16)
                     .map(Map.Entry::getKey).collect(Collectors.toList());
@@ -415,6 +418,24 @@ public final class ModelValidator {
         }
         for (String w : warnings) {
             warn(subject, w);
+        }
+    }
+
+    /**
+     * An LCM-distilled UNet ({@code time_cond_proj_dim} in its config) exported without its {@code timestep_cond}
+     * input: it runs, but the graph was traced with no guidance embedding, so the guidance scale does nothing and the
+     * pictures differ from diffusers'.
+     */
+    private void checkGuidanceEmbedding(String subject, Path componentDir, Component c, Graph g) {
+        if (!c.name().equals("unet") || g.inputs.containsKey("timestep_cond")) {
+            return;
+        }
+        JsonConfig config = config(componentDir);
+        if (config.has("time_cond_proj_dim")) {
+            warn(subject, "unet/config.json has time_cond_proj_dim " + config.getInt("time_cond_proj_dim", 0)
+                    + " (an LCM-distilled UNet) but the graph has no 'timestep_cond' input: guidance_scale has no"
+                    + " effect and pictures differ from diffusers'; export it again with timestep_cond"
+                    + " (optimum-cli export onnx, or tools/export/export_onnx.py)");
         }
     }
 

@@ -163,7 +163,7 @@ final class PipelineContract {
         switch (family) {
             case SD -> {
                 c.add(textEncoder(Special.NONE));
-                c.add(unet(4, List.of()));
+                c.add(unet(4, List.of(guidanceEmbedding())));
                 c.add(vaeDecoder(false));
                 c.add(vaeEncoder(encoderMissing, Special.VAE_ENCODER));
             }
@@ -172,7 +172,8 @@ final class PipelineContract {
                         Special.SDXL_TEXT_ENCODER));
                 c.add(new Component("text_encoder_2", null, List.of(in("input_ids", Kind.IDS, 2)),
                         List.of(out("text_embeds", 2)), Special.SDXL_TEXT_ENCODER_2));
-                c.add(unet(4, List.of(in("text_embeds", Kind.FLOATS, 2), in("time_ids", Kind.FLOATS, 2))));
+                c.add(unet(4, List.of(in("text_embeds", Kind.FLOATS, 2), in("time_ids", Kind.FLOATS, 2),
+                        guidanceEmbedding())));
                 c.add(vaeDecoder(false));
                 c.add(vaeEncoder(encoderMissing, Special.VAE_ENCODER));
             }
@@ -228,6 +229,11 @@ final class PipelineContract {
                 in("encoder_hidden_states", Kind.FLOATS, 3)));
         inputs.addAll(extra);
         return new Component("unet", null, inputs, List.of(out("out_sample", sampleRank)), Special.NONE);
+    }
+
+    /** LCM-distilled UNets: the guidance-scale embedding ({@code TextToImagePipeline} feeds it when declared). */
+    private static Port guidanceEmbedding() {
+        return optional("timestep_cond", Kind.FLOATS, 2);
     }
 
     /** {@code VideoDecoder} also feeds {@code num_frames} to temporal decoders that declare it. */

@@ -24,6 +24,7 @@ import java.util.Set;
 public final class CaseReplay implements AutoCloseable {
     /** The case kinds replay handles so far. */
     public static final Set<String> SUPPORTED = Set.of("StableDiffusionPipeline", "StableDiffusionXLPipeline",
+            "LatentConsistencyModelPipeline",
             "DDPMPipeline", "DDIMPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline",
             "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline", KandinskyReplay.KIND,
             "TextToVideoSDPipeline", "StableVideoDiffusionPipeline");

@@ -21,10 +21,14 @@ import java.util.Map;
  * half of the {@link ImageToImage} and {@link Inpainting} flows.
  */
 public abstract class TextToImagePipeline extends DiffusionPipeline {
+    private static final String TIMESTEP_COND = "timestep_cond";
+
     protected final OnnxModel unet;
     protected final LatentDecoder decoder;
     private final ModelInfo info;
     private final boolean guidanceEmbedded;
+    /** Width of the UNet's {@code timestep_cond} input (LCM-distilled UNets); 0 when it has none. */
+    private final int guidanceEmbeddingDim;
     private final String unetOutput;
 
     protected TextToImagePipeline(ModelFolder model) {
@@ -33,8 +37,10 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
         this.decoder = new LatentDecoder(model);
         this.info = ModelInfo.of(model);
         JsonConfig unetConfig = model.componentConfig("unet");
-        // LCM-distilled UNets take the guidance as an embedding (time_cond_proj_dim) instead of a second pass
-        this.guidanceEmbedded = unetConfig.has("time_cond_proj_dim");
+        // LCM-distilled UNets take the guidance as an embedding (time_cond_proj_dim, fed as timestep_cond) instead
+        // of a second pass; diffusers skips classifier-free guidance for them
+        this.guidanceEmbeddingDim = unet.hasInput(TIMESTEP_COND) ? guidanceEmbeddingDim(unetConfig) : 0;
+        this.guidanceEmbedded = unetConfig.has("time_cond_proj_dim") || guidanceEmbeddingDim > 0;
         this.unetOutput = unet.outputOr("out_sample");
     }
 
@@ -43,6 +49,19 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
      */
     public abstract Conditioning encodePrompt(List<String> prompts, List<String> negativePrompts, boolean guided,
                                               int height, int width);
+
+    /** {@code time_cond_proj_dim} from unet/config.json, else the width the session declares for timestep_cond. */
+    private int guidanceEmbeddingDim(JsonConfig unetConfig) {
+        if (unetConfig.has("time_cond_proj_dim")) {
+            return unetConfig.getInt("time_cond_proj_dim", 0);
+        }
+        long[] shape = unet.inputShape(TIMESTEP_COND);
+        if (shape.length != 2 || shape[1] <= 0) {
+            throw new ModelLoadException(model.root() + ": the UNet takes timestep_cond " + java.util.Arrays.toString(shape)
+                    + " but unet/config.json has no time_cond_proj_dim to say its width");
+        }
+        return (int) shape[1];
+    }
 
     /** The UNet's {@code in_channels}: from unet/config.json, else the session's declared {@code sample} shape. */
     protected int unetInChannels() {
@@ -76,7 +95,8 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
     }
 
     /** What a call fixes before the loop: rows, size, whether it is guided, and the prompt conditioning. */
-    protected record Call(int rows, int height, int width, boolean guided, double guidanceScale, Conditioning cond) {
+    protected record Call(int rows, int height, int width, boolean guided, double guidanceScale, Conditioning cond,
+                          Tensor guidanceEmbedding) {
     }
 
     /**
@@ -96,7 +116,9 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
         boolean guided = usesGuidance(request.guidanceScale());
         List<String> negatives = request.negativePrompts() != null ? request.negativePrompts() : nulls(rows);
         Conditioning cond = encodePrompt(request.prompts(), negatives, guided, height, width);
-        return new Call(rows, height, width, guided, request.guidanceScale(), cond);
+        Tensor guidanceEmbedding = guidanceEmbeddingDim > 0
+                ? GuidanceEmbedding.of(request.guidanceScale(), guidanceEmbeddingDim, rows) : null;
+        return new Call(rows, height, width, guided, request.guidanceScale(), cond, guidanceEmbedding);
     }
 
     private int[] size(GenerationRequest request) {
@@ -127,6 +149,9 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
         Map<String, Tensor> feeds = new HashMap<>(call.cond().feeds());
         feeds.put("sample", input);
         feeds.put("timestep", timestepTensor(t, (int) input.dim(0)));
+        if (call.guidanceEmbedding() != null) {
+            feeds.put(TIMESTEP_COND, call.guidanceEmbedding());
+        }
         Tensor out = unet.run1(feeds, unetOutput);
         return call.guided() ? guide(out, call.guidanceScale()) : out;
     }

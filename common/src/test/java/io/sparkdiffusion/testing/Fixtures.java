@@ -34,6 +34,16 @@ public final class Fixtures {
         return root().resolve("testdata").resolve("fixtures").resolve(relative);
     }
 
+    /** {@code testdata/exported/<relative>}: models made by tools/export/export_onnx.py (see its README). */
+    public static Path exported(String relative) {
+        return root().resolve("testdata").resolve("exported").resolve(relative);
+    }
+
+    /** {@code testdata/<relative>}. */
+    public static Path testdata(String relative) {
+        return root().resolve("testdata").resolve(relative);
+    }
+
     public static Path model(String name) {
         return root().resolve("models").resolve(name);
     }

@@ -12,6 +12,7 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -58,9 +59,10 @@ class ValidateCommandTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"sd-tiny", "sd-inpaint-tiny", "sdxl-tiny", "ddpm-tiny", "t2v-tiny", "svd-tiny", "kandinsky22-tiny"})
-    void everyFixtureFolderPassesWithEveryCaseReproduced(String fixture) throws IOException {
-        Path dir = Fixtures.fixture(fixture);
+    @ValueSource(strings = {"fixtures/sd-tiny", "fixtures/sd-inpaint-tiny", "fixtures/sdxl-tiny", "fixtures/ddpm-tiny",
+            "fixtures/t2v-tiny", "fixtures/svd-tiny", "fixtures/kandinsky22-tiny", "exported/sd-lcm-tiny"})
+    void everyFixtureFolderPassesWithEveryCaseReproduced(String folder) throws IOException {
+        Path dir = Fixtures.testdata(folder);
         Run r = validate("--model", dir.toString());
         assertEquals(0, r.code(), r.out() + r.err());
         assertFalse(r.out().contains("\nFAIL"), r.out());
@@ -109,6 +111,22 @@ class ValidateCommandTest {
         // the cases are not replayed on a folder that already failed
         assertTrue(r.has("WARN", "cases", "not run"), r.out());
         assertTrue(r.out().contains("NOT usable"), r.out());
+    }
+
+    @Test
+    void anLcmUnetExportedWithoutItsGuidanceInputWarns() throws IOException {
+        Path model = copy(Fixtures.exported("sd-lcm-tiny"));
+        // the graph of a UNet traced without timestep_cond, under the LCM UNet's config (time_cond_proj_dim 32)
+        Files.copy(Fixtures.fixture("sd-tiny/unet/model.onnx"), model.resolve("unet/model.onnx"),
+                StandardCopyOption.REPLACE_EXISTING);
+        Run r = validate("--model", model.toString(), "--skip-cases");
+        assertEquals(0, r.code(), r.out());
+        assertTrue(r.has("WARN", "unet", "time_cond_proj_dim 32", "no 'timestep_cond' input",
+                "guidance_scale has no effect"), r.out());
+        // the intact export declares it and passes without that warning
+        Run intact = validate("--model", Fixtures.exported("sd-lcm-tiny").toString(), "--skip-cases");
+        assertTrue(intact.has("OK", "unet", "timestep_cond"), intact.out());
+        assertFalse(intact.out().contains("time_cond_proj_dim"), intact.out());
     }
 
     @Test
@@ -294,8 +312,11 @@ class ValidateCommandTest {
     // ---------------------------------------------------------------- helpers
 
     private Path copy(String fixture) throws IOException {
-        Path from = Fixtures.fixture(fixture);
-        Path to = tmp.resolve(fixture);
+        return copy(Fixtures.fixture(fixture));
+    }
+
+    private Path copy(Path from) throws IOException {
+        Path to = tmp.resolve(from.getFileName().toString());
         try (Stream<Path> s = Files.walk(from)) {
             s.forEach(p -> {
                 try {
