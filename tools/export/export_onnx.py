@@ -8,7 +8,8 @@ input/output names, element types and shapes, for reading only). Tensor names ar
 
   text encoders     input_ids -> last_hidden_state, pooler_output | text_embeds, hidden_states.0..N
   unet              sample, timestep, encoder_hidden_states (+ text_embeds, time_ids for SDXL; added_time_ids
-                    for SVD; image_embeds for the Kandinsky 2.2 decoder) -> out_sample
+                    for SVD; image_embeds for the Kandinsky 2.2 decoder; timestep_cond for LCM-distilled UNets)
+                    -> out_sample
   vae_decoder       latent_sample -> sample            vae_encoder   sample -> latent_parameters
   image_encoder     pixel_values -> image_embeds       prior         hidden_states, timestep, proj_embedding,
   movq_decoder      latent_sample -> sample                          encoder_hidden_states, attention_mask
@@ -16,7 +17,8 @@ input/output names, element types and shapes, for reading only). Tensor names ar
 
 Families (from model_index.json's _class_name):
 
-  sd         StableDiffusion{,Img2Img,Inpaint}Pipeline: SD 1.x / 2.x, SD-Turbo, SD inpainting (9-channel UNet)
+  sd         StableDiffusion{,Img2Img,Inpaint}Pipeline: SD 1.x / 2.x, SD-Turbo, SD inpainting (9-channel UNet);
+             LatentConsistencyModelPipeline (LCM-distilled UNet: the extra input timestep_cond, the guidance embedding)
   sdxl       StableDiffusionXL{,Img2Img,Inpaint}Pipeline: SDXL, SDXL-Turbo, Playground v2 (text encoders with
              output_hidden_states, UNet timestep a float scalar)
   ddpm       DDPMPipeline / DDIMPipeline (UNet2DModel, e.g. google/ddpm-cifar10-32)
@@ -1091,14 +1093,21 @@ def tiny_pipelines(family):
                              down_block_types=["DownEncoderBlock2D"] * 2, up_block_types=["UpDecoderBlock2D"] * 2,
                              latent_channels=4, norm_num_groups=4, sample_size=32, scaling_factor=scaling).eval()
 
-    if family == "sd":
-        from diffusers import PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    def sd_unet(in_channels=4, **extra):
+        """diffusers' tiny SD test UNet; in_channels 9 for inpainting, time_cond_proj_dim for LCM distillation."""
+        from diffusers import UNet2DConditionModel
 
         torch.manual_seed(0)
-        unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=16, in_channels=4,
-                                    out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        return UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=16,
+                                    in_channels=in_channels, out_channels=4,
+                                    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
                                     up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
-                                    attention_head_dim=4, norm_num_groups=4).eval()
+                                    attention_head_dim=4, norm_num_groups=4, **extra).eval()
+
+    if family == "sd":
+        from diffusers import PNDMScheduler, StableDiffusionPipeline
+
+        unet = sd_unet()
         sched = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                               num_train_timesteps=1000, set_alpha_to_one=False, skip_prk_steps=True, steps_offset=1)
         return {"main": StableDiffusionPipeline(unet=unet, vae=vae_kl(), text_encoder=clip_text(0, 16),
@@ -1106,28 +1115,20 @@ def tiny_pipelines(family):
                                                 feature_extractor=None, requires_safety_checker=False)}
     if family == "sd-inpaint":
         # a 9-channel inpainting UNet (latents + mask + masked-image latents), as runwayml's inpainting models
-        from diffusers import StableDiffusionInpaintPipeline, UNet2DConditionModel
+        from diffusers import StableDiffusionInpaintPipeline
 
         sd = tiny_pipelines("sd")["main"]
-        torch.manual_seed(0)
-        unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=16, in_channels=9,
-                                    out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
-                                    attention_head_dim=4, norm_num_groups=4).eval()
+        unet = sd_unet(in_channels=9)
         return {"main": StableDiffusionInpaintPipeline(unet=unet, vae=sd.vae, text_encoder=sd.text_encoder,
                                                        tokenizer=sd.tokenizer, scheduler=sd.scheduler,
                                                        safety_checker=None, feature_extractor=None,
                                                        requires_safety_checker=False)}
     if family == "sd-lcm":
         # an LCM-distilled UNet (time_cond_proj_dim, as SimianLuo/LCM_Dreamshaper_v7) with its LCMScheduler config
-        from diffusers import LatentConsistencyModelPipeline, LCMScheduler, UNet2DConditionModel
+        from diffusers import LatentConsistencyModelPipeline, LCMScheduler
 
         sd = tiny_pipelines("sd")["main"]
-        torch.manual_seed(0)
-        unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=16, in_channels=4,
-                                    out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-                                    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
-                                    attention_head_dim=4, norm_num_groups=4, time_cond_proj_dim=32).eval()
+        unet = sd_unet(time_cond_proj_dim=32)
         sched = LCMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                              num_train_timesteps=1000, original_inference_steps=50, set_alpha_to_one=True,
                              steps_offset=1, timestep_scaling=10.0, timestep_spacing="leading", clip_sample=False)
@@ -1330,9 +1331,9 @@ def parse_args(argv):
                    help="do not export: only record --record-case into an existing OUT (same MODEL)")
     g.add_argument("--dry-run", action="store_true",
                    help="build tiny random pipelines of every family (or --family; sd includes a 9-channel "
-                        "inpainting UNet and an LCM-distilled UNet), save each as a diffusers folder, load it back, export it to "
-                        "OUT/<pipeline>-tiny and record cases; needs torch, diffusers, transformers, onnx; "
-                        "no download")
+                        "inpainting UNet and an LCM-distilled UNet), save each as a diffusers folder, load it "
+                        "back, export it to OUT/<pipeline>-tiny and record cases; needs torch, diffusers, "
+                        "transformers, onnx; no download")
     c = p.add_argument_group("reference case (--record-case NAME writes OUT/cases/NAME)")
     c.add_argument("--record-case", metavar="NAME")
     c.add_argument("--prompt", default="a photo of a cat")
