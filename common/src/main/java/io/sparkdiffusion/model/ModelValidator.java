@@ -12,7 +12,6 @@ import io.sparkdiffusion.model.PipelineContract.Special;
 import io.sparkdiffusion.pipeline.CaseReplay;
 import io.sparkdiffusion.pipeline.Conditioning;
 import io.sparkdiffusion.pipeline.DiffusionPipeline;
-import io.sparkdiffusion.pipeline.GenerationRequest;
 import io.sparkdiffusion.pipeline.Pipelines;
 import io.sparkdiffusion.pipeline.Task;
 import io.sparkdiffusion.pipeline.TextToImagePipeline;
@@ -721,16 +720,7 @@ public final class ModelValidator {
         List<String> notes = new ArrayList<>();
         try {
             if (replay.pipeline() instanceof TextToImagePipeline t2i && Files.isRegularFile(caseDir.resolve("prompt_embeds.npy"))) {
-                GenerationRequest r = replay.request();
-                List<String> negatives = r.negativePrompts();
-                if (negatives == null) {
-                    negatives = new ArrayList<>();
-                    for (int i = 0; i < r.rows(); i++) {
-                        negatives.add(null);
-                    }
-                }
-                Conditioning c = t2i.encodePrompt(r.prompts(), negatives, t2i.usesGuidance(r.guidanceScale()),
-                        r.height() == null ? 0 : r.height(), r.width() == null ? 0 : r.width());
+                Conditioning c = t2i.encodePrompt(replay.request());
                 double d = Tensors.maxAbsDiff(c.positive("encoder_hidden_states"), Npy.read(caseDir.resolve("prompt_embeds.npy")));
                 notes.add(String.format(Locale.ROOT, "prompt_embeds %s (max |diff| %.3g)",
                         d <= LATENT_TOLERANCE ? "match" : "DIFFER: look at the text encoder and tokenizer", d));

@@ -1,6 +1,5 @@
 package io.sparkdiffusion.pipeline;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.noise.ReplayNoise;
@@ -13,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 
@@ -78,13 +78,12 @@ public final class CaseReplay implements AutoCloseable {
         }
         int rows;
         if (pipeline.takesPrompt()) {
-            List<String> prompts = texts(caseJson.node().get("prompt"));
+            List<String> prompts = caseJson.getStringList("prompt");
             rows = prompts.size();
             b.prompts(prompts);
-            JsonNode neg = caseJson.node().get("negative_prompt");
-            if (neg != null && !neg.isNull()) {
-                List<String> negs = texts(neg);
-                b.negativePrompts(negs.size() == 1 && prompts.size() > 1 ? repeat(negs.get(0), prompts.size()) : negs);
+            List<String> negatives = negativePrompts(caseJson, rows);
+            if (negatives != null) {
+                b.negativePrompts(negatives);
             }
         } else {
             rows = caseJson.getInt("batch_size", 1);
@@ -157,25 +156,16 @@ public final class CaseReplay implements AutoCloseable {
         return Files.isRegularFile(dir.resolve("case.json"));
     }
 
-    private static List<String> texts(JsonNode n) {
-        List<String> out = new ArrayList<>();
-        if (n == null || n.isNull()) {
-            return out;
+    /**
+     * The case's {@code negative_prompt} for {@code rows} prompts (one string stands for every row, as diffusers
+     * repeats it); null when the call had none.
+     */
+    static List<String> negativePrompts(JsonConfig caseJson, int rows) {
+        List<String> negatives = caseJson.getStringList("negative_prompt");
+        if (negatives.isEmpty()) {
+            return null;
         }
-        if (n.isArray()) {
-            n.forEach(e -> out.add(e.isNull() ? null : e.asText()));
-        } else {
-            out.add(n.asText());
-        }
-        return out;
-    }
-
-    private static List<String> repeat(String s, int n) {
-        List<String> l = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            l.add(s);
-        }
-        return l;
+        return negatives.size() == 1 && rows > 1 ? Collections.nCopies(rows, negatives.get(0)) : negatives;
     }
 
     @Override

@@ -9,7 +9,7 @@ import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.util.JsonConfig;
 import io.sparkdiffusion.util.ModelLoadException;
-import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -94,6 +94,11 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
         return decoder.decode(result);
     }
 
+    /** The prompt conditioning of a request, encoded as {@link #generate} encodes it (parity checks compare it). */
+    public Conditioning encodePrompt(GenerationRequest request) {
+        return begin(request).cond();
+    }
+
     /** What a call fixes before the loop: rows, size, whether it is guided, and the prompt conditioning. */
     protected record Call(int rows, int height, int width, boolean guided, double guidanceScale, Conditioning cond,
                           Tensor guidanceEmbedding) {
@@ -114,7 +119,8 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
         checkSize(info, "width", width);
         int rows = request.rows();
         boolean guided = usesGuidance(request.guidanceScale());
-        List<String> negatives = request.negativePrompts() != null ? request.negativePrompts() : nulls(rows);
+        List<String> negatives = request.negativePrompts() != null ? request.negativePrompts()
+                : Collections.nCopies(rows, null);
         Conditioning cond = encodePrompt(request.prompts(), negatives, guided, height, width);
         Tensor guidanceEmbedding = guidanceEmbeddingDim > 0
                 ? GuidanceEmbedding.of(request.guidanceScale(), guidanceEmbeddingDim, rows) : null;
@@ -154,14 +160,6 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
         }
         Tensor out = unet.run1(feeds, unetOutput);
         return call.guided() ? guide(out, call.guidanceScale()) : out;
-    }
-
-    private static List<String> nulls(int n) {
-        List<String> l = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            l.add(null);
-        }
-        return l;
     }
 
     @Override

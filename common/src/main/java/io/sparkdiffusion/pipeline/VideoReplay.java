@@ -1,10 +1,7 @@
 package io.sparkdiffusion.pipeline;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.JsonConfig;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 
 /**
@@ -22,12 +19,11 @@ final class VideoReplay {
         if (image != null) {
             b.image(image);
         } else {
-            List<String> prompts = texts(c.node().get("prompt"));
+            List<String> prompts = c.getStringList("prompt");
             b.prompts(prompts);
-            List<String> negatives = texts(c.node().get("negative_prompt"));
-            if (!negatives.isEmpty()) {
-                b.negativePrompts(negatives.size() == 1 && prompts.size() > 1
-                        ? Collections.nCopies(prompts.size(), negatives.get(0)) : negatives);
+            List<String> negatives = CaseReplay.negativePrompts(c, prompts.size());
+            if (negatives != null) {
+                b.negativePrompts(negatives);
             }
         }
         if (c.has("height") || c.has("width")) {
@@ -48,18 +44,5 @@ final class VideoReplay {
                 .motionBucketId(c.getInt("motion_bucket_id", 127))
                 .noiseAugStrength(c.getDouble("noise_aug_strength", 0.02));
         return b.build();
-    }
-
-    private static List<String> texts(JsonNode n) {
-        List<String> out = new ArrayList<>();
-        if (n == null || n.isNull()) {
-            return out;
-        }
-        if (n.isArray()) {
-            n.forEach(e -> out.add(e.isNull() ? null : e.asText()));
-        } else {
-            out.add(n.asText());
-        }
-        return out;
     }
 }

@@ -121,6 +121,18 @@ public abstract class AbstractScheduler implements Scheduler {
         };
     }
 
+    /**
+     * The mean of q(x_{t-1} | x_t, x0), Ho et al. 2020 eq. 7:
+     * {@code sqrt(abarPrev) beta / (1 - abar) x0 + sqrt(alpha) (1 - abarPrev) / (1 - abar) x_t}, with {@code alpha},
+     * {@code beta} the step's (DDPM: {@code abar / abarPrev} and its complement).
+     */
+    protected static Tensor posteriorMean(Tensor x0, Tensor sample, double abar, double abarPrev, double alpha,
+                                          double beta) {
+        double x0Coeff = Math.sqrt(abarPrev) * beta / (1 - abar);
+        double sampleCoeff = Math.sqrt(alpha) * (1 - abarPrev) / (1 - abar);
+        return Tensors.lincomb(x0Coeff, x0, sampleCoeff, sample);
+    }
+
     public String predictionType() {
         return predictionType;
     }

@@ -12,15 +12,13 @@ import io.sparkdiffusion.util.JsonConfig;
  * (with {@code clip_sample_range}), {@code set_alpha_to_one}, {@code eta}.
  */
 public final class DdimScheduler extends AbstractScheduler {
-    private final boolean clipSample;
-    private final double clipRange;
+    private final SampleClipping clipping;
     private final double finalAlphaCumprod;
     private double eta;
 
     public DdimScheduler(JsonConfig config) {
         super(config, "leading");
-        this.clipSample = config.getBoolean("clip_sample", true);
-        this.clipRange = config.getDouble("clip_sample_range", 1.0);
+        this.clipping = SampleClipping.from(config, true);
         this.finalAlphaCumprod = config.getBoolean("set_alpha_to_one", true) ? 1.0 : schedule.alphasCumprod[0];
         if (config.getBoolean("thresholding", false)) {
             throw new IllegalArgumentException(config.source() + ": DDIM thresholding is not supported");
@@ -62,9 +60,7 @@ public final class DdimScheduler extends AbstractScheduler {
                 eps = Tensors.lincomb(Math.sqrt(abar), modelOutput, Math.sqrt(beta), sample);
             }
         }
-        if (clipSample) {
-            x0 = Tensors.clamp(x0, -clipRange, clipRange);
-        }
+        x0 = clipping.apply(x0);
         double variance = (1 - abarPrev) / (1 - abar) * (1 - abar / abarPrev);
         double std = eta * Math.sqrt(variance);
         Tensor prevSample = Tensors.lincomb(Math.sqrt(abarPrev), x0, Math.sqrt(1 - abarPrev - std * std), eps);

@@ -18,8 +18,7 @@ import io.sparkdiffusion.util.JsonConfig;
  */
 public final class DdpmScheduler extends AbstractScheduler {
     private final String varianceType;
-    private final boolean clipSample;
-    private final double clipRange;
+    private final SampleClipping clipping;
 
     public DdpmScheduler(JsonConfig config) {
         super(config, "leading");
@@ -29,8 +28,7 @@ public final class DdpmScheduler extends AbstractScheduler {
             throw new IllegalArgumentException(config.source() + ": DDPM variance_type '" + varianceType
                     + "' is not supported (fixed_small, fixed_small_log, fixed_large)");
         }
-        this.clipSample = config.getBoolean("clip_sample", true);
-        this.clipRange = config.getDouble("clip_sample_range", 1.0);
+        this.clipping = SampleClipping.from(config, true);
         if (config.getBoolean("thresholding", false)) {
             throw new IllegalArgumentException(config.source() + ": DDPM thresholding is not supported");
         }
@@ -64,13 +62,8 @@ public final class DdpmScheduler extends AbstractScheduler {
         double alphaT = abar / abarPrev;
         double betaT = 1 - alphaT;
 
-        Tensor x0 = predictOriginal(modelOutput, sample, abar);
-        if (clipSample) {
-            x0 = Tensors.clamp(x0, -clipRange, clipRange);
-        }
-        double x0Coeff = Math.sqrt(abarPrev) * betaT / (1 - abar);
-        double sampleCoeff = Math.sqrt(alphaT) * (1 - abarPrev) / (1 - abar);
-        Tensor mean = Tensors.lincomb(x0Coeff, x0, sampleCoeff, sample);
+        Tensor x0 = clipping.apply(predictOriginal(modelOutput, sample, abar));
+        Tensor mean = posteriorMean(x0, sample, abar, abarPrev, alphaT, betaT);
         if (t <= 0) {
             return mean;
         }

@@ -22,16 +22,14 @@ public final class LcmScheduler extends AbstractScheduler {
 
     private final int originalInferenceSteps;
     private final double timestepScaling;
-    private final boolean clipSample;
-    private final double clipRange;
+    private final SampleClipping clipping;
     private final double finalAlphaCumprod;
 
     public LcmScheduler(JsonConfig config) {
         super(withLcmDefaults(config), "leading");
         this.originalInferenceSteps = config.getInt("original_inference_steps", 50);
         this.timestepScaling = config.getDouble("timestep_scaling", 10.0);
-        this.clipSample = config.getBoolean("clip_sample", false);
-        this.clipRange = config.getDouble("clip_sample_range", 1.0);
+        this.clipping = SampleClipping.from(config, false);
         this.finalAlphaCumprod = config.getBoolean("set_alpha_to_one", true) ? 1.0 : schedule.alphasCumprod[0];
         if (config.getBoolean("thresholding", false)) {
             throw new IllegalArgumentException(config.source() + ": LCM thresholding is not supported");
@@ -105,10 +103,7 @@ public final class LcmScheduler extends AbstractScheduler {
         double cSkip = SIGMA_DATA * SIGMA_DATA / (scaled * scaled + SIGMA_DATA * SIGMA_DATA);
         double cOut = scaled / Math.sqrt(scaled * scaled + SIGMA_DATA * SIGMA_DATA);
 
-        Tensor x0 = predictOriginal(modelOutput, sample, schedule.alphasCumprod[t]);
-        if (clipSample) {
-            x0 = Tensors.clamp(x0, -clipRange, clipRange);
-        }
+        Tensor x0 = clipping.apply(predictOriginal(modelOutput, sample, schedule.alphasCumprod[t]));
         Tensor denoised = Tensors.lincomb(cOut, x0, cSkip, sample);
         Tensor prevSample = denoised;
         if (stepIndex != numInferenceSteps - 1) {

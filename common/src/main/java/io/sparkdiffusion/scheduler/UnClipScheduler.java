@@ -29,8 +29,7 @@ public final class UnClipScheduler extends AbstractScheduler {
     private static final String COSINE = "squaredcos_cap_v2";
 
     private final String varianceType;
-    private final boolean clipSample;
-    private final double clipRange;
+    private final SampleClipping clipping;
 
     public UnClipScheduler(JsonConfig config) {
         super(withCosineDefault(config), "leading");
@@ -48,8 +47,7 @@ public final class UnClipScheduler extends AbstractScheduler {
             throw new IllegalArgumentException(config.source() + ": UnCLIPScheduler prediction_type '" + predictionType
                     + "' is not supported (epsilon, sample)");
         }
-        this.clipSample = config.getBoolean("clip_sample", true);
-        this.clipRange = config.getDouble("clip_sample_range", 1.0);
+        this.clipping = SampleClipping.from(config, true);
     }
 
     /** diffusers' UnCLIPScheduler defaults {@code beta_schedule} to the cosine schedule (DDPM's default is linear). */
@@ -107,14 +105,8 @@ public final class UnClipScheduler extends AbstractScheduler {
             alpha = 1 - beta;
         }
 
-        Tensor x0 = predictOriginal(modelOutput, sample, abar);
-        if (clipSample) {
-            x0 = Tensors.clamp(x0, -clipRange, clipRange);
-        }
-        // posterior mean, Ho et al. eq. 7
-        double x0Coeff = Math.sqrt(abarPrev) * beta / (1 - abar);
-        double sampleCoeff = Math.sqrt(alpha) * (1 - abarPrev) / (1 - abar);
-        Tensor mean = Tensors.lincomb(x0Coeff, x0, sampleCoeff, sample);
+        Tensor x0 = clipping.apply(predictOriginal(modelOutput, sample, abar));
+        Tensor mean = posteriorMean(x0, sample, abar, abarPrev, alpha, beta);
         if (t <= 0) {
             return mean;
         }

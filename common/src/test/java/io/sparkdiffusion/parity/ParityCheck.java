@@ -57,19 +57,10 @@ final class ParityCheck {
     }
 
     private static void checkEmbeddings(TextToImagePipeline pipeline, GenerationRequest r, Path caseDir) {
-        boolean guided = pipeline.usesGuidance(r.guidanceScale());
-        List<String> negatives = r.negativePrompts();
-        if (negatives == null) {
-            negatives = new ArrayList<>();
-            for (int i = 0; i < r.rows(); i++) {
-                negatives.add(null);
-            }
-        }
-        Conditioning c = pipeline.encodePrompt(r.prompts(), negatives, guided, r.height() == null ? 0 : r.height(),
-                r.width() == null ? 0 : r.width());
+        Conditioning c = pipeline.encodePrompt(r);
         compareIfRecorded(caseDir, "prompt_embeds", c.positive("encoder_hidden_states"));
         compareIfRecorded(caseDir, "pooled_prompt_embeds", c.positive("text_embeds"));
-        if (guided) {
+        if (c.guided()) {
             compareIfRecorded(caseDir, "negative_prompt_embeds", c.negative("encoder_hidden_states"));
             compareIfRecorded(caseDir, "negative_pooled_prompt_embeds", c.negative("text_embeds"));
         }
