@@ -12,8 +12,7 @@ import io.sparkdiffusion.tensor.Tensor;
 public final class AntialiasResize {
     private static final double CUBIC_A = -0.75;
 
-    private AntialiasResize() {
-    }
+    private AntialiasResize() {}
 
     public static Tensor resize(Tensor nchw, int outH, int outW) {
         long[] s = nchw.shape();

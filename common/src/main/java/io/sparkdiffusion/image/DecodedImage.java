@@ -35,6 +35,7 @@ public record DecodedImage(float[] rgb, int width, int height, boolean alphaDrop
         if (newWidth == width && newHeight == height) {
             return this;
         }
-        return new DecodedImage(Resize.lanczos(rgb, width, height, 3, newWidth, newHeight), newWidth, newHeight, alphaDropped);
+        return new DecodedImage(
+                Resize.lanczos(rgb, width, height, 3, newWidth, newHeight), newWidth, newHeight, alphaDropped);
     }
 }

@@ -24,8 +24,7 @@ public final class ImageDecoder {
         public static final Limits DEFAULT = new Limits(64L * 1024 * 1024, 8);
     }
 
-    private ImageDecoder() {
-    }
+    private ImageDecoder() {}
 
     public static DecodedImage decode(byte[] bytes, Limits limits) throws ImageDecodeException {
         if (bytes == null || bytes.length == 0) {
@@ -34,8 +33,8 @@ public final class ImageDecoder {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
-                throw new ImageDecodeException("not a readable image (" + bytes.length
-                        + " bytes, no PNG/JPEG/WebP signature)");
+                throw new ImageDecodeException(
+                        "not a readable image (" + bytes.length + " bytes, no PNG/JPEG/WebP signature)");
             }
             ImageReader reader = readers.next();
             String format = reader.getFormatName().toUpperCase(Locale.ROOT);
@@ -52,18 +51,22 @@ public final class ImageDecoder {
                             + limits.minSide() + "x" + limits.minSide() + ")");
                 }
                 StringBuilder warnings = new StringBuilder();
-                reader.addIIOReadWarningListener((source, warning) -> warnings.append(warning).append("; "));
+                reader.addIIOReadWarningListener(
+                        (source, warning) -> warnings.append(warning).append("; "));
                 BufferedImage img = reader.read(0);
                 if (warnings.length() > 0) {
-                    throw new ImageDecodeException(format + " is damaged: " + warnings.toString().replaceAll("; $", ""));
+                    throw new ImageDecodeException(
+                            format + " is damaged: " + warnings.toString().replaceAll("; $", ""));
                 }
                 return toRgb(img);
             } finally {
                 reader.dispose();
             }
         } catch (IOException | RuntimeException e) {
-            throw new ImageDecodeException("cannot decode image: " + (e.getMessage() == null ? e.getClass().getSimpleName()
-                    : e.getMessage()), e);
+            throw new ImageDecodeException(
+                    "cannot decode image: "
+                            + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()),
+                    e);
         }
     }
 

@@ -10,8 +10,7 @@ import javax.imageio.ImageIO;
 
 /** Converts engine output ({@code (B, H, W, C)} floats in [0, 1]) to 8-bit images and PNG bytes. */
 public final class Images {
-    private Images() {
-    }
+    private Images() {}
 
     /** diffusers' {@code numpy_to_pil}: {@code round(clamp(x, 0, 1) * 255)} (round half to even, as NumPy). */
     public static int to8bit(float x) {
@@ -28,7 +27,8 @@ public final class Images {
         if (c != 1 && c != 3 && c != 4) {
             throw new IllegalArgumentException("cannot write an image with " + c + " channels");
         }
-        BufferedImage img = new BufferedImage(w, h, c == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_3BYTE_BGR);
+        BufferedImage img =
+                new BufferedImage(w, h, c == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_3BYTE_BGR);
         WritableRaster raster = img.getRaster();
         float[] d = nhwc.data();
         int base = row * h * w * c;

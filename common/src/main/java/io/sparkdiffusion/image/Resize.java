@@ -7,8 +7,7 @@ package io.sparkdiffusion.image;
 public final class Resize {
     private static final double A = 3.0;
 
-    private Resize() {
-    }
+    private Resize() {}
 
     public static float[] lanczos(float[] src, int w, int h, int channels, int newW, int newH) {
         float[] horizontal = pass(src, w, h, channels, newW, true);

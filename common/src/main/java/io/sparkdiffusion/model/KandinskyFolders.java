@@ -21,12 +21,12 @@ public final class KandinskyFolders {
     /** diffusers' default {@code height} and {@code width} of the Kandinsky 2.2 decoder pipelines. */
     static final int DEFAULT_SIZE = 512;
 
-    private KandinskyFolders() {
-    }
+    private KandinskyFolders() {}
 
     /** True when {@code root} has no {@code model_index.json} but {@code prior/} and {@code decoder/} have one. */
     public static boolean isLayout(Path root) {
-        return Files.isDirectory(root) && !Files.isRegularFile(root.resolve("model_index.json"))
+        return Files.isDirectory(root)
+                && !Files.isRegularFile(root.resolve("model_index.json"))
                 && Files.isRegularFile(root.resolve(PRIOR).resolve("model_index.json"))
                 && Files.isRegularFile(root.resolve(DECODER).resolve("model_index.json"));
     }
@@ -44,7 +44,7 @@ public final class KandinskyFolders {
                     + "model_index.json each, none at the root)");
         }
         try (ModelFolder prior = new ModelFolder(root.resolve(PRIOR), RuntimeOptions.DEFAULT);
-             ModelFolder decoder = new ModelFolder(root.resolve(DECODER), RuntimeOptions.DEFAULT)) {
+                ModelFolder decoder = new ModelFolder(root.resolve(DECODER), RuntimeOptions.DEFAULT)) {
             return decoderInfo(decoder, prior.pipelineClass() + " + " + decoder.pipelineClass());
         }
     }
@@ -71,7 +71,8 @@ public final class KandinskyFolders {
                 size = new int[] {(int) pair[0] * movqFactor, (int) pair[1] * movqFactor};
             }
         }
-        return new ModelInfo(pipelineClass, true, movqFactor, movqFactor * unetFactor, size, movq.getInt("out_channels", 3));
+        return new ModelInfo(
+                pipelineClass, true, movqFactor, movqFactor * unetFactor, size, movq.getInt("out_channels", 3));
     }
 
     private static int powerOfTwoOfBlocks(JsonConfig c, int dflt) {

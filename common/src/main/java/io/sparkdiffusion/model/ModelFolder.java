@@ -31,7 +31,8 @@ public final class ModelFolder implements AutoCloseable {
         }
         Path index = this.root.resolve("model_index.json");
         if (!Files.isRegularFile(index)) {
-            throw new ModelLoadException("model folder " + this.root + " has no model_index.json: not a diffusers/Optimum ONNX export");
+            throw new ModelLoadException(
+                    "model folder " + this.root + " has no model_index.json: not a diffusers/Optimum ONNX export");
         }
         this.modelIndex = JsonConfig.read(index);
     }
@@ -95,13 +96,16 @@ public final class ModelFolder implements AutoCloseable {
             Path dir = root.resolve(component);
             Path file = dir.resolve(MODEL_FILE);
             if (!Files.isDirectory(dir)) {
-                throw new ModelLoadException("model folder " + root + ": component folder '" + component + "/' is missing");
+                throw new ModelLoadException(
+                        "model folder " + root + ": component folder '" + component + "/' is missing");
             }
             if (!Files.isRegularFile(file)) {
-                throw new ModelLoadException("model folder " + root + ": " + component + "/" + MODEL_FILE + " is missing");
+                throw new ModelLoadException(
+                        "model folder " + root + ": " + component + "/" + MODEL_FILE + " is missing");
             }
             if (!Files.isReadable(file)) {
-                throw new ModelLoadException("model folder " + root + ": " + component + "/" + MODEL_FILE + " is not readable");
+                throw new ModelLoadException(
+                        "model folder " + root + ": " + component + "/" + MODEL_FILE + " is not readable");
             }
             m = new OnnxModel(component, file, options);
             sessions.put(component, m);

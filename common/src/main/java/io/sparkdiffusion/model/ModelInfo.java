@@ -31,18 +31,26 @@ public final class ModelInfo {
         this.sizeMultiple = vaeFactor * powerOfTwoOfBlocks(unet, 1);
         int[] latent = sampleSize(unet);
         this.defaultSize = new int[] {latent[0] * vaeFactor, latent[1] * vaeFactor};
-        this.imageChannels = takesPrompt ? vae.getInt("out_channels", 3) : unet.getInt("out_channels", unet.getInt("in_channels", 3));
+        this.imageChannels = takesPrompt
+                ? vae.getInt("out_channels", 3)
+                : unet.getInt("out_channels", unet.getInt("in_channels", 3));
     }
 
     public static ModelInfo of(ModelFolder folder) {
         // a Kandinsky 2.2 decoder folder has a MoVQ instead of vae_decoder/ (see KandinskyFolders)
-        return KandinskyFolders.isDecoder(folder) ? KandinskyFolders.decoderInfo(folder, folder.pipelineClass())
+        return KandinskyFolders.isDecoder(folder)
+                ? KandinskyFolders.decoderInfo(folder, folder.pipelineClass())
                 : new ModelInfo(folder);
     }
 
     /** Explicit values, for layouts other than one model folder (see {@link KandinskyFolders#info}). */
-    ModelInfo(String pipelineClass, boolean takesPrompt, int vaeFactor, int sizeMultiple, int[] defaultSize,
-              int imageChannels) {
+    ModelInfo(
+            String pipelineClass,
+            boolean takesPrompt,
+            int vaeFactor,
+            int sizeMultiple,
+            int[] defaultSize,
+            int imageChannels) {
         this.pipelineClass = pipelineClass;
         this.takesPrompt = takesPrompt;
         this.vaeFactor = vaeFactor;

@@ -57,9 +57,14 @@ public final class ModelValidator {
     public static final double LATENT_TOLERANCE = 1e-3;
     /** What "a photo of a cat" encodes to with the CLIP vocabulary. */
     static final long[] CLIP_CAT_IDS = {49406, 320, 1125, 539, 320, 2368, 49407};
+
     static final String PROBE_TEXT = "a photo of a cat";
 
-    public enum Status { OK, WARN, FAIL }
+    public enum Status {
+        OK,
+        WARN,
+        FAIL
+    }
 
     /** One check: its status, what it is about (a component, {@code tokenizer}, {@code case NAME}, ...) and why. */
     public record Check(Status status, String subject, String message) {
@@ -70,8 +75,7 @@ public final class ModelValidator {
     }
 
     /** A replayed reference case; {@code maxDiff} is NaN when the case did not run to the end. */
-    public record CaseResult(String name, boolean passed, double maxDiff) {
-    }
+    public record CaseResult(String name, boolean passed, double maxDiff) {}
 
     /** Every check, in order, and the replayed cases. */
     public static final class Report {
@@ -111,10 +115,16 @@ public final class ModelValidator {
 
         public String summary() {
             long passedCases = cases.stream().filter(CaseResult::passed).count();
-            String c = cases.isEmpty() ? "no reference cases run"
+            String c = cases.isEmpty()
+                    ? "no reference cases run"
                     : passedCases + "/" + cases.size() + " reference cases reproduce diffusers";
-            return String.format(Locale.ROOT, "summary: %d OK, %d WARN, %d FAIL; %s -> %s", count(Status.OK),
-                    count(Status.WARN), count(Status.FAIL), c,
+            return String.format(
+                    Locale.ROOT,
+                    "summary: %d OK, %d WARN, %d FAIL; %s -> %s",
+                    count(Status.OK),
+                    count(Status.WARN),
+                    count(Status.FAIL),
+                    c,
                     passed() ? "the folder is usable" : "NOT usable: fix the FAIL lines above");
         }
     }
@@ -124,7 +134,7 @@ public final class ModelValidator {
     private final Path casesDir;
     private final boolean runCases;
     private Report report;
-    private Consumer<Check> listener = c -> { };
+    private Consumer<Check> listener = c -> {};
     /** Interface of each loaded component, by subject ("text_encoder", "prior/text_encoder", ...). */
     private final Map<String, Graph> graphs = new LinkedHashMap<>();
 
@@ -142,7 +152,7 @@ public final class ModelValidator {
 
     /** Runs every check; {@code onCheck} sees each as it completes (progress on a console). */
     public Report run(Consumer<Check> onCheck) {
-        this.listener = onCheck == null ? c -> { } : onCheck;
+        this.listener = onCheck == null ? c -> {} : onCheck;
         this.report = new Report(root);
         graphs.clear();
         if (!Files.isDirectory(root)) {
@@ -152,20 +162,24 @@ public final class ModelValidator {
         boolean runnable;
         if (KandinskyFolders.isLayout(root)) {
             ok("layout", "Kandinsky 2.2 root: prior/ (KandinskyV22PriorPipeline) + decoder/");
-            boolean priorOk = checkFolder(root.resolve(KandinskyFolders.PRIOR), KandinskyFolders.PRIOR + "/",
-                    Family.KANDINSKY_PRIOR);
-            boolean decoderOk = checkFolder(root.resolve(KandinskyFolders.DECODER), KandinskyFolders.DECODER + "/",
-                    Family.KANDINSKY_DECODER);
+            boolean priorOk = checkFolder(
+                    root.resolve(KandinskyFolders.PRIOR), KandinskyFolders.PRIOR + "/", Family.KANDINSKY_PRIOR);
+            boolean decoderOk = checkFolder(
+                    root.resolve(KandinskyFolders.DECODER), KandinskyFolders.DECODER + "/", Family.KANDINSKY_DECODER);
             runnable = priorOk && decoderOk;
         } else if (!Files.isRegularFile(root.resolve("model_index.json"))) {
             boolean prior = Files.isRegularFile(root.resolve("prior/model_index.json"));
             boolean decoder = Files.isRegularFile(root.resolve("decoder/model_index.json"));
             if (prior || decoder) {
-                fail("layout", "a Kandinsky 2.2 root needs both prior/ and decoder/ with a model_index.json each; "
-                        + (prior ? "decoder/" : "prior/") + " is missing");
+                fail(
+                        "layout",
+                        "a Kandinsky 2.2 root needs both prior/ and decoder/ with a model_index.json each; "
+                                + (prior ? "decoder/" : "prior/") + " is missing");
             } else {
-                fail("layout", "no model_index.json: not a diffusers/Optimum ONNX export folder (expected "
-                        + "model_index.json, scheduler/, and one folder per component with model.onnx)");
+                fail(
+                        "layout",
+                        "no model_index.json: not a diffusers/Optimum ONNX export folder (expected "
+                                + "model_index.json, scheduler/, and one folder per component with model.onnx)");
             }
             return report;
         } else {
@@ -200,24 +214,33 @@ public final class ModelValidator {
         }
         Family family = PipelineContract.family(className);
         if (family == null) {
-            fail(prefix + "model_index.json", "pipeline class '" + className + "' is not supported by the engine; "
-                    + "supported: " + String.join(", ", PipelineContract.knownClasses()));
+            fail(
+                    prefix + "model_index.json",
+                    "pipeline class '" + className + "' is not supported by the engine; " + "supported: "
+                            + String.join(", ", PipelineContract.knownClasses()));
             return false;
         }
         if (expected != null && family != expected) {
-            fail(prefix + "model_index.json", "pipeline class '" + className + "' in " + prefix
-                    + " but a Kandinsky 2.2 root needs a " + expected.description + " there");
+            fail(
+                    prefix + "model_index.json",
+                    "pipeline class '" + className + "' in " + prefix + " but a Kandinsky 2.2 root needs a "
+                            + expected.description + " there");
             return false;
         }
         boolean runnable = true;
         if (expected == null && (family == Family.KANDINSKY_PRIOR || family == Family.KANDINSKY_DECODER)) {
-            fail("layout", className + " is one half of Kandinsky 2.2: the engine runs the folder holding prior/ and "
-                    + "decoder/ (point --model at it)");
+            fail(
+                    "layout",
+                    className + " is one half of Kandinsky 2.2: the engine runs the folder holding prior/ and "
+                            + "decoder/ (point --model at it)");
             runnable = false;
         } else {
-            ok(prefix + "model_index.json", className + ": " + (className.equals("LatentConsistencyModelPipeline")
-                    ? "Latent Consistency Model (text-to-image; LCM image-to-image and inpainting are not supported)"
-                    : family.description));
+            ok(
+                    prefix + "model_index.json",
+                    className + ": "
+                            + (className.equals("LatentConsistencyModelPipeline")
+                                    ? "Latent Consistency Model (text-to-image; LCM image-to-image and inpainting are not supported)"
+                                    : family.description));
         }
         for (Component c : PipelineContract.components(family, className)) {
             checkComponent(dir, prefix, c, family, className);
@@ -228,9 +251,12 @@ public final class ModelValidator {
         if (family == Family.KANDINSKY_PRIOR) {
             checkClipStats(dir, prefix);
         }
-        if (family == Family.IMAGE_TO_VIDEO && !Files.isRegularFile(dir.resolve("feature_extractor/preprocessor_config.json"))) {
-            warn(prefix + "feature_extractor", "no preprocessor_config.json: the image encoder's input is normalised "
-                    + "with CLIP's default mean and std");
+        if (family == Family.IMAGE_TO_VIDEO
+                && !Files.isRegularFile(dir.resolve("feature_extractor/preprocessor_config.json"))) {
+            warn(
+                    prefix + "feature_extractor",
+                    "no preprocessor_config.json: the image encoder's input is normalised "
+                            + "with CLIP's default mean and std");
         }
         checkScheduler(dir, prefix);
         return runnable;
@@ -241,8 +267,9 @@ public final class ModelValidator {
         Path cdir = dir.resolve(c.name());
         Path file = cdir.resolve(ModelFolder.MODEL_FILE);
         if (!Files.isRegularFile(file)) {
-            String where = Files.isDirectory(cdir) ? c.name() + "/" + ModelFolder.MODEL_FILE + " is missing"
-                    + otherFiles(cdir) : "component folder " + c.name() + "/ is missing";
+            String where = Files.isDirectory(cdir)
+                    ? c.name() + "/" + ModelFolder.MODEL_FILE + " is missing" + otherFiles(cdir)
+                    : "component folder " + c.name() + "/ is missing";
             if (c.ifMissing() != null) {
                 warn(subject, where + ": " + c.ifMissing());
             } else {
@@ -267,17 +294,31 @@ public final class ModelValidator {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         graphs.put(subject, graph);
-        ok(subject, String.format(Locale.ROOT, "loads in %.2f s on %s (%s%s)", seconds, options.provider(),
-                ModelFolder.MODEL_FILE + " " + bytes(scan.fileSize()), externalText(scan)));
+        ok(
+                subject,
+                String.format(
+                        Locale.ROOT,
+                        "loads in %.2f s on %s (%s%s)",
+                        seconds,
+                        options.provider(),
+                        ModelFolder.MODEL_FILE + " " + bytes(scan.fileSize()),
+                        externalText(scan)));
         checkInterface(subject, c, graph, family);
         checkGuidanceEmbedding(subject, cdir, c, graph);
         if (options.provider().equals("cpu")) {
-            List<String> half = graph.inputs.entrySet().stream().filter(e -> e.getValue().type == OnnxJavaType.FLOAT16)
-                    .map(Map.Entry::getKey).collect(Collectors.toList());
+            List<String> half = graph.inputs.entrySet().stream()
+                    .filter(e -> e.getValue().type == OnnxJavaType.FLOAT16)
+                    .map(Map.Entry::getKey)
+                    .collect(Collectors.toList());
             if (!half.isEmpty() || scan.float16Initializers() > 0) {
-                warn(subject, "float16 graph (" + (half.isEmpty() ? scan.float16Initializers() + " float16 weights"
-                        : "float16 inputs " + half) + ") on the CPU provider: ONNX Runtime's CPU float16 kernels are "
-                        + "slow or missing (some graphs fail at run time); use --provider cuda, or an fp32 export on CPU");
+                warn(
+                        subject,
+                        "float16 graph ("
+                                + (half.isEmpty()
+                                        ? scan.float16Initializers() + " float16 weights"
+                                        : "float16 inputs " + half)
+                                + ") on the CPU provider: ONNX Runtime's CPU float16 kernels are "
+                                + "slow or missing (some graphs fail at run time); use --provider cuda, or an fp32 export on CPU");
             }
         }
     }
@@ -305,7 +346,8 @@ public final class ModelValidator {
         List<String> external = scan.externalDataProblems();
         if (!external.isEmpty()) {
             return component + "/model.onnx keeps its weights in external data next to it, and "
-                    + String.join("; ", external) + ": copy the data file(s) " + scan.externalData().keySet()
+                    + String.join("; ", external) + ": copy the data file(s) "
+                    + scan.externalData().keySet()
                     + " along with model.onnx, in the same folder under the same name (ONNX Runtime: " + ort + ")";
         }
         if (scan.problem() != null) {
@@ -354,7 +396,8 @@ public final class ModelValidator {
             TensorInfo ti = g.inputs.get(p.name());
             if (ti == null) {
                 if (p.required()) {
-                    problems.add("has no input '" + p.name() + "' (the pipeline feeds it; inputs: " + g.inputs.keySet() + ")");
+                    problems.add("has no input '" + p.name() + "' (the pipeline feeds it; inputs: " + g.inputs.keySet()
+                            + ")");
                 }
                 continue;
             }
@@ -371,7 +414,9 @@ public final class ModelValidator {
         }
         switch (c.special()) {
             case SDXL_TEXT_ENCODER, SDXL_TEXT_ENCODER_2 -> {
-                long hidden = g.outputs.keySet().stream().filter(n -> n.startsWith("hidden_states.")).count();
+                long hidden = g.outputs.keySet().stream()
+                        .filter(n -> n.startsWith("hidden_states."))
+                        .count();
                 if (hidden < 2) {
                     problems.add("exports no hidden_states.* outputs (outputs: " + g.outputs.keySet() + "): SDXL "
                             + "conditions on the penultimate layer, hidden_states[-2]; re-export the text encoders with"
@@ -386,8 +431,11 @@ public final class ModelValidator {
             }
             case VAE_ENCODER, VAE_ENCODER_POSTERIOR -> {
                 if (g.outputs.containsKey("latent_parameters")) {
-                    checkPort("output", new Port("latent_parameters", PipelineContract.Kind.FLOATS, new int[] {4}, true),
-                            g.outputs.get("latent_parameters"), problems);
+                    checkPort(
+                            "output",
+                            new Port("latent_parameters", PipelineContract.Kind.FLOATS, new int[] {4}, true),
+                            g.outputs.get("latent_parameters"),
+                            problems);
                 } else if (g.outputs.containsKey("latent_sample")) {
                     if (c.special() == Special.VAE_ENCODER_POSTERIOR) {
                         problems.add("outputs 'latent_sample' (a legacy export that samples the posterior inside the"
@@ -405,8 +453,7 @@ public final class ModelValidator {
                             + describeAll(g.outputs));
                 }
             }
-            default -> {
-            }
+            default -> {}
         }
         if (problems.isEmpty()) {
             ok(subject, "io " + describeAll(g.inputs) + " -> " + describeAll(g.outputs));
@@ -431,10 +478,12 @@ public final class ModelValidator {
         }
         JsonConfig config = config(componentDir);
         if (config.has("time_cond_proj_dim")) {
-            warn(subject, "unet/config.json has time_cond_proj_dim " + config.getInt("time_cond_proj_dim", 0)
-                    + " (an LCM-distilled UNet) but the graph has no 'timestep_cond' input: guidance_scale has no"
-                    + " effect and pictures differ from diffusers'; export it again with timestep_cond"
-                    + " (optimum-cli export onnx, or tools/export/export_onnx.py)");
+            warn(
+                    subject,
+                    "unet/config.json has time_cond_proj_dim " + config.getInt("time_cond_proj_dim", 0)
+                            + " (an LCM-distilled UNet) but the graph has no 'timestep_cond' input: guidance_scale has no"
+                            + " effect and pictures differ from diffusers'; export it again with timestep_cond"
+                            + " (optimum-cli export onnx, or tools/export/export_onnx.py)");
         }
     }
 
@@ -454,12 +503,15 @@ public final class ModelValidator {
     }
 
     private static String describeAll(Map<String, TensorInfo> m) {
-        return m.entrySet().stream().map(e -> e.getKey() + " " + describe(e.getValue()))
+        return m.entrySet().stream()
+                .map(e -> e.getKey() + " " + describe(e.getValue()))
                 .collect(Collectors.joining(", ", "[", "]"));
     }
 
     private static String shape(long[] dims) {
-        return Arrays.stream(dims).mapToObj(d -> d < 0 ? "?" : Long.toString(d)).collect(Collectors.joining(",", "[", "]"));
+        return Arrays.stream(dims)
+                .mapToObj(d -> d < 0 ? "?" : Long.toString(d))
+                .collect(Collectors.joining(",", "[", "]"));
     }
 
     // ---------------------------------------------------------------- tokenizer, scheduler, prior statistics
@@ -468,8 +520,10 @@ public final class ModelValidator {
         String subject = prefix + folder;
         Path tdir = dir.resolve(folder);
         if (!Files.isDirectory(tdir)) {
-            fail(subject, "folder " + folder + "/ is missing (tokenizer.json, or vocab.json + merges.txt, and "
-                    + "tokenizer_config.json)");
+            fail(
+                    subject,
+                    "folder " + folder + "/ is missing (tokenizer.json, or vocab.json + merges.txt, and "
+                            + "tokenizer_config.json)");
             return;
         }
         try (ClipTokenizer tok = ClipTokenizer.load(tdir)) {
@@ -486,8 +540,10 @@ public final class ModelValidator {
             }
             String shown = idsText(ids, end);
             if (ids[0] != bos || end < 2) {
-                fail(subject, "'" + PROBE_TEXT + "' -> " + shown + ": does not start with the start-of-text id " + bos
-                        + " and end with the end-of-text id " + eos);
+                fail(
+                        subject,
+                        "'" + PROBE_TEXT + "' -> " + shown + ": does not start with the start-of-text id " + bos
+                                + " and end with the end-of-text id " + eos);
                 return;
             }
             List<String> problems = new ArrayList<>();
@@ -499,7 +555,9 @@ public final class ModelValidator {
             }
             Graph g = graphs.get(prefix + encoder);
             TensorInfo idsInfo = g == null ? null : g.inputs.get("input_ids");
-            if (idsInfo != null && idsInfo.getShape().length == 2 && idsInfo.getShape()[1] > 0
+            if (idsInfo != null
+                    && idsInfo.getShape().length == 2
+                    && idsInfo.getShape()[1] > 0
                     && idsInfo.getShape()[1] != tok.maxLength()) {
                 problems.add("pads to " + tok.maxLength() + " ids but " + encoder + " takes input_ids "
                         + shape(idsInfo.getShape()) + " (tokenizer_config.json model_max_length)");
@@ -510,11 +568,16 @@ public final class ModelValidator {
             }
             boolean clip = Arrays.equals(Arrays.copyOf(ids, CLIP_CAT_IDS.length), CLIP_CAT_IDS);
             if (clip || bos != CLIP_CAT_IDS[0]) {
-                ok(subject, "'" + PROBE_TEXT + "' -> " + shown + " (" + ids.length + " ids, pad " + ids[ids.length - 1]
-                        + ")" + (clip ? "" : "; not the CLIP vocabulary"));
+                ok(
+                        subject,
+                        "'" + PROBE_TEXT + "' -> " + shown + " (" + ids.length + " ids, pad " + ids[ids.length - 1]
+                                + ")" + (clip ? "" : "; not the CLIP vocabulary"));
             } else {
-                warn(subject, "'" + PROBE_TEXT + "' -> " + shown + ", CLIP's vocabulary gives "
-                        + Arrays.toString(CLIP_CAT_IDS) + ": is this the tokenizer the text encoder was trained with?");
+                warn(
+                        subject,
+                        "'" + PROBE_TEXT + "' -> " + shown + ", CLIP's vocabulary gives "
+                                + Arrays.toString(CLIP_CAT_IDS)
+                                + ": is this the tokenizer the text encoder was trained with?");
             }
         } catch (RuntimeException e) {
             fail(subject, "does not load: " + oneLine(e));
@@ -555,13 +618,18 @@ public final class ModelValidator {
                 b.append(" (").append(String.join(", ", details)).append(')');
             }
             double[] ts = s.timesteps();
-            b.append("; 4 steps -> timesteps ").append(Arrays.stream(ts).limit(6)
-                    .mapToObj(t -> t == Math.rint(t) ? Long.toString((long) t) : String.format(Locale.ROOT, "%.1f", t))
-                    .collect(Collectors.joining(", ", "[", ts.length > 6 ? ", ...]" : "]")));
+            b.append("; 4 steps -> timesteps ")
+                    .append(Arrays.stream(ts)
+                            .limit(6)
+                            .mapToObj(t ->
+                                    t == Math.rint(t) ? Long.toString((long) t) : String.format(Locale.ROOT, "%.1f", t))
+                            .collect(Collectors.joining(", ", "[", ts.length > 6 ? ", ...]" : "]")));
             ok(subject, b.toString());
         } catch (RuntimeException e) {
-            fail(subject, "scheduler_config.json does not build a scheduler: " + oneLine(e)
-                    + " (a job can still name one with --scheduler)");
+            fail(
+                    subject,
+                    "scheduler_config.json does not build a scheduler: " + oneLine(e)
+                            + " (a job can still name one with --scheduler)");
         }
     }
 
@@ -571,9 +639,11 @@ public final class ModelValidator {
         boolean mean = Files.isRegularFile(pdir.resolve("clip_mean.npy"));
         boolean std = Files.isRegularFile(pdir.resolve("clip_std.npy"));
         if (!mean && !std) {
-            warn(subject, "prior/clip_mean.npy and clip_std.npy are absent: the prior's output is used as it is"
-                    + " (right only when the prior's clip_mean is 0 and clip_std 1, as in random test models); a real"
-                    + " Kandinsky 2.2 prior needs them (tools/export/export_onnx.py writes them)");
+            warn(
+                    subject,
+                    "prior/clip_mean.npy and clip_std.npy are absent: the prior's output is used as it is"
+                            + " (right only when the prior's clip_mean is 0 and clip_std 1, as in random test models); a real"
+                            + " Kandinsky 2.2 prior needs them (tools/export/export_onnx.py writes them)");
             return;
         }
         Graph prior = graphs.get(prefix + "prior");
@@ -612,9 +682,16 @@ public final class ModelValidator {
         try {
             ModelInfo info = ModelInfo.of(root);
             int[] size = info.defaultSize();
-            ok("geometry", String.format(Locale.ROOT, "default size %dx%d (width x height), sizes multiples of %d, %d"
-                    + " channel(s)%s", size[1], size[0], info.sizeMultiple(), info.imageChannels(),
-                    info.takesPrompt() ? "" : ", unconditional (no prompt)"));
+            ok(
+                    "geometry",
+                    String.format(
+                            Locale.ROOT,
+                            "default size %dx%d (width x height), sizes multiples of %d, %d" + " channel(s)%s",
+                            size[1],
+                            size[0],
+                            info.sizeMultiple(),
+                            info.imageChannels(),
+                            info.takesPrompt() ? "" : ", unconditional (no prompt)"));
         } catch (RuntimeException e) {
             fail("geometry", "the component configs do not give the picture geometry: " + oneLine(e));
         }
@@ -631,10 +708,17 @@ public final class ModelValidator {
         long t0 = System.nanoTime();
         try (DiffusionPipeline p = Pipelines.open(root, options, task)) {
             String cls = p.getClass().getSimpleName();
-            String what = task == Task.VIDEO ? "video" : !p.takesPrompt() ? "unconditional generation"
-                    : cls.contains("Inpaint") ? "inpainting" : cls.contains("Img2Img") ? "image-to-image" : "text-to-image";
-            ok("engine", String.format(Locale.ROOT, "opens as %s for %s in %.2f s", cls, what,
-                    (System.nanoTime() - t0) / 1e9));
+            String what = task == Task.VIDEO
+                    ? "video"
+                    : !p.takesPrompt()
+                            ? "unconditional generation"
+                            : cls.contains("Inpaint")
+                                    ? "inpainting"
+                                    : cls.contains("Img2Img") ? "image-to-image" : "text-to-image";
+            ok(
+                    "engine",
+                    String.format(
+                            Locale.ROOT, "opens as %s for %s in %.2f s", cls, what, (System.nanoTime() - t0) / 1e9));
         } catch (RuntimeException e) {
             fail("engine", "the pipeline does not open: " + oneLine(e));
         }
@@ -649,8 +733,10 @@ public final class ModelValidator {
             if (casesDir != null) {
                 fail("cases", dir + " does not exist");
             } else {
-                warn("cases", "no cases/ folder: parity with diffusers is not checked; record a reference case with"
-                        + " tools/export/export_onnx.py --record-case NAME (see docs/models.md)");
+                warn(
+                        "cases",
+                        "no cases/ folder: parity with diffusers is not checked; record a reference case with"
+                                + " tools/export/export_onnx.py --record-case NAME (see docs/models.md)");
             }
             return;
         }
@@ -682,31 +768,54 @@ public final class ModelValidator {
             List<Tensor> steps = new ArrayList<>();
             Tensor out = replay.run((i, t, latents) -> steps.add(latents.copy()));
             double seconds = (System.nanoTime() - t0) / 1e9;
-            Path expectedFile = Files.isRegularFile(caseDir.resolve("frames.npy")) ? caseDir.resolve("frames.npy")
+            Path expectedFile = Files.isRegularFile(caseDir.resolve("frames.npy"))
+                    ? caseDir.resolve("frames.npy")
                     : caseDir.resolve("image.npy");
             if (!Files.isRegularFile(expectedFile)) {
-                warn(subject, String.format(Locale.ROOT, "ran in %.2f s (output %s) but the case has no image.npy or"
-                        + " frames.npy to compare with", seconds, shape(out.shape())));
+                warn(
+                        subject,
+                        String.format(
+                                Locale.ROOT,
+                                "ran in %.2f s (output %s) but the case has no image.npy or"
+                                        + " frames.npy to compare with",
+                                seconds,
+                                shape(out.shape())));
                 report.cases.add(new CaseResult(name, false, Double.NaN));
                 return;
             }
             Tensor expected = Npy.read(expectedFile);
             if (!Arrays.equals(out.shape(), expected.shape())) {
-                fail(subject, "the engine's output " + shape(out.shape()) + " does not have the shape of "
-                        + expectedFile.getFileName() + " " + shape(expected.shape()));
+                fail(
+                        subject,
+                        "the engine's output " + shape(out.shape()) + " does not have the shape of "
+                                + expectedFile.getFileName() + " " + shape(expected.shape()));
                 report.cases.add(new CaseResult(name, false, Double.NaN));
                 return;
             }
             double d = Tensors.maxAbsDiff(out, expected);
-            String where = String.format(Locale.ROOT, "%s %s, %s, %d step%s, %.2f s", expectedFile.getFileName(),
-                    shape(expected.shape()), replay.caseJson().getString("pipeline", "?"), steps.size(),
-                    steps.size() == 1 ? "" : "s", seconds);
+            String where = String.format(
+                    Locale.ROOT,
+                    "%s %s, %s, %d step%s, %.2f s",
+                    expectedFile.getFileName(),
+                    shape(expected.shape()),
+                    replay.caseJson().getString("pipeline", "?"),
+                    steps.size(),
+                    steps.size() == 1 ? "" : "s",
+                    seconds);
             if (d <= PIXEL_TOLERANCE) {
                 ok(subject, String.format(Locale.ROOT, "max |diff| %.2e <= %.0e (%s)", d, PIXEL_TOLERANCE, where));
                 report.cases.add(new CaseResult(name, true, d));
             } else {
-                fail(subject, String.format(Locale.ROOT, "max |diff| %.3g > %.0e (%s): the engine does not reproduce"
-                        + " diffusers on this export%s", d, PIXEL_TOLERANCE, where, divergence(replay, caseDir, steps)));
+                fail(
+                        subject,
+                        String.format(
+                                Locale.ROOT,
+                                "max |diff| %.3g > %.0e (%s): the engine does not reproduce"
+                                        + " diffusers on this export%s",
+                                d,
+                                PIXEL_TOLERANCE,
+                                where,
+                                divergence(replay, caseDir, steps)));
                 report.cases.add(new CaseResult(name, false, d));
             }
         } catch (Exception e) {
@@ -719,11 +828,16 @@ public final class ModelValidator {
     private static String divergence(CaseReplay replay, Path caseDir, List<Tensor> steps) {
         List<String> notes = new ArrayList<>();
         try {
-            if (replay.pipeline() instanceof TextToImagePipeline t2i && Files.isRegularFile(caseDir.resolve("prompt_embeds.npy"))) {
+            if (replay.pipeline() instanceof TextToImagePipeline t2i
+                    && Files.isRegularFile(caseDir.resolve("prompt_embeds.npy"))) {
                 Conditioning c = t2i.encodePrompt(replay.request());
-                double d = Tensors.maxAbsDiff(c.positive("encoder_hidden_states"), Npy.read(caseDir.resolve("prompt_embeds.npy")));
-                notes.add(String.format(Locale.ROOT, "prompt_embeds %s (max |diff| %.3g)",
-                        d <= LATENT_TOLERANCE ? "match" : "DIFFER: look at the text encoder and tokenizer", d));
+                double d = Tensors.maxAbsDiff(
+                        c.positive("encoder_hidden_states"), Npy.read(caseDir.resolve("prompt_embeds.npy")));
+                notes.add(String.format(
+                        Locale.ROOT,
+                        "prompt_embeds %s (max |diff| %.3g)",
+                        d <= LATENT_TOLERANCE ? "match" : "DIFFER: look at the text encoder and tokenizer",
+                        d));
             }
         } catch (Exception e) {
             notes.add("prompt_embeds not compared: " + oneLine(e));
@@ -803,7 +917,7 @@ public final class ModelValidator {
         static Graph load(Path file, RuntimeOptions options) throws OrtException {
             Graph g = new Graph();
             try (OrtSession.SessionOptions so = options.toSessionOptions();
-                 OrtSession s = OrtRuntime.environment().createSession(file.toString(), so)) {
+                    OrtSession s = OrtRuntime.environment().createSession(file.toString(), so)) {
                 for (Map.Entry<String, NodeInfo> e : s.getInputInfo().entrySet()) {
                     g.inputs.put(e.getKey(), tensor(e.getValue()));
                 }

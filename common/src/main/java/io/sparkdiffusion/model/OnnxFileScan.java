@@ -258,8 +258,9 @@ public final class OnnxFileScan {
                     pos[0] = (int) (start + len);
                     v.visit(field, wire, start, pos[0]);
                 }
-                default -> throw new Malformed("unknown wire type " + wire + " in " + message + " at byte " + at
-                        + ": the file is damaged or not an ONNX model");
+                default ->
+                    throw new Malformed("unknown wire type " + wire + " in " + message + " at byte " + at
+                            + ": the file is damaged or not an ONNX model");
             }
         }
     }
@@ -284,10 +285,12 @@ public final class OnnxFileScan {
         long result = 0;
         for (int shift = 0; shift < 64; shift += 7) {
             if (pos[0] >= to) {
-                throw new Malformed(to == fileSize
-                        ? "the file ends inside a " + message + " field at byte " + at + ": the file is truncated ("
-                        + fileSize + " bytes)"
-                        : "a " + message + " field at byte " + at + " runs past its enclosing message: damaged file");
+                throw new Malformed(
+                        to == fileSize
+                                ? "the file ends inside a " + message + " field at byte " + at
+                                        + ": the file is truncated (" + fileSize + " bytes)"
+                                : "a " + message + " field at byte " + at
+                                        + " runs past its enclosing message: damaged file");
             }
             byte x = b.get(pos[0]++);
             result |= (long) (x & 0x7F) << shift;

@@ -70,7 +70,8 @@ public final class OnnxModel implements AutoCloseable {
 
     private TensorInfo tensorInfo(NodeInfo n) {
         if (!(n.getInfo() instanceof TensorInfo ti)) {
-            throw new ModelLoadException("component '" + name + "': input/output '" + n.getName() + "' is not a tensor");
+            throw new ModelLoadException(
+                    "component '" + name + "': input/output '" + n.getName() + "' is not a tensor");
         }
         return ti;
     }
@@ -97,12 +98,16 @@ public final class OnnxModel implements AutoCloseable {
 
     /** {@code preferred} when the session has that output, else its first output (older exports name them differently). */
     public String outputOr(String preferred) {
-        return outputs.containsKey(preferred) ? preferred : outputs.keySet().iterator().next();
+        return outputs.containsKey(preferred)
+                ? preferred
+                : outputs.keySet().iterator().next();
     }
 
     /** {@code preferred} when the session has that input, else its first input. */
     public String inputOr(String preferred) {
-        return inputs.containsKey(preferred) ? preferred : inputs.keySet().iterator().next();
+        return inputs.containsKey(preferred)
+                ? preferred
+                : inputs.keySet().iterator().next();
     }
 
     /** Declared shape of an input (-1 for symbolic dimensions). */
@@ -135,8 +140,8 @@ public final class OnnxModel implements AutoCloseable {
             List<String> names = wanted.length == 0 ? List.copyOf(outputs.keySet()) : Arrays.asList(wanted);
             for (String w : names) {
                 if (!outputs.containsKey(w)) {
-                    throw new IllegalArgumentException("component '" + name + "' has no output '" + w
-                            + "'; outputs: " + outputs.keySet());
+                    throw new IllegalArgumentException(
+                            "component '" + name + "' has no output '" + w + "'; outputs: " + outputs.keySet());
                 }
             }
             long t0 = System.nanoTime();
@@ -226,8 +231,9 @@ public final class OnnxModel implements AutoCloseable {
                 b.rewind();
                 yield OnnxTensor.createTensor(env, b, shape, OnnxJavaType.BOOL);
             }
-            default -> throw new IllegalArgumentException("component '" + name + "' input '" + input
-                    + "' has unsupported element type " + info.type);
+            default ->
+                throw new IllegalArgumentException(
+                        "component '" + name + "' input '" + input + "' has unsupported element type " + info.type);
         };
     }
 
@@ -250,8 +256,9 @@ public final class OnnxModel implements AutoCloseable {
                     out[i] = (float) db.get(i);
                 }
             }
-            default -> throw new IllegalStateException("component '" + name + "' output '" + output
-                    + "' has unsupported element type " + info.type);
+            default ->
+                throw new IllegalStateException(
+                        "component '" + name + "' output '" + output + "' has unsupported element type " + info.type);
         }
         return new Tensor(shape, out);
     }

@@ -36,10 +36,22 @@ final class PipelineContract {
     enum Kind {
         FLOATS(EnumSet.of(OnnxJavaType.FLOAT, OnnxJavaType.FLOAT16, OnnxJavaType.DOUBLE), "float, float16 or double"),
         IDS(EnumSet.of(OnnxJavaType.INT32, OnnxJavaType.INT64), "int32 or int64"),
-        NUMBER(EnumSet.of(OnnxJavaType.FLOAT, OnnxJavaType.FLOAT16, OnnxJavaType.DOUBLE, OnnxJavaType.INT32,
-                OnnxJavaType.INT64), "a number type (float, float16, double, int32, int64)"),
-        MASK(EnumSet.of(OnnxJavaType.BOOL, OnnxJavaType.INT32, OnnxJavaType.INT64, OnnxJavaType.FLOAT,
-                OnnxJavaType.FLOAT16), "bool, int or float");
+        NUMBER(
+                EnumSet.of(
+                        OnnxJavaType.FLOAT,
+                        OnnxJavaType.FLOAT16,
+                        OnnxJavaType.DOUBLE,
+                        OnnxJavaType.INT32,
+                        OnnxJavaType.INT64),
+                "a number type (float, float16, double, int32, int64)"),
+        MASK(
+                EnumSet.of(
+                        OnnxJavaType.BOOL,
+                        OnnxJavaType.INT32,
+                        OnnxJavaType.INT64,
+                        OnnxJavaType.FLOAT,
+                        OnnxJavaType.FLOAT16),
+                "bool, int or float");
 
         final Set<OnnxJavaType> types;
         final String text;
@@ -88,27 +100,36 @@ final class PipelineContract {
      *
      * @param ifMissing null when the pipeline cannot run without it; else what is lost without it (a WARN)
      */
-    record Component(String name, String ifMissing, List<Port> inputs, List<Port> outputs, Special special) {
-    }
+    record Component(String name, String ifMissing, List<Port> inputs, List<Port> outputs, Special special) {}
 
     static final String TIMESTEP = "timestep";
 
-    private static final List<String> SD = List.of("StableDiffusionPipeline", "OnnxStableDiffusionPipeline",
-            "ORTStableDiffusionPipeline", "LatentConsistencyModelPipeline");
-    private static final List<String> SD_IMAGE = List.of("StableDiffusionImg2ImgPipeline",
-            "OnnxStableDiffusionImg2ImgPipeline", "ORTStableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline",
-            "OnnxStableDiffusionInpaintPipeline", "ORTStableDiffusionInpaintPipeline");
+    private static final List<String> SD = List.of(
+            "StableDiffusionPipeline",
+            "OnnxStableDiffusionPipeline",
+            "ORTStableDiffusionPipeline",
+            "LatentConsistencyModelPipeline");
+    private static final List<String> SD_IMAGE = List.of(
+            "StableDiffusionImg2ImgPipeline",
+            "OnnxStableDiffusionImg2ImgPipeline",
+            "ORTStableDiffusionImg2ImgPipeline",
+            "StableDiffusionInpaintPipeline",
+            "OnnxStableDiffusionInpaintPipeline",
+            "ORTStableDiffusionInpaintPipeline");
     private static final List<String> SDXL = List.of("StableDiffusionXLPipeline", "ORTStableDiffusionXLPipeline");
-    private static final List<String> SDXL_IMAGE = List.of("StableDiffusionXLImg2ImgPipeline",
-            "ORTStableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline", "ORTStableDiffusionXLInpaintPipeline");
+    private static final List<String> SDXL_IMAGE = List.of(
+            "StableDiffusionXLImg2ImgPipeline",
+            "ORTStableDiffusionXLImg2ImgPipeline",
+            "StableDiffusionXLInpaintPipeline",
+            "ORTStableDiffusionXLInpaintPipeline");
     private static final List<String> UNCONDITIONAL = List.of("DDPMPipeline", "DDIMPipeline");
     private static final List<String> TEXT_TO_VIDEO = List.of("TextToVideoSDPipeline");
     private static final List<String> IMAGE_TO_VIDEO = List.of("StableVideoDiffusionPipeline");
     private static final List<String> KANDINSKY_PRIOR = List.of("KandinskyV22PriorPipeline");
-    private static final List<String> KANDINSKY_DECODER = List.of("KandinskyV22Pipeline", "KandinskyV22Img2ImgPipeline");
+    private static final List<String> KANDINSKY_DECODER =
+            List.of("KandinskyV22Pipeline", "KandinskyV22Img2ImgPipeline");
 
-    private PipelineContract() {
-    }
+    private PipelineContract() {}
 
     /** The family of a pipeline class, or null when the engine does not run it. */
     static Family family(String className) {
@@ -139,8 +160,16 @@ final class PipelineContract {
     /** Every class name {@link #family} knows. */
     static List<String> knownClasses() {
         List<String> all = new ArrayList<>();
-        for (List<String> l : List.of(SD, SD_IMAGE, SDXL, SDXL_IMAGE, UNCONDITIONAL, TEXT_TO_VIDEO, IMAGE_TO_VIDEO,
-                KANDINSKY_PRIOR, KANDINSKY_DECODER)) {
+        for (List<String> l : List.of(
+                SD,
+                SD_IMAGE,
+                SDXL,
+                SDXL_IMAGE,
+                UNCONDITIONAL,
+                TEXT_TO_VIDEO,
+                IMAGE_TO_VIDEO,
+                KANDINSKY_PRIOR,
+                KANDINSKY_DECODER)) {
             all.addAll(l);
         }
         return all;
@@ -150,7 +179,8 @@ final class PipelineContract {
     static List<String[]> tokenizers(Family family) {
         return switch (family) {
             case SD, TEXT_TO_VIDEO, KANDINSKY_PRIOR -> List.<String[]>of(new String[] {"tokenizer", "text_encoder"});
-            case SDXL -> List.of(new String[] {"tokenizer", "text_encoder"}, new String[] {"tokenizer_2", "text_encoder_2"});
+            case SDXL ->
+                List.of(new String[] {"tokenizer", "text_encoder"}, new String[] {"tokenizer_2", "text_encoder_2"});
             default -> List.of();
         };
     }
@@ -158,7 +188,8 @@ final class PipelineContract {
     /** The components of a family; {@code className} decides whether the VAE encoder is required. */
     static List<Component> components(Family family, String className) {
         boolean imageClass = SD_IMAGE.contains(className) || SDXL_IMAGE.contains(className);
-        String encoderMissing = imageClass ? null : "text-to-image only: image-to-image and inpainting need vae_encoder/";
+        String encoderMissing =
+                imageClass ? null : "text-to-image only: image-to-image and inpainting need vae_encoder/";
         List<Component> c = new ArrayList<>();
         switch (family) {
             case SD -> {
@@ -168,51 +199,108 @@ final class PipelineContract {
                 c.add(vaeEncoder(encoderMissing, Special.VAE_ENCODER));
             }
             case SDXL -> {
-                c.add(new Component("text_encoder", null, List.of(in("input_ids", Kind.IDS, 2)), List.of(),
+                c.add(new Component(
+                        "text_encoder",
+                        null,
+                        List.of(in("input_ids", Kind.IDS, 2)),
+                        List.of(),
                         Special.SDXL_TEXT_ENCODER));
-                c.add(new Component("text_encoder_2", null, List.of(in("input_ids", Kind.IDS, 2)),
-                        List.of(out("text_embeds", 2)), Special.SDXL_TEXT_ENCODER_2));
-                c.add(unet(4, List.of(in("text_embeds", Kind.FLOATS, 2), in("time_ids", Kind.FLOATS, 2),
-                        guidanceEmbedding())));
+                c.add(new Component(
+                        "text_encoder_2",
+                        null,
+                        List.of(in("input_ids", Kind.IDS, 2)),
+                        List.of(out("text_embeds", 2)),
+                        Special.SDXL_TEXT_ENCODER_2));
+                c.add(unet(
+                        4,
+                        List.of(
+                                in("text_embeds", Kind.FLOATS, 2),
+                                in("time_ids", Kind.FLOATS, 2),
+                                guidanceEmbedding())));
                 c.add(vaeDecoder(false));
                 c.add(vaeEncoder(encoderMissing, Special.VAE_ENCODER));
             }
-            case UNCONDITIONAL -> c.add(new Component("unet", null,
-                    List.of(in("sample", Kind.FLOATS, 4), in(TIMESTEP, Kind.NUMBER, 0, 1)),
-                    List.of(out("out_sample", 4)), Special.NONE));
+            case UNCONDITIONAL ->
+                c.add(new Component(
+                        "unet",
+                        null,
+                        List.of(in("sample", Kind.FLOATS, 4), in(TIMESTEP, Kind.NUMBER, 0, 1)),
+                        List.of(out("out_sample", 4)),
+                        Special.NONE));
             case TEXT_TO_VIDEO -> {
                 c.add(textEncoder(Special.NONE));
                 c.add(unet(5, List.of()));
                 c.add(vaeDecoder(true));
             }
             case IMAGE_TO_VIDEO -> {
-                c.add(new Component("image_encoder", null, List.of(in("pixel_values", Kind.FLOATS, 4)),
-                        List.of(out("image_embeds", 2)), Special.NONE));
+                c.add(new Component(
+                        "image_encoder",
+                        null,
+                        List.of(in("pixel_values", Kind.FLOATS, 4)),
+                        List.of(out("image_embeds", 2)),
+                        Special.NONE));
                 c.add(vaeEncoder(null, Special.VAE_ENCODER_POSTERIOR));
-                c.add(new Component("unet", null, List.of(in("sample", Kind.FLOATS, 5), in(TIMESTEP, Kind.NUMBER, 0, 1),
-                        in("encoder_hidden_states", Kind.FLOATS, 3), in("added_time_ids", Kind.FLOATS, 2)),
-                        List.of(out("out_sample", 5)), Special.NONE));
+                c.add(new Component(
+                        "unet",
+                        null,
+                        List.of(
+                                in("sample", Kind.FLOATS, 5),
+                                in(TIMESTEP, Kind.NUMBER, 0, 1),
+                                in("encoder_hidden_states", Kind.FLOATS, 3),
+                                in("added_time_ids", Kind.FLOATS, 2)),
+                        List.of(out("out_sample", 5)),
+                        Special.NONE));
                 c.add(vaeDecoder(true));
             }
             case KANDINSKY_PRIOR -> {
-                c.add(new Component("text_encoder", null, List.of(in("input_ids", Kind.IDS, 2),
-                        optional("attention_mask", Kind.MASK, 2)),
-                        List.of(out("text_embeds", 2), out("last_hidden_state", 3)), Special.NONE));
-                c.add(new Component("prior", null, List.of(in("hidden_states", Kind.FLOATS, 2),
-                        in(TIMESTEP, Kind.NUMBER, 0, 1), in("proj_embedding", Kind.FLOATS, 2),
-                        in("encoder_hidden_states", Kind.FLOATS, 3), optional("attention_mask", Kind.MASK, 2)),
-                        List.of(out("predicted_image_embedding", 2)), Special.NONE));
-                c.add(new Component("image_encoder", null, List.of(in("pixel_values", Kind.FLOATS, 4)),
-                        List.of(out("image_embeds", 2)), Special.NONE));
+                c.add(new Component(
+                        "text_encoder",
+                        null,
+                        List.of(in("input_ids", Kind.IDS, 2), optional("attention_mask", Kind.MASK, 2)),
+                        List.of(out("text_embeds", 2), out("last_hidden_state", 3)),
+                        Special.NONE));
+                c.add(new Component(
+                        "prior",
+                        null,
+                        List.of(
+                                in("hidden_states", Kind.FLOATS, 2),
+                                in(TIMESTEP, Kind.NUMBER, 0, 1),
+                                in("proj_embedding", Kind.FLOATS, 2),
+                                in("encoder_hidden_states", Kind.FLOATS, 3),
+                                optional("attention_mask", Kind.MASK, 2)),
+                        List.of(out("predicted_image_embedding", 2)),
+                        Special.NONE));
+                c.add(new Component(
+                        "image_encoder",
+                        null,
+                        List.of(in("pixel_values", Kind.FLOATS, 4)),
+                        List.of(out("image_embeds", 2)),
+                        Special.NONE));
             }
             case KANDINSKY_DECODER -> {
-                c.add(new Component("unet", null, List.of(in("sample", Kind.FLOATS, 4), in(TIMESTEP, Kind.NUMBER, 0, 1),
-                        in("image_embeds", Kind.FLOATS, 2)), List.of(out("out_sample", 4)), Special.NONE));
-                c.add(new Component("movq_decoder", null, List.of(in("latent_sample", Kind.FLOATS, 4)),
-                        List.of(out("sample", 4)), Special.NONE));
-                c.add(new Component("movq_encoder", className.contains("Img2Img") ? null
-                        : "text-to-image only: sketch-to-image needs movq_encoder/",
-                        List.of(in("sample", Kind.FLOATS, 4)), List.of(out("latent_sample", 4)), Special.NONE));
+                c.add(new Component(
+                        "unet",
+                        null,
+                        List.of(
+                                in("sample", Kind.FLOATS, 4),
+                                in(TIMESTEP, Kind.NUMBER, 0, 1),
+                                in("image_embeds", Kind.FLOATS, 2)),
+                        List.of(out("out_sample", 4)),
+                        Special.NONE));
+                c.add(new Component(
+                        "movq_decoder",
+                        null,
+                        List.of(in("latent_sample", Kind.FLOATS, 4)),
+                        List.of(out("sample", 4)),
+                        Special.NONE));
+                c.add(new Component(
+                        "movq_encoder",
+                        className.contains("Img2Img")
+                                ? null
+                                : "text-to-image only: sketch-to-image needs movq_encoder/",
+                        List.of(in("sample", Kind.FLOATS, 4)),
+                        List.of(out("latent_sample", 4)),
+                        Special.NONE));
             }
             default -> throw new IllegalStateException(family.name());
         }
@@ -220,12 +308,18 @@ final class PipelineContract {
     }
 
     private static Component textEncoder(Special special) {
-        return new Component("text_encoder", null, List.of(in("input_ids", Kind.IDS, 2)),
-                List.of(out("last_hidden_state", 3)), special);
+        return new Component(
+                "text_encoder",
+                null,
+                List.of(in("input_ids", Kind.IDS, 2)),
+                List.of(out("last_hidden_state", 3)),
+                special);
     }
 
     private static Component unet(int sampleRank, List<Port> extra) {
-        List<Port> inputs = new ArrayList<>(List.of(in("sample", Kind.FLOATS, sampleRank), in(TIMESTEP, Kind.NUMBER, 0, 1),
+        List<Port> inputs = new ArrayList<>(List.of(
+                in("sample", Kind.FLOATS, sampleRank),
+                in(TIMESTEP, Kind.NUMBER, 0, 1),
                 in("encoder_hidden_states", Kind.FLOATS, 3)));
         inputs.addAll(extra);
         return new Component("unet", null, inputs, List.of(out("out_sample", sampleRank)), Special.NONE);
@@ -238,7 +332,8 @@ final class PipelineContract {
 
     /** {@code VideoDecoder} also feeds {@code num_frames} to temporal decoders that declare it. */
     private static Component vaeDecoder(boolean video) {
-        List<Port> inputs = video ? List.of(in("latent_sample", Kind.FLOATS, 4), optional("num_frames", Kind.NUMBER, 0, 1))
+        List<Port> inputs = video
+                ? List.of(in("latent_sample", Kind.FLOATS, 4), optional("num_frames", Kind.NUMBER, 0, 1))
                 : List.of(in("latent_sample", Kind.FLOATS, 4));
         return new Component("vae_decoder", null, inputs, List.of(out("sample", 4)), Special.NONE);
     }

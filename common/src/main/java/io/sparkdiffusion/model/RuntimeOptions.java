@@ -21,8 +21,8 @@ public record RuntimeOptions(int intraOpThreads, int interOpThreads, String opti
 
     public RuntimeOptions {
         if (intraOpThreads < 0 || interOpThreads < 0) {
-            throw new IllegalArgumentException("thread counts must be >= 0, got intra=" + intraOpThreads
-                    + " inter=" + interOpThreads);
+            throw new IllegalArgumentException(
+                    "thread counts must be >= 0, got intra=" + intraOpThreads + " inter=" + interOpThreads);
         }
         optimization = optimization.toLowerCase(Locale.ROOT);
         provider = provider.toLowerCase(Locale.ROOT);
@@ -67,8 +67,9 @@ public record RuntimeOptions(int intraOpThreads, int interOpThreads, String opti
             case "basic" -> OrtSession.SessionOptions.OptLevel.BASIC_OPT;
             case "extended" -> OrtSession.SessionOptions.OptLevel.EXTENDED_OPT;
             case "all" -> OrtSession.SessionOptions.OptLevel.ALL_OPT;
-            default -> throw new IllegalArgumentException("optimization must be none, basic, extended or all, got '"
-                    + name + "'");
+            default ->
+                throw new IllegalArgumentException(
+                        "optimization must be none, basic, extended or all, got '" + name + "'");
         };
     }
 
@@ -87,9 +88,11 @@ public record RuntimeOptions(int intraOpThreads, int interOpThreads, String opti
                 o.addCUDA(deviceId);
             } catch (OrtException | UnsatisfiedLinkError e) {
                 o.close();
-                throw new IllegalStateException("CUDA execution provider requested (device " + deviceId
-                        + ") but unavailable: build with mvn -Pgpu (onnxruntime_gpu) and install CUDA 12 + cuDNN 9 ("
-                        + e.getMessage() + ")", e);
+                throw new IllegalStateException(
+                        "CUDA execution provider requested (device " + deviceId
+                                + ") but unavailable: build with mvn -Pgpu (onnxruntime_gpu) and install CUDA 12 + cuDNN 9 ("
+                                + e.getMessage() + ")",
+                        e);
             }
         }
         return o;

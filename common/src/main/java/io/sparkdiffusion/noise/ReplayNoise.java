@@ -29,7 +29,9 @@ public final class ReplayNoise implements NoiseSource {
     public static ReplayNoise fromCaseDir(Path caseDir) throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.list(caseDir)) {
-            files = s.filter(p -> p.getFileName().toString().matches("noise_\\d+\\.npy")).sorted().toList();
+            files = s.filter(p -> p.getFileName().toString().matches("noise_\\d+\\.npy"))
+                    .sorted()
+                    .toList();
         }
         List<Tensor> draws = new ArrayList<>();
         for (Path f : files) {
@@ -46,8 +48,8 @@ public final class ReplayNoise implements NoiseSource {
         }
         Tensor t = draws.get(position);
         if (!Arrays.equals(t.shape(), shape)) {
-            throw new IllegalStateException("draw " + position + " asked with shape " + Arrays.toString(shape)
-                    + " but " + origin + " recorded " + Arrays.toString(t.shape()));
+            throw new IllegalStateException("draw " + position + " asked with shape " + Arrays.toString(shape) + " but "
+                    + origin + " recorded " + Arrays.toString(t.shape()));
         }
         position++;
         return t.copy();

@@ -33,7 +33,8 @@ public final class SeededNoise implements NoiseSource {
     @Override
     public Tensor next(long... shape) {
         if (shape.length == 0 || shape[0] != rows.length) {
-            throw new IllegalArgumentException("noise for " + rows.length + " rows asked with shape " + Arrays.toString(shape));
+            throw new IllegalArgumentException(
+                    "noise for " + rows.length + " rows asked with shape " + Arrays.toString(shape));
         }
         Tensor t = Tensor.zeros(shape);
         float[] d = t.data();

@@ -23,11 +23,19 @@ import java.util.Set;
  */
 public final class CaseReplay implements AutoCloseable {
     /** The case kinds replay handles so far. */
-    public static final Set<String> SUPPORTED = Set.of("StableDiffusionPipeline", "StableDiffusionXLPipeline",
+    public static final Set<String> SUPPORTED = Set.of(
+            "StableDiffusionPipeline",
+            "StableDiffusionXLPipeline",
             "LatentConsistencyModelPipeline",
-            "DDPMPipeline", "DDIMPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline",
-            "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline", KandinskyReplay.KIND,
-            "TextToVideoSDPipeline", "StableVideoDiffusionPipeline");
+            "DDPMPipeline",
+            "DDIMPipeline",
+            "StableDiffusionImg2ImgPipeline",
+            "StableDiffusionInpaintPipeline",
+            "StableDiffusionXLImg2ImgPipeline",
+            "StableDiffusionXLInpaintPipeline",
+            KandinskyReplay.KIND,
+            "TextToVideoSDPipeline",
+            "StableVideoDiffusionPipeline");
 
     private final JsonConfig caseJson;
     private final Path caseDir;
@@ -73,7 +81,8 @@ public final class CaseReplay implements AutoCloseable {
                 .steps(caseJson.getInt("num_inference_steps", 50))
                 .guidanceScale(caseJson.getDouble("guidance_scale", 7.5));
         if (caseJson.has("height") || caseJson.has("width")) {
-            b.size(caseJson.has("width") ? caseJson.getInt("width", 0) : null,
+            b.size(
+                    caseJson.has("width") ? caseJson.getInt("width", 0) : null,
                     caseJson.has("height") ? caseJson.getInt("height", 0) : null);
         }
         int rows;
@@ -89,7 +98,8 @@ public final class CaseReplay implements AutoCloseable {
             rows = caseJson.getInt("batch_size", 1);
             b.rows(rows);
         }
-        // img2img / inpainting inputs: input_image.npy (H, W, C) and mask.npy (H, W), one per row as diffusers repeats them
+        // img2img / inpainting inputs: input_image.npy (H, W, C) and mask.npy (H, W), one per row as diffusers repeats
+        // them
         Tensor image = caseInput("input_image.npy", 3, rows);
         if (image != null) {
             b.image(image);
@@ -143,7 +153,8 @@ public final class CaseReplay implements AutoCloseable {
      */
     public Tensor run(StepListener listener) throws IOException {
         ReplayNoise noise = ReplayNoise.fromCaseDir(caseDir);
-        Tensor image = pipeline instanceof VideoPipeline video ? video.generateVideo(videoRequest(), noise, listener)
+        Tensor image = pipeline instanceof VideoPipeline video
+                ? video.generateVideo(videoRequest(), noise, listener)
                 : pipeline.generate(request(), noise, listener);
         if (noise.consumed() != noise.recorded()) {
             throw new IllegalStateException("the run used " + noise.consumed() + " noise draws but " + caseDir

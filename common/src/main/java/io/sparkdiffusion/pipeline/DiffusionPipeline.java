@@ -98,8 +98,8 @@ public abstract class DiffusionPipeline implements AutoCloseable {
      * The shared loop of every diffusers pipeline: for each timestep, scale the input, predict, step; report the
      * latents after each step.
      */
-    protected static Tensor denoise(Scheduler scheduler, Tensor latents, Denoiser denoiser, NoiseSource noise,
-                                    StepListener listener) {
+    protected static Tensor denoise(
+            Scheduler scheduler, Tensor latents, Denoiser denoiser, NoiseSource noise, StepListener listener) {
         return denoise(scheduler, 0, latents, denoiser, AfterStep.NONE, noise, listener);
     }
 
@@ -107,8 +107,14 @@ public abstract class DiffusionPipeline implements AutoCloseable {
      * The loop over {@code scheduler.timesteps()} from {@code begin} on (img2img and inpainting skip the first
      * timesteps by strength); steps are numbered from 0 at {@code begin} for {@code after} and the listener.
      */
-    protected static Tensor denoise(Scheduler scheduler, int begin, Tensor latents, Denoiser denoiser,
-                                    AfterStep after, NoiseSource noise, StepListener listener) {
+    protected static Tensor denoise(
+            Scheduler scheduler,
+            int begin,
+            Tensor latents,
+            Denoiser denoiser,
+            AfterStep after,
+            NoiseSource noise,
+            StepListener listener) {
         double[] timesteps = scheduler.timesteps();
         for (int i = begin; i < timesteps.length; i++) {
             double t = timesteps[i];

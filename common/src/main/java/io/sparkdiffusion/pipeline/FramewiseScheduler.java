@@ -43,15 +43,22 @@ final class FramewiseScheduler implements Scheduler {
 
     @Override
     public Tensor step(Tensor modelOutput, double timestep, Tensor sample, NoiseSource noise) {
-        Tensor prev = inner.step(VideoTensors.channelsFirstToFrames(modelOutput), timestep,
-                VideoTensors.channelsFirstToFrames(sample), perFrame(noise, batch));
+        Tensor prev = inner.step(
+                VideoTensors.channelsFirstToFrames(modelOutput),
+                timestep,
+                VideoTensors.channelsFirstToFrames(sample),
+                perFrame(noise, batch));
         return VideoTensors.framesToChannelsFirst(prev, batch);
     }
 
     @Override
     public Tensor addNoise(Tensor originalSamples, Tensor noise, double timestep) {
-        return VideoTensors.framesToChannelsFirst(inner.addNoise(VideoTensors.channelsFirstToFrames(originalSamples),
-                VideoTensors.channelsFirstToFrames(noise), timestep), batch);
+        return VideoTensors.framesToChannelsFirst(
+                inner.addNoise(
+                        VideoTensors.channelsFirstToFrames(originalSamples),
+                        VideoTensors.channelsFirstToFrames(noise),
+                        timestep),
+                batch);
     }
 
     @Override

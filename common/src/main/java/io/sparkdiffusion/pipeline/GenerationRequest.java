@@ -27,7 +27,8 @@ public final class GenerationRequest {
     private GenerationRequest(Builder b) {
         this.rows = b.rows;
         this.prompts = b.prompts == null ? null : Collections.unmodifiableList(new ArrayList<>(b.prompts));
-        this.negativePrompts = b.negativePrompts == null ? null : Collections.unmodifiableList(new ArrayList<>(b.negativePrompts));
+        this.negativePrompts =
+                b.negativePrompts == null ? null : Collections.unmodifiableList(new ArrayList<>(b.negativePrompts));
         this.steps = b.steps;
         this.guidanceScale = b.guidanceScale;
         this.width = b.width;

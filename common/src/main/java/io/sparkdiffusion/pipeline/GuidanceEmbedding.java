@@ -17,8 +17,7 @@ import io.sparkdiffusion.tensor.Tensor;
  * computing them in double would move the sines by up to about 1e-3.
  */
 public final class GuidanceEmbedding {
-    private GuidanceEmbedding() {
-    }
+    private GuidanceEmbedding() {}
 
     /** The embedding of one guidance scale, repeated for {@code rows} rows: shape {@code (rows, dim)}. */
     public static Tensor of(double guidanceScale, int dim, int rows) {

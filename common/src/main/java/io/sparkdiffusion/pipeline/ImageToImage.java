@@ -42,8 +42,14 @@ final class ImageToImage {
         StrengthSchedule schedule = StrengthSchedule.apply(scheduler, request.steps(), strength);
         Tensor imageLatents = encoder.encode(LatentEncoder.pixels(request.image()), noise);
         Tensor latents = scheduler.addNoise(imageLatents, noise.next(imageLatents.shape()), schedule.first());
-        Tensor result = DiffusionPipeline.denoise(scheduler, schedule.begin(), latents,
-                (x, t) -> pipeline.predict(call, x, t, null), DiffusionPipeline.AfterStep.NONE, noise, listener);
+        Tensor result = DiffusionPipeline.denoise(
+                scheduler,
+                schedule.begin(),
+                latents,
+                (x, t) -> pipeline.predict(call, x, t, null),
+                DiffusionPipeline.AfterStep.NONE,
+                noise,
+                listener);
         return pipeline.decoder.decode(result);
     }
 }

@@ -107,4 +107,3 @@ final class InpaintMask {
         return new Tensor(generated.shape(), out);
     }
 }
-

@@ -63,9 +63,10 @@ final class Inpainting {
         // draws in diffusers' order (pipeline_stable_diffusion_inpaint.py, prepare_latents then prepare_mask_latents);
         // the masked image is encoded, and its posterior sampled, even when a 4-channel UNet never uses it
         Tensor imageLatents = !maskChannels || !fromNoise ? encoder.encode(pixels, noise) : null;
-        Tensor initialNoise = noise.next(call.rows(), pipeline.decoder.latentChannels(), call.height() / f,
-                call.width() / f);
-        Tensor latents = fromNoise ? Tensors.scale(initialNoise, scheduler.initNoiseSigma())
+        Tensor initialNoise =
+                noise.next(call.rows(), pipeline.decoder.latentChannels(), call.height() / f, call.width() / f);
+        Tensor latents = fromNoise
+                ? Tensors.scale(initialNoise, scheduler.initNoiseSigma())
                 : scheduler.addNoise(imageLatents, initialNoise, schedule.first());
         Tensor maskedImageLatents = encoder.encode(mask.keepOnly(pixels), noise);
 
@@ -79,13 +80,20 @@ final class Inpainting {
             after = (i, x) -> {
                 // the known region re-noised to the next timestep, or clean after the last step
                 Tensor known = i < timesteps.length - 1
-                        ? scheduler.addNoise(imageLatents, initialNoise, timesteps[i + 1]) : imageLatents;
+                        ? scheduler.addNoise(imageLatents, initialNoise, timesteps[i + 1])
+                        : imageLatents;
                 return mask.blend(known, x);
             };
         }
         Tensor unetExtra = extra;
-        Tensor result = DiffusionPipeline.denoise(scheduler, schedule.begin(), latents,
-                (x, t) -> pipeline.predict(call, x, t, unetExtra), after, noise, listener);
+        Tensor result = DiffusionPipeline.denoise(
+                scheduler,
+                schedule.begin(),
+                latents,
+                (x, t) -> pipeline.predict(call, x, t, unetExtra),
+                after,
+                noise,
+                listener);
         Tensor image = pipeline.decoder.decode(result);
         return request.keepUnmasked() ? mask.keepUnmasked(request.image(), image) : image;
     }

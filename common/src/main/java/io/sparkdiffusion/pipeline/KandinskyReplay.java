@@ -15,8 +15,7 @@ import java.nio.file.Path;
 final class KandinskyReplay {
     static final String KIND = "KandinskyV22PriorPipeline + KandinskyV22Img2ImgPipeline";
 
-    private KandinskyReplay() {
-    }
+    private KandinskyReplay() {}
 
     /**
      * The case's call arguments under the keys {@link CaseReplay#request()} reads: {@code decoder_steps} as
@@ -46,7 +45,8 @@ final class KandinskyReplay {
                 p.priorSteps(caseJson.getInt("prior_steps", KandinskyV22Prior.DEFAULT_STEPS));
             }
             if (caseJson.has("prior_guidance_scale")) {
-                p.priorGuidanceScale(caseJson.getDouble("prior_guidance_scale", KandinskyV22Prior.DEFAULT_GUIDANCE_SCALE));
+                p.priorGuidanceScale(
+                        caseJson.getDouble("prior_guidance_scale", KandinskyV22Prior.DEFAULT_GUIDANCE_SCALE));
             }
             JsonConfig priorScheduler = caseJson.getObject("prior_scheduler");
             if (priorScheduler != null) {

@@ -42,6 +42,7 @@ import java.util.Map;
 public final class KandinskyV22Pipeline extends DiffusionPipeline {
     /** diffusers' default {@code strength} of {@code KandinskyV22Img2ImgPipeline}. */
     public static final double DEFAULT_STRENGTH = 0.3;
+
     static final String UNET = "unet";
     static final String MOVQ_ENCODER = "movq_encoder";
     static final String MOVQ_DECODER = "movq_decoder";
@@ -72,7 +73,8 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
         JsonConfig movq = KandinskyFolders.movqConfig(decoder);
         JsonConfig unetConfig = decoder.componentConfig(UNET);
         long[] sample = unet.inputShape(unet.inputOr("sample"));
-        this.latentChannels = unetConfig.has("in_channels") ? unetConfig.getInt("in_channels", 4)
+        this.latentChannels = unetConfig.has("in_channels")
+                ? unetConfig.getInt("in_channels", 4)
                 : movq.getInt("latent_channels", sample.length == 4 && sample[1] > 0 ? (int) sample[1] : 4);
         this.movqFactor = info.vaeFactor();
     }
@@ -151,11 +153,11 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
         int[] size = size(request);
         checkSize(info, "height", size[0]);
         checkSize(info, "width", size[1]);
-        KandinskyV22Prior.Embeddings embeds = prior.embed(request.prompts(), request.negativePrompts(), priorSteps,
-                priorGuidanceScale, noise);
+        KandinskyV22Prior.Embeddings embeds =
+                prior.embed(request.prompts(), request.negativePrompts(), priorSteps, priorGuidanceScale, noise);
         boolean guided = request.guidanceScale() > 1.0;
-        Tensor imageEmbeds = guided ? Tensors.concatBatch(embeds.negativeImageEmbeds(), embeds.imageEmbeds())
-                : embeds.imageEmbeds();
+        Tensor imageEmbeds =
+                guided ? Tensors.concatBatch(embeds.negativeImageEmbeds(), embeds.imageEmbeds()) : embeds.imageEmbeds();
         Denoiser denoiser = (x, t) -> predict(x, t, imageEmbeds, guided, request.guidanceScale());
 
         Scheduler scheduler = schedulerFor(request);
@@ -174,8 +176,8 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
             Tensor latents = Tensors.scale(noise.next(rows, latentChannels, h, w), scheduler.initNoiseSigma());
             result = denoise(scheduler, latents, denoiser, noise, listener);
         }
-        Tensor pixels = movqDecoder.run1(Map.of(movqDecoder.inputOr("latent_sample"), result),
-                movqDecoder.outputOr("sample"));
+        Tensor pixels =
+                movqDecoder.run1(Map.of(movqDecoder.inputOr("latent_sample"), result), movqDecoder.outputOr("sample"));
         return toImage01(pixels);
     }
 
@@ -184,11 +186,13 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
         Tensor image = request.image();
         if (task == Task.IMAGE_TO_IMAGE) {
             if (image == null) {
-                throw new IllegalArgumentException("Kandinsky 2.2 image-to-image needs an init image (sketch) for every row");
+                throw new IllegalArgumentException(
+                        "Kandinsky 2.2 image-to-image needs an init image (sketch) for every row");
             }
             int h = (int) image.dim(1);
             int w = (int) image.dim(2);
-            if ((request.height() != null && request.height() != h) || (request.width() != null && request.width() != w)) {
+            if ((request.height() != null && request.height() != h)
+                    || (request.width() != null && request.width() != w)) {
                 throw new IllegalArgumentException("the init image is " + w + "x" + h + " but the request asks for "
                         + request.width() + "x" + request.height() + "; resize the image to the output size");
             }
@@ -200,7 +204,9 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
                     + " and takes no init image; open it for " + Task.IMAGE_TO_IMAGE);
         }
         int[] d = info.defaultSize();
-        return new int[] {request.height() != null ? request.height() : d[0], request.width() != null ? request.width() : d[1]};
+        return new int[] {
+            request.height() != null ? request.height() : d[0], request.width() != null ? request.width() : d[1]
+        };
     }
 
     /**
@@ -222,8 +228,8 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
     private Tensor encode(Tensor nhwc01) {
         Tensor rgb = toThreeChannels(nhwc01);
         OnnxModel encoder = model.session(MOVQ_ENCODER);
-        return encoder.run1(Map.of(encoder.inputOr("sample"), LatentEncoder.pixels(rgb)),
-                encoder.outputOr("latent_sample"));
+        return encoder.run1(
+                Map.of(encoder.inputOr("sample"), LatentEncoder.pixels(rgb)), encoder.outputOr("latent_sample"));
     }
 
     /** Grayscale sketches are repeated to RGB (PIL's {@code convert("RGB")}); an alpha channel is dropped. */
@@ -267,8 +273,8 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
             return nchw;
         }
         if (channels < c) {
-            throw new IllegalStateException("the decoder UNet returned " + channels + " channels, fewer than the "
-                    + c + " latent channels");
+            throw new IllegalStateException(
+                    "the decoder UNet returned " + channels + " channels, fewer than the " + c + " latent channels");
         }
         int rows = (int) nchw.dim(0);
         int plane = nchw.rowSize() / channels;

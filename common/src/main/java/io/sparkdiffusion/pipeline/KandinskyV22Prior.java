@@ -45,6 +45,7 @@ public final class KandinskyV22Prior implements AutoCloseable {
     static final String IMAGE_ENCODER = "image_encoder";
     /** diffusers' defaults of the prior call. */
     public static final int DEFAULT_STEPS = 25;
+
     public static final double DEFAULT_GUIDANCE_SCALE = 4.0;
 
     private final ModelFolder folder;
@@ -59,8 +60,7 @@ public final class KandinskyV22Prior implements AutoCloseable {
     private JsonConfig schedulerOverride;
 
     /** The image embeddings of a batch: {@code (B, embedding_dim)} each. */
-    public record Embeddings(Tensor imageEmbeds, Tensor negativeImageEmbeds) {
-    }
+    public record Embeddings(Tensor imageEmbeds, Tensor negativeImageEmbeds) {}
 
     public KandinskyV22Prior(ModelFolder folder) {
         this.folder = folder;
@@ -72,7 +72,8 @@ public final class KandinskyV22Prior implements AutoCloseable {
         this.schedulerConfig = folder.schedulerConfig();
         JsonConfig priorConfig = folder.componentConfig(PRIOR);
         long[] hidden = prior.inputShape(prior.inputOr("hidden_states"));
-        this.embeddingDim = priorConfig.has("embedding_dim") ? priorConfig.getInt("embedding_dim", 768)
+        this.embeddingDim = priorConfig.has("embedding_dim")
+                ? priorConfig.getInt("embedding_dim", 768)
                 : (int) hidden[hidden.length - 1];
         this.clipMean = optionalStats(folder.componentDir(PRIOR).resolve("clip_mean.npy"));
         this.clipStd = optionalStats(folder.componentDir(PRIOR).resolve("clip_std.npy"));
@@ -85,8 +86,8 @@ public final class KandinskyV22Prior implements AutoCloseable {
         try {
             Tensor t = Npy.read(file);
             if (t.size() != embeddingDim) {
-                throw new ModelLoadException(file + " has " + t.size() + " values, the prior's embedding_dim is "
-                        + embeddingDim);
+                throw new ModelLoadException(
+                        file + " has " + t.size() + " values, the prior's embedding_dim is " + embeddingDim);
             }
             return t;
         } catch (IOException e) {
@@ -113,8 +114,8 @@ public final class KandinskyV22Prior implements AutoCloseable {
      * @param negativePrompts one per row, entries may be null (no negative prompt: zero-image embedding); null for none
      * @param noise the call's Gaussian draws: the initial latents, then one draw per prior step above t = 0
      */
-    public Embeddings embed(List<String> prompts, List<String> negativePrompts, int steps, double guidanceScale,
-                            NoiseSource noise) {
+    public Embeddings embed(
+            List<String> prompts, List<String> negativePrompts, int steps, double guidanceScale, NoiseSource noise) {
         int rows = prompts.size();
         boolean[] hasNegative = new boolean[rows];
         boolean anyNegative = false;
@@ -143,17 +144,24 @@ public final class KandinskyV22Prior implements AutoCloseable {
         int n = groups * rows;
         Tensor latents = Tensors.scale(draws.next(n, embeddingDim), scheduler.initNoiseSigma());
         String output = prior.outputOr("predicted_image_embedding");
-        latents = DiffusionPipeline.denoise(scheduler, latents, (x, t) -> {
-            Tensor input = guided ? Tensors.concatBatch(x, x) : x;
-            int batch = (int) input.dim(0);
-            Tensor out = prior.run1(Map.of(
-                    "hidden_states", input,
-                    "timestep", Tensor.full((float) t, batch),
-                    "proj_embedding", text.embeds,
-                    "encoder_hidden_states", text.hiddenStates,
-                    "attention_mask", text.mask), output);
-            return guided ? DiffusionPipeline.guide(out, guidanceScale) : out;
-        }, draws, StepListener.NONE);
+        latents = DiffusionPipeline.denoise(
+                scheduler,
+                latents,
+                (x, t) -> {
+                    Tensor input = guided ? Tensors.concatBatch(x, x) : x;
+                    int batch = (int) input.dim(0);
+                    Tensor out = prior.run1(
+                            Map.of(
+                                    "hidden_states", input,
+                                    "timestep", Tensor.full((float) t, batch),
+                                    "proj_embedding", text.embeds,
+                                    "encoder_hidden_states", text.hiddenStates,
+                                    "attention_mask", text.mask),
+                            output);
+                    return guided ? DiffusionPipeline.guide(out, guidanceScale) : out;
+                },
+                draws,
+                StepListener.NONE);
         latents = postProcess(latents);
 
         Tensor image = Tensors.sliceBatch(latents, 0, rows);
@@ -175,8 +183,7 @@ public final class KandinskyV22Prior implements AutoCloseable {
     }
 
     /** The prior's text inputs for a batch of texts. */
-    private record TextFeeds(Tensor embeds, Tensor hiddenStates, Tensor mask) {
-    }
+    private record TextFeeds(Tensor embeds, Tensor hiddenStates, Tensor mask) {}
 
     private TextFeeds encode(List<String> texts) {
         Tensor ids = tokenizer.encodeBatch(texts);
@@ -192,11 +199,14 @@ public final class KandinskyV22Prior implements AutoCloseable {
                 }
             }
         }
-        Map<String, Tensor> out = textEncoder.run(Map.of("input_ids", ids,
-                "attention_mask", Tensor.full(1f, texts.size(), len)),
-                textEncoder.outputOr("text_embeds"), textEncoder.outputOr("last_hidden_state"));
-        return new TextFeeds(out.get(textEncoder.outputOr("text_embeds")),
-                out.get(textEncoder.outputOr("last_hidden_state")), new Tensor(ids.shape(), mask));
+        Map<String, Tensor> out = textEncoder.run(
+                Map.of("input_ids", ids, "attention_mask", Tensor.full(1f, texts.size(), len)),
+                textEncoder.outputOr("text_embeds"),
+                textEncoder.outputOr("last_hidden_state"));
+        return new TextFeeds(
+                out.get(textEncoder.outputOr("text_embeds")),
+                out.get(textEncoder.outputOr("last_hidden_state")),
+                new Tensor(ids.shape(), mask));
     }
 
     /** {@code PriorTransformer.post_process_latents}: {@code latents * clip_std + clip_mean}. */
@@ -219,8 +229,8 @@ public final class KandinskyV22Prior implements AutoCloseable {
         OnnxModel encoder = folder.session(IMAGE_ENCODER);
         String input = encoder.inputOr("pixel_values");
         long[] declared = encoder.inputShape(input);
-        int size = folder.componentConfig(IMAGE_ENCODER).getInt("image_size",
-                declared.length == 4 && declared[2] > 0 ? (int) declared[2] : 224);
+        int size = folder.componentConfig(IMAGE_ENCODER)
+                .getInt("image_size", declared.length == 4 && declared[2] > 0 ? (int) declared[2] : 224);
         int channels = declared.length == 4 && declared[1] > 0 ? (int) declared[1] : 3;
         return encoder.run1(Map.of(input, Tensor.zeros(1, channels, size, size)), encoder.outputOr("image_embeds"));
     }
@@ -260,8 +270,8 @@ public final class KandinskyV22Prior implements AutoCloseable {
         @Override
         public Tensor next(long... shape) {
             if (shape.length == 0 || shape[0] != (long) rows * groups) {
-                throw new IllegalArgumentException("prior draw of shape " + Arrays.toString(shape) + " for " + groups
-                        + " x " + rows + " rows");
+                throw new IllegalArgumentException(
+                        "prior draw of shape " + Arrays.toString(shape) + " for " + groups + " x " + rows + " rows");
             }
             if (base instanceof ReplayNoise) {
                 return base.next(shape);

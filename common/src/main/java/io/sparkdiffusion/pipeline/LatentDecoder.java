@@ -26,10 +26,12 @@ final class LatentDecoder {
         double[] blocks = c.getDoubleArray("block_out_channels");
         this.scaleFactor = blocks == null ? 8 : 1 << (blocks.length - 1);
         long[] in = session.inputShape(session.inputNames().get(0));
-        this.latentChannels = c.has("latent_channels") ? c.getInt("latent_channels", 4)
+        this.latentChannels = c.has("latent_channels")
+                ? c.getInt("latent_channels", 4)
                 : (in.length > 1 && in[1] > 0 ? (int) in[1] : 4);
         long[] out = session.outputShape(session.outputNames().get(0));
-        this.outChannels = c.has("out_channels") ? c.getInt("out_channels", 3) : (out.length > 1 && out[1] > 0 ? (int) out[1] : 3);
+        this.outChannels =
+                c.has("out_channels") ? c.getInt("out_channels", 3) : (out.length > 1 && out[1] > 0 ? (int) out[1] : 3);
     }
 
     /** Pixels per latent cell: {@code 2^(len(block_out_channels) - 1)}. */
@@ -47,8 +49,8 @@ final class LatentDecoder {
 
     /** Latents {@code (B, C, h, w)} to images {@code (B, H, W, C)} in [0, 1]. */
     Tensor decode(Tensor latents) {
-        Tensor pixels = session.run1(Map.of(session.inputOr("latent_sample"), scaling.unscale(latents)),
-                session.outputOr("sample"));
+        Tensor pixels = session.run1(
+                Map.of(session.inputOr("latent_sample"), scaling.unscale(latents)), session.outputOr("sample"));
         return DiffusionPipeline.toImage01(pixels);
     }
 }

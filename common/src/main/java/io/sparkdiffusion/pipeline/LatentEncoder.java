@@ -67,8 +67,8 @@ final class LatentEncoder {
     /** VAE input {@code (B, C, H, W)} in [-1, 1] to scaled latents {@code (B, c, h, w)}; draws once for a posterior. */
     Tensor encode(Tensor pixels, NoiseSource noise) {
         if (pixels.dim(1) != inChannels) {
-            throw new IllegalArgumentException("the init image has " + pixels.dim(1) + " channels but the VAE encodes "
-                    + inChannels);
+            throw new IllegalArgumentException(
+                    "the init image has " + pixels.dim(1) + " channels but the VAE encodes " + inChannels);
         }
         Tensor raw = session.run1(Map.of(session.inputOr("sample"), pixels), output);
         return scaling.scale(parameters ? sample(raw, noise) : raw);

@@ -15,8 +15,11 @@ record LatentScaling(float scalingFactor, float shiftFactor, float[] mean, float
         double[] mean = vae.getDoubleArray("latents_mean");
         double[] std = vae.getDoubleArray("latents_std");
         boolean perChannel = mean != null && std != null;
-        return new LatentScaling((float) vae.getDouble("scaling_factor", 0.18215),
-                (float) vae.getDouble("shift_factor", 0.0), perChannel ? floats(mean) : null, perChannel ? floats(std) : null);
+        return new LatentScaling(
+                (float) vae.getDouble("scaling_factor", 0.18215),
+                (float) vae.getDouble("shift_factor", 0.0),
+                perChannel ? floats(mean) : null,
+                perChannel ? floats(std) : null);
     }
 
     /** Raw VAE latents {@code (B, C, h, w)} to UNet latents. */
@@ -54,8 +57,8 @@ record LatentScaling(float scalingFactor, float shiftFactor, float[] mean, float
     private int channel(Tensor t, int index, int plane) {
         int c = (index / plane) % (int) t.dim(1);
         if (c >= mean.length) {
-            throw new IllegalArgumentException("the VAE config has " + mean.length + " latents_mean entries but the latents "
-                    + t + " have " + t.dim(1) + " channels");
+            throw new IllegalArgumentException("the VAE config has " + mean.length
+                    + " latents_mean entries but the latents " + t + " have " + t.dim(1) + " channels");
         }
         return c;
     }

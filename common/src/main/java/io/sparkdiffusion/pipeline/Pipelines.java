@@ -8,24 +8,31 @@ import java.util.List;
 
 /** Picks the pipeline for a model folder from {@code model_index.json}'s {@code _class_name}, as diffusers does. */
 public final class Pipelines {
-    private static final List<String> TEXT_TO_IMAGE = List.of("StableDiffusionPipeline", "OnnxStableDiffusionPipeline",
-            "ORTStableDiffusionPipeline", "LatentConsistencyModelPipeline");
+    private static final List<String> TEXT_TO_IMAGE = List.of(
+            "StableDiffusionPipeline",
+            "OnnxStableDiffusionPipeline",
+            "ORTStableDiffusionPipeline",
+            "LatentConsistencyModelPipeline");
     private static final List<String> SDXL = List.of("StableDiffusionXLPipeline", "ORTStableDiffusionXLPipeline");
     private static final List<String> UNCONDITIONAL = List.of("DDPMPipeline", "DDIMPipeline");
-    private static final List<String> SD_IMG2IMG = List.of("StableDiffusionImg2ImgPipeline",
-            "OnnxStableDiffusionImg2ImgPipeline", "ORTStableDiffusionImg2ImgPipeline");
-    private static final List<String> SD_INPAINT = List.of("StableDiffusionInpaintPipeline",
-            "OnnxStableDiffusionInpaintPipeline", "ORTStableDiffusionInpaintPipeline");
-    private static final List<String> SDXL_IMG2IMG = List.of("StableDiffusionXLImg2ImgPipeline",
-            "ORTStableDiffusionXLImg2ImgPipeline");
-    private static final List<String> SDXL_INPAINT = List.of("StableDiffusionXLInpaintPipeline",
-            "ORTStableDiffusionXLInpaintPipeline");
+    private static final List<String> SD_IMG2IMG = List.of(
+            "StableDiffusionImg2ImgPipeline",
+            "OnnxStableDiffusionImg2ImgPipeline",
+            "ORTStableDiffusionImg2ImgPipeline");
+    private static final List<String> SD_INPAINT = List.of(
+            "StableDiffusionInpaintPipeline",
+            "OnnxStableDiffusionInpaintPipeline",
+            "ORTStableDiffusionInpaintPipeline");
+    private static final List<String> SDXL_IMG2IMG =
+            List.of("StableDiffusionXLImg2ImgPipeline", "ORTStableDiffusionXLImg2ImgPipeline");
+    private static final List<String> SDXL_INPAINT =
+            List.of("StableDiffusionXLInpaintPipeline", "ORTStableDiffusionXLInpaintPipeline");
     /** Video pipelines ({@link VideoPipeline}), opened with {@link Task#VIDEO}. */
     private static final List<String> TEXT_TO_VIDEO = List.of("TextToVideoSDPipeline");
+
     private static final List<String> IMAGE_TO_VIDEO = List.of("StableVideoDiffusionPipeline");
 
-    private Pipelines() {
-    }
+    private Pipelines() {}
 
     public static DiffusionPipeline open(Path folder, RuntimeOptions options) {
         return open(folder, options, Task.TEXT_TO_IMAGE);
@@ -55,8 +62,9 @@ public final class Pipelines {
     static DiffusionPipeline forTask(ModelFolder model, Task task) {
         String className = model.pipelineClass();
         if (isVideo(className) != (task == Task.VIDEO)) {
-            throw new IllegalArgumentException(model.root() + ": task " + task + " is not supported for pipeline class '"
-                    + className + "'" + (isVideo(className) ? "; a video model serves Task.VIDEO" : ""));
+            throw new IllegalArgumentException(
+                    model.root() + ": task " + task + " is not supported for pipeline class '" + className + "'"
+                            + (isVideo(className) ? "; a video model serves Task.VIDEO" : ""));
         }
         if (task == Task.TEXT_TO_IMAGE || task == Task.VIDEO) {
             return forClass(className, model);
@@ -88,7 +96,8 @@ public final class Pipelines {
     /** Stable Diffusion (1.x/2.x) exports; LCM is left out: its img2img schedules strength differently. */
     private static boolean isSd(String className) {
         return (TEXT_TO_IMAGE.contains(className) && !className.equals("LatentConsistencyModelPipeline"))
-                || SD_IMG2IMG.contains(className) || SD_INPAINT.contains(className);
+                || SD_IMG2IMG.contains(className)
+                || SD_INPAINT.contains(className);
     }
 
     /** The pipeline for a diffusers pipeline class name on this model folder. */

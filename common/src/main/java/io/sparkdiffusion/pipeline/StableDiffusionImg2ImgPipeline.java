@@ -11,6 +11,7 @@ import io.sparkdiffusion.tensor.Tensor;
 public class StableDiffusionImg2ImgPipeline extends StableDiffusionPipeline {
     /** diffusers' default {@code strength} for this pipeline. */
     public static final double DEFAULT_STRENGTH = 0.8;
+
     private final ImageToImage flow;
 
     public StableDiffusionImg2ImgPipeline(ModelFolder model) {

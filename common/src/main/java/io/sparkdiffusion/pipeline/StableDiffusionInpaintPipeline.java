@@ -12,6 +12,7 @@ import io.sparkdiffusion.tensor.Tensor;
 public class StableDiffusionInpaintPipeline extends StableDiffusionPipeline {
     /** diffusers' default {@code strength} for this pipeline. */
     public static final double DEFAULT_STRENGTH = 1.0;
+
     private final Inpainting flow;
 
     public StableDiffusionInpaintPipeline(ModelFolder model) {

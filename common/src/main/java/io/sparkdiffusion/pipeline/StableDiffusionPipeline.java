@@ -23,8 +23,8 @@ public class StableDiffusionPipeline extends TextToImagePipeline {
     }
 
     @Override
-    public Conditioning encodePrompt(List<String> prompts, List<String> negativePrompts, boolean guided,
-                                     int height, int width) {
+    public Conditioning encodePrompt(
+            List<String> prompts, List<String> negativePrompts, boolean guided, int height, int width) {
         Map<String, Tensor> positive = Map.of("encoder_hidden_states", encode(prompts));
         if (!guided) {
             return Conditioning.unguided(positive);

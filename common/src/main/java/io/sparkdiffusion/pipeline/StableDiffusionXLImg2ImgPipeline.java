@@ -14,6 +14,7 @@ import io.sparkdiffusion.util.ModelLoadException;
 public class StableDiffusionXLImg2ImgPipeline extends StableDiffusionXLPipeline {
     /** diffusers' default {@code strength} for this pipeline. */
     public static final double DEFAULT_STRENGTH = 0.3;
+
     private final ImageToImage flow;
 
     public StableDiffusionXLImg2ImgPipeline(ModelFolder model) {

@@ -13,13 +13,14 @@ import io.sparkdiffusion.util.ModelLoadException;
 public class StableDiffusionXLInpaintPipeline extends StableDiffusionXLPipeline {
     /** diffusers' default {@code strength} for this pipeline. */
     public static final double DEFAULT_STRENGTH = 0.9999;
+
     private final Inpainting flow;
 
     public StableDiffusionXLInpaintPipeline(ModelFolder model) {
         super(model);
         if (model.modelIndex().getBoolean("requires_aesthetics_score", false)) {
-            throw new ModelLoadException(model.root() + ": requires_aesthetics_score (aesthetic-score time ids) is not"
-                    + " supported");
+            throw new ModelLoadException(
+                    model.root() + ": requires_aesthetics_score (aesthetic-score time ids) is not" + " supported");
         }
         this.flow = new Inpainting(this, DEFAULT_STRENGTH);
     }

@@ -34,12 +34,11 @@ public class StableDiffusionXLPipeline extends TextToImagePipeline {
     }
 
     /** One side (prompt or negative) of the conditioning: hidden states and pooled embedding. */
-    private record Encoded(Tensor hiddenStates, Tensor pooled) {
-    }
+    private record Encoded(Tensor hiddenStates, Tensor pooled) {}
 
     @Override
-    public Conditioning encodePrompt(List<String> prompts, List<String> negativePrompts, boolean guided,
-                                     int height, int width) {
+    public Conditioning encodePrompt(
+            List<String> prompts, List<String> negativePrompts, boolean guided, int height, int width) {
         int rows = prompts.size();
         Encoded pos = encode(prompts);
         Tensor timeIds = timeIds(rows, height, width);
@@ -64,13 +63,16 @@ public class StableDiffusionXLPipeline extends TextToImagePipeline {
 
     private Encoded encode(List<String> texts) {
         Tensor h1 = textEncoder.run1(Map.of("input_ids", tokenizer.encodeBatch(texts)), penultimate(textEncoder));
-        Map<String, Tensor> out2 = textEncoder2.run(Map.of("input_ids", tokenizer2.encodeBatch(texts)),
-                penultimate(textEncoder2), textEncoder2.outputOr("text_embeds"));
+        Map<String, Tensor> out2 = textEncoder2.run(
+                Map.of("input_ids", tokenizer2.encodeBatch(texts)),
+                penultimate(textEncoder2),
+                textEncoder2.outputOr("text_embeds"));
         Tensor h2 = out2.get(penultimate(textEncoder2));
         Tensor pooled = out2.get(textEncoder2.outputOr("text_embeds"));
         if (pooled.rank() != 2) {
-            throw new ModelLoadException(model.root() + ": text_encoder_2 has no pooled 'text_embeds' output (rank 2); outputs: "
-                    + textEncoder2.outputNames());
+            throw new ModelLoadException(
+                    model.root() + ": text_encoder_2 has no pooled 'text_embeds' output (rank 2); outputs: "
+                            + textEncoder2.outputNames());
         }
         return new Encoded(Tensors.concatLastAxis(h1, h2), pooled);
     }
@@ -84,8 +86,9 @@ public class StableDiffusionXLPipeline extends TextToImagePipeline {
             }
         }
         if (count < 2) {
-            throw new ModelLoadException(model.root() + ": " + encoder.name()
-                    + " exports no hidden_states.* outputs; SDXL needs the penultimate layer (re-export with output_hidden_states)");
+            throw new ModelLoadException(
+                    model.root() + ": " + encoder.name()
+                            + " exports no hidden_states.* outputs; SDXL needs the penultimate layer (re-export with output_hidden_states)");
         }
         return "hidden_states." + (count - 2);
     }

@@ -39,6 +39,7 @@ public class StableVideoDiffusionPipeline extends DiffusionPipeline implements V
     public static final int DEFAULT_STEPS = 25;
     /** OpenAI CLIP normalisation, when the export has no feature_extractor/preprocessor_config.json. */
     private static final double[] CLIP_MEAN = {0.48145466, 0.4578275, 0.40821073};
+
     private static final double[] CLIP_STD = {0.26862954, 0.26130258, 0.27577711};
 
     private final OnnxModel imageEncoder;
@@ -66,8 +67,8 @@ public class StableVideoDiffusionPipeline extends DiffusionPipeline implements V
         this.info = ModelInfo.of(model);
         this.embedsOutput = imageEncoder.outputOr("image_embeds");
         this.unetOutput = unet.outputOr("out_sample");
-        int vaeLatents = model.componentConfig(LatentEncoder.COMPONENT).getInt("latent_channels",
-                frameDecoder.latentChannels());
+        int vaeLatents =
+                model.componentConfig(LatentEncoder.COMPONENT).getInt("latent_channels", frameDecoder.latentChannels());
         this.parametersOutput = posteriorOutput(model, vaeEncoder, vaeLatents);
         JsonConfig unetConfig = model.componentConfig("unet");
         // the UNet takes the noisy latents and the image latents stacked on the channel axis
@@ -168,18 +169,24 @@ public class StableVideoDiffusionPipeline extends DiffusionPipeline implements V
         // draw 2: the initial latents (B, F, C, h, w)
         Tensor latents = noise.next(rows, frames, latentChannels, height / vaeFactor, width / vaeFactor);
         latents = Tensors.scale(latents, scheduler.initNoiseSigma());
-        float[] frameGuidance = linspace((float) request.minGuidanceScale(), (float) request.maxGuidanceScale(), frames);
+        float[] frameGuidance =
+                linspace((float) request.minGuidanceScale(), (float) request.maxGuidanceScale(), frames);
         Tensor embeds = embeddings;
-        Tensor result = denoise(scheduler, latents, (x, t) -> {
-            Tensor input = VideoTensors.concatAxis2(guided ? Tensors.concatBatch(x, x) : x, conditionFrames);
-            Map<String, Tensor> feeds = new HashMap<>();
-            feeds.put("sample", input);
-            feeds.put("timestep", timestepTensor(t, n));
-            feeds.put("encoder_hidden_states", embeds);
-            feeds.put("added_time_ids", timeIds);
-            Tensor out = unet.run1(feeds, unetOutput);
-            return guided ? guidePerFrame(out, frameGuidance) : out;
-        }, noise, listener);
+        Tensor result = denoise(
+                scheduler,
+                latents,
+                (x, t) -> {
+                    Tensor input = VideoTensors.concatAxis2(guided ? Tensors.concatBatch(x, x) : x, conditionFrames);
+                    Map<String, Tensor> feeds = new HashMap<>();
+                    feeds.put("sample", input);
+                    feeds.put("timestep", timestepTensor(t, n));
+                    feeds.put("encoder_hidden_states", embeds);
+                    feeds.put("added_time_ids", timeIds);
+                    Tensor out = unet.run1(feeds, unetOutput);
+                    return guided ? guidePerFrame(out, frameGuidance) : out;
+                },
+                noise,
+                listener);
 
         long[] s = result.shape();
         Tensor pixels = frameDecoder.decode(result.reshape(s[0] * s[1], s[2], s[3], s[4]), chunk);
@@ -225,8 +232,8 @@ public class StableVideoDiffusionPipeline extends DiffusionPipeline implements V
         for (int i = 0; i < x.length; i++) {
             in[i] = (2f * x[i] - 1f) + s * e[i];
         }
-        Tensor parameters = vaeEncoder.run1(Map.of(vaeEncoder.inputOr("sample"), new Tensor(nchw01.shape(), in)),
-                parametersOutput);
+        Tensor parameters =
+                vaeEncoder.run1(Map.of(vaeEncoder.inputOr("sample"), new Tensor(nchw01.shape(), in)), parametersOutput);
         long[] shape = parameters.shape();
         int half = parameters.rowSize() / 2;
         shape[1] /= 2;
@@ -249,12 +256,17 @@ public class StableVideoDiffusionPipeline extends DiffusionPipeline implements V
     }
 
     private Scheduler scheduler(VideoRequest request, int rows, int steps) {
-        Scheduler s = schedulerFor(GenerationRequest.builder().rows(rows).steps(steps)
-                .scheduler(request.scheduler()).build());
-        if (request.scheduler() != null && s.getClass() != EulerDiscreteScheduler.class
+        Scheduler s = schedulerFor(GenerationRequest.builder()
+                .rows(rows)
+                .steps(steps)
+                .scheduler(request.scheduler())
+                .build());
+        if (request.scheduler() != null
+                && s.getClass() != EulerDiscreteScheduler.class
                 && "continuous".equals(schedulerConfig.getString("timestep_type", "discrete"))) {
-            throw new IllegalArgumentException(model.name() + ": the UNet is conditioned on continuous (EDM) timesteps; "
-                    + "only EulerDiscreteScheduler provides them, not '" + request.scheduler() + "'");
+            throw new IllegalArgumentException(
+                    model.name() + ": the UNet is conditioned on continuous (EDM) timesteps; "
+                            + "only EulerDiscreteScheduler provides them, not '" + request.scheduler() + "'");
         }
         return s;
     }

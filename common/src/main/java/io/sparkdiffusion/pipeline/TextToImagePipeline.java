@@ -29,6 +29,7 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
     private final boolean guidanceEmbedded;
     /** Width of the UNet's {@code timestep_cond} input (LCM-distilled UNets); 0 when it has none. */
     private final int guidanceEmbeddingDim;
+
     private final String unetOutput;
 
     protected TextToImagePipeline(ModelFolder model) {
@@ -47,8 +48,8 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
     /**
      * Encodes the batch's prompts. With {@code guided}, also the negative prompts (a null entry: no negative prompt).
      */
-    public abstract Conditioning encodePrompt(List<String> prompts, List<String> negativePrompts, boolean guided,
-                                              int height, int width);
+    public abstract Conditioning encodePrompt(
+            List<String> prompts, List<String> negativePrompts, boolean guided, int height, int width);
 
     /** {@code time_cond_proj_dim} from unet/config.json, else the width the session declares for timestep_cond. */
     private int guidanceEmbeddingDim(JsonConfig unetConfig) {
@@ -57,8 +58,9 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
         }
         long[] shape = unet.inputShape(TIMESTEP_COND);
         if (shape.length != 2 || shape[1] <= 0) {
-            throw new ModelLoadException(model.root() + ": the UNet takes timestep_cond " + java.util.Arrays.toString(shape)
-                    + " but unet/config.json has no time_cond_proj_dim to say its width");
+            throw new ModelLoadException(
+                    model.root() + ": the UNet takes timestep_cond " + java.util.Arrays.toString(shape)
+                            + " but unet/config.json has no time_cond_proj_dim to say its width");
         }
         return (int) shape[1];
     }
@@ -100,9 +102,14 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
     }
 
     /** What a call fixes before the loop: rows, size, whether it is guided, and the prompt conditioning. */
-    protected record Call(int rows, int height, int width, boolean guided, double guidanceScale, Conditioning cond,
-                          Tensor guidanceEmbedding) {
-    }
+    protected record Call(
+            int rows,
+            int height,
+            int width,
+            boolean guided,
+            double guidanceScale,
+            Conditioning cond,
+            Tensor guidanceEmbedding) {}
 
     /**
      * Checks the prompts and size and encodes the prompts. The size is the request's, else the init image's
@@ -119,19 +126,22 @@ public abstract class TextToImagePipeline extends DiffusionPipeline {
         checkSize(info, "width", width);
         int rows = request.rows();
         boolean guided = usesGuidance(request.guidanceScale());
-        List<String> negatives = request.negativePrompts() != null ? request.negativePrompts()
-                : Collections.nCopies(rows, null);
+        List<String> negatives =
+                request.negativePrompts() != null ? request.negativePrompts() : Collections.nCopies(rows, null);
         Conditioning cond = encodePrompt(request.prompts(), negatives, guided, height, width);
         Tensor guidanceEmbedding = guidanceEmbeddingDim > 0
-                ? GuidanceEmbedding.of(request.guidanceScale(), guidanceEmbeddingDim, rows) : null;
+                ? GuidanceEmbedding.of(request.guidanceScale(), guidanceEmbeddingDim, rows)
+                : null;
         return new Call(rows, height, width, guided, request.guidanceScale(), cond, guidanceEmbedding);
     }
 
     private int[] size(GenerationRequest request) {
         Tensor image = request.image();
         if (image == null) {
-            return new int[] {request.height() != null ? request.height() : info.defaultSize()[0],
-                    request.width() != null ? request.width() : info.defaultSize()[1]};
+            return new int[] {
+                request.height() != null ? request.height() : info.defaultSize()[0],
+                request.width() != null ? request.width() : info.defaultSize()[1]
+            };
         }
         int h = (int) image.dim(1);
         int w = (int) image.dim(2);

@@ -17,6 +17,7 @@ import io.sparkdiffusion.tensor.VideoTensors;
 public class TextToVideoSDPipeline extends StableDiffusionPipeline implements VideoPipeline {
     /** diffusers' call defaults. */
     public static final int DEFAULT_FRAMES = 16;
+
     public static final int DEFAULT_STEPS = 50;
     private final VideoDecoder frameDecoder;
     private final int latentChannels;
@@ -41,9 +42,14 @@ public class TextToVideoSDPipeline extends StableDiffusionPipeline implements Vi
             throw new IllegalArgumentException(model.name() + " is a text-to-video model: it takes no image");
         }
         int steps = request.steps() != null ? request.steps() : DEFAULT_STEPS;
-        GenerationRequest asImages = GenerationRequest.builder().prompts(request.prompts())
-                .negativePrompts(request.negativePrompts()).steps(steps).guidanceScale(request.guidanceScale())
-                .size(request.width(), request.height()).scheduler(request.scheduler()).build();
+        GenerationRequest asImages = GenerationRequest.builder()
+                .prompts(request.prompts())
+                .negativePrompts(request.negativePrompts())
+                .steps(steps)
+                .guidanceScale(request.guidanceScale())
+                .size(request.width(), request.height())
+                .scheduler(request.scheduler())
+                .build();
         Call call = begin(asImages);
         int frames = request.numFrames() != null ? request.numFrames() : DEFAULT_FRAMES;
         Scheduler scheduler = new FramewiseScheduler(schedulerFor(asImages), call.rows());

@@ -39,9 +39,13 @@ public final class UnconditionalPipeline extends DiffusionPipeline {
         scheduler.setTimesteps(request.steps());
         int rows = request.rows();
         Tensor image = noise.next(rows, channels, h, w);
-        Tensor out = denoise(scheduler, image,
-                (x, t) -> unet.run1(Map.of("sample", x, "timestep", timestepTensor(t, rows)), unet.outputOr("out_sample")),
-                noise, listener);
+        Tensor out = denoise(
+                scheduler,
+                image,
+                (x, t) -> unet.run1(
+                        Map.of("sample", x, "timestep", timestepTensor(t, rows)), unet.outputOr("out_sample")),
+                noise,
+                listener);
         return toImage01(out);
     }
 

@@ -10,8 +10,7 @@ import java.util.List;
  * {@link VideoRequest}. Keys are diffusers' argument names.
  */
 final class VideoReplay {
-    private VideoReplay() {
-    }
+    private VideoReplay() {}
 
     /** @param image the conditioning images {@code (B, H, W, C)} of an image-to-video case, else null */
     static VideoRequest request(JsonConfig c, Tensor image) {

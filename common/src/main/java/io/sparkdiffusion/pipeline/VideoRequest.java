@@ -32,8 +32,8 @@ public final class VideoRequest {
     private VideoRequest(Builder b) {
         this.rows = b.rows;
         this.prompts = b.prompts == null ? null : Collections.unmodifiableList(new ArrayList<>(b.prompts));
-        this.negativePrompts = b.negativePrompts == null ? null
-                : Collections.unmodifiableList(new ArrayList<>(b.negativePrompts));
+        this.negativePrompts =
+                b.negativePrompts == null ? null : Collections.unmodifiableList(new ArrayList<>(b.negativePrompts));
         this.image = b.image;
         this.numFrames = b.numFrames;
         this.steps = b.steps;

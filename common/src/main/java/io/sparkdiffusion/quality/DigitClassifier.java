@@ -17,9 +17,10 @@ import java.util.regex.Pattern;
  * generated images that show the prompted digit. Images are classified as written, i.e. after 8-bit rounding.
  */
 public final class DigitClassifier implements AutoCloseable {
-    private static final List<String> WORDS = List.of("zero", "one", "two", "three", "four", "five", "six", "seven",
-            "eight", "nine");
-    private static final Pattern DIGIT = Pattern.compile("\\b(zero|one|two|three|four|five|six|seven|eight|nine|[0-9])\\b");
+    private static final List<String> WORDS =
+            List.of("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine");
+    private static final Pattern DIGIT =
+            Pattern.compile("\\b(zero|one|two|three|four|five|six|seven|eight|nine|[0-9])\\b");
 
     private final OnnxModel model;
 
@@ -49,8 +50,8 @@ public final class DigitClassifier implements AutoCloseable {
     public int[] predict(Tensor images) {
         long[] s = images.shape();
         if (s.length != 4 || s[3] != 1) {
-            throw new IllegalArgumentException("the digit classifier takes grayscale (B, H, W, 1) images, got "
-                    + java.util.Arrays.toString(s));
+            throw new IllegalArgumentException(
+                    "the digit classifier takes grayscale (B, H, W, 1) images, got " + java.util.Arrays.toString(s));
         }
         float[] q = new float[images.size()];
         float[] d = images.data();

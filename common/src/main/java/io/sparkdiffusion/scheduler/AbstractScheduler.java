@@ -20,6 +20,7 @@ public abstract class AbstractScheduler implements Scheduler {
     protected int numInferenceSteps;
     /** Position in {@link #timesteps} of the next step, or -1 before the first. */
     protected int stepIndex = -1;
+
     protected int beginIndex = -1;
 
     protected AbstractScheduler(JsonConfig config, String defaultSpacing) {
@@ -27,7 +28,8 @@ public abstract class AbstractScheduler implements Scheduler {
         this.schedule = NoiseSchedule.fromConfig(config);
         this.numTrainTimesteps = schedule.numTrainTimesteps;
         this.predictionType = config.getString("prediction_type", "epsilon");
-        if (!predictionType.equals("epsilon") && !predictionType.equals("v_prediction")
+        if (!predictionType.equals("epsilon")
+                && !predictionType.equals("v_prediction")
                 && !predictionType.equals("sample")) {
             throw new IllegalArgumentException(config.source() + ": prediction_type '" + predictionType
                     + "' is not supported (epsilon, v_prediction, sample)");
@@ -115,7 +117,8 @@ public abstract class AbstractScheduler implements Scheduler {
     protected Tensor predictOriginal(Tensor modelOutput, Tensor sample, double alphaProd) {
         double beta = 1 - alphaProd;
         return switch (predictionType) {
-            case "epsilon" -> Tensors.lincomb(1 / Math.sqrt(alphaProd), sample, -Math.sqrt(beta) / Math.sqrt(alphaProd), modelOutput);
+            case "epsilon" ->
+                Tensors.lincomb(1 / Math.sqrt(alphaProd), sample, -Math.sqrt(beta) / Math.sqrt(alphaProd), modelOutput);
             case "sample" -> modelOutput;
             default -> Tensors.lincomb(Math.sqrt(alphaProd), sample, -Math.sqrt(beta), modelOutput);
         };
@@ -126,8 +129,8 @@ public abstract class AbstractScheduler implements Scheduler {
      * {@code sqrt(abarPrev) beta / (1 - abar) x0 + sqrt(alpha) (1 - abarPrev) / (1 - abar) x_t}, with {@code alpha},
      * {@code beta} the step's (DDPM: {@code abar / abarPrev} and its complement).
      */
-    protected static Tensor posteriorMean(Tensor x0, Tensor sample, double abar, double abarPrev, double alpha,
-                                          double beta) {
+    protected static Tensor posteriorMean(
+            Tensor x0, Tensor sample, double abar, double abarPrev, double alpha, double beta) {
         double x0Coeff = Math.sqrt(abarPrev) * beta / (1 - abar);
         double sampleCoeff = Math.sqrt(alpha) * (1 - abarPrev) / (1 - abar);
         return Tensors.lincomb(x0Coeff, x0, sampleCoeff, sample);

@@ -23,7 +23,8 @@ public final class DdpmScheduler extends AbstractScheduler {
     public DdpmScheduler(JsonConfig config) {
         super(config, "leading");
         this.varianceType = config.getString("variance_type", "fixed_small");
-        if (!varianceType.equals("fixed_small") && !varianceType.equals("fixed_small_log")
+        if (!varianceType.equals("fixed_small")
+                && !varianceType.equals("fixed_small_log")
                 && !varianceType.equals("fixed_large")) {
             throw new IllegalArgumentException(config.source() + ": DDPM variance_type '" + varianceType
                     + "' is not supported (fixed_small, fixed_small_log, fixed_large)");

@@ -33,10 +33,12 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
         if (algo.equals("deis")) {
             algo = "dpmsolver++"; // diffusers re-registers DEIS configs as dpmsolver++
         }
-        if (!algo.equals("dpmsolver++") && !algo.equals("sde-dpmsolver++") && !algo.equals("dpmsolver")
+        if (!algo.equals("dpmsolver++")
+                && !algo.equals("sde-dpmsolver++")
+                && !algo.equals("dpmsolver")
                 && !algo.equals("sde-dpmsolver")) {
-            throw new IllegalArgumentException(config.source() + ": algorithm_type '" + algo
-                    + "' is not supported (" + SUPPORTED_ALGORITHMS + ")");
+            throw new IllegalArgumentException(config.source() + ": algorithm_type '" + algo + "' is not supported ("
+                    + SUPPORTED_ALGORITHMS + ")");
         }
         this.algorithm = algo;
         String solver = config.getString("solver_type", "midpoint");
@@ -44,8 +46,8 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
             solver = "midpoint"; // as diffusers maps UniPC/DEIS solver types
         }
         if (!solver.equals("midpoint") && !solver.equals("heun")) {
-            throw new IllegalArgumentException(config.source() + ": solver_type '" + solver
-                    + "' is not supported (midpoint, heun)");
+            throw new IllegalArgumentException(
+                    config.source() + ": solver_type '" + solver + "' is not supported (midpoint, heun)");
         }
         this.solverType = solver;
         if (!dataPrediction() && finalSigmasType.equals("zero")) {
@@ -53,8 +55,8 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
                     + "algorithm_type '" + algorithm + "'; use 'sigma_min'");
         }
         if (solverOrder > 3) {
-            throw new IllegalArgumentException(config.source() + ": solver_order " + solverOrder
-                    + " is not supported (1, 2, 3)");
+            throw new IllegalArgumentException(
+                    config.source() + ": solver_order " + solverOrder + " is not supported (1, 2, 3)");
         }
         if (solverOrder == 3 && algorithm.equals("sde-dpmsolver")) {
             throw new IllegalArgumentException(config.source() + ": sde-dpmsolver supports solver_order 1 or 2");
@@ -68,8 +70,8 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
         }
         this.eulerAtFinal = config.getBoolean("euler_at_final", false);
         this.lambdaMinClipped = config.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
-        this.cosineSchedule = "squaredcos_cap_v2".equals(config.getString("beta_schedule", "linear"))
-                && !config.has("trained_betas");
+        this.cosineSchedule =
+                "squaredcos_cap_v2".equals(config.getString("beta_schedule", "linear")) && !config.has("trained_betas");
     }
 
     /** dpmsolver++ and sde-dpmsolver++ integrate the data prediction; dpmsolver and sde-dpmsolver the noise. */
@@ -116,8 +118,8 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
         initStepIndex(timestep);
         int n = timesteps.length;
         // lower orders at the end improve stability for few steps (and a zero final sigma needs first order)
-        boolean finalFirstOrder = stepIndex == n - 1
-                && (eulerAtFinal || (lowerOrderFinal && n < 15) || finalSigmasType.equals("zero"));
+        boolean finalFirstOrder =
+                stepIndex == n - 1 && (eulerAtFinal || (lowerOrderFinal && n < 15) || finalSigmasType.equals("zero"));
         boolean secondToLast = stepIndex == n - 2 && lowerOrderFinal && n < 15;
 
         pushOutput(dataPrediction() ? dataPrediction(modelOutput, sample) : noisePrediction(modelOutput, sample));
@@ -143,8 +145,7 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
     }
 
     /** The coefficients of one update of every order: on the sample, on D0, D1, D2, and on the noise. */
-    private record Coeffs(double x, double d0, double d1, double d2, double z) {
-    }
+    private record Coeffs(double x, double d0, double d1, double d2, double z) {}
 
     /**
      * Update weights for an exponential-integrator step of {@code h = lambda_t - lambda_s0}
@@ -156,18 +157,34 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
         double e2 = -Math.expm1(-2 * h); // 1 - e^-2h
         boolean midpoint = solverType.equals("midpoint");
         return switch (algorithm) {
-            case "dpmsolver++" -> new Coeffs(sigmaT / sigmaS0, -alphaT * eMinus,
-                    order == 2 && midpoint ? -0.5 * alphaT * eMinus : alphaT * (eMinus / h + 1),
-                    -alphaT * ((eMinus + h) / (h * h) - 0.5), 0);
-            case "dpmsolver" -> new Coeffs(alphaT / alphaS0, -sigmaT * ePlus,
-                    order == 2 && midpoint ? -0.5 * sigmaT * ePlus : -sigmaT * (ePlus / h - 1),
-                    -sigmaT * ((ePlus - h) / (h * h) - 0.5), 0);
-            case "sde-dpmsolver++" -> new Coeffs(sigmaT / sigmaS0 * Math.exp(-h), alphaT * e2,
-                    order == 2 && midpoint ? 0.5 * alphaT * e2 : alphaT * (e2 / (-2 * h) + 1),
-                    alphaT * ((e2 - 2 * h) / (4 * h * h) - 0.5), sigmaT * Math.sqrt(e2));
-            default -> new Coeffs(alphaT / alphaS0, -2 * sigmaT * ePlus, // sde-dpmsolver
-                    order == 2 && midpoint ? -sigmaT * ePlus : -2 * sigmaT * (ePlus / h - 1),
-                    Double.NaN, sigmaT * Math.sqrt(Math.expm1(2 * h)));
+            case "dpmsolver++" ->
+                new Coeffs(
+                        sigmaT / sigmaS0,
+                        -alphaT * eMinus,
+                        order == 2 && midpoint ? -0.5 * alphaT * eMinus : alphaT * (eMinus / h + 1),
+                        -alphaT * ((eMinus + h) / (h * h) - 0.5),
+                        0);
+            case "dpmsolver" ->
+                new Coeffs(
+                        alphaT / alphaS0,
+                        -sigmaT * ePlus,
+                        order == 2 && midpoint ? -0.5 * sigmaT * ePlus : -sigmaT * (ePlus / h - 1),
+                        -sigmaT * ((ePlus - h) / (h * h) - 0.5),
+                        0);
+            case "sde-dpmsolver++" ->
+                new Coeffs(
+                        sigmaT / sigmaS0 * Math.exp(-h),
+                        alphaT * e2,
+                        order == 2 && midpoint ? 0.5 * alphaT * e2 : alphaT * (e2 / (-2 * h) + 1),
+                        alphaT * ((e2 - 2 * h) / (4 * h * h) - 0.5),
+                        sigmaT * Math.sqrt(e2));
+            default ->
+                new Coeffs(
+                        alphaT / alphaS0,
+                        -2 * sigmaT * ePlus, // sde-dpmsolver
+                        order == 2 && midpoint ? -sigmaT * ePlus : -2 * sigmaT * (ePlus / h - 1),
+                        Double.NaN,
+                        sigmaT * Math.sqrt(Math.expm1(2 * h)));
         };
     }
 
@@ -189,8 +206,11 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
         double r0 = (lambda(s0) - lambda(s1)) / h;
         Coeffs c = coeffs(h, alphaT(sT), sigmaT(sT), alphaT(s0), sigmaT(s0), 2);
         // c.d0 * m0 + c.d1 * (m0 - m1) / r0
-        return withNoise(c, new double[] {c.x(), c.d0() + c.d1() / r0, -c.d1() / r0},
-                new Tensor[] {sample, output(0), output(1)}, z);
+        return withNoise(
+                c,
+                new double[] {c.x(), c.d0() + c.d1() / r0, -c.d1() / r0},
+                new Tensor[] {sample, output(0), output(1)},
+                z);
     }
 
     /**
@@ -216,8 +236,8 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
             double d2 = diff / (r0 + r1);
             m[k] = (k == 0 ? c.d0() : 0) + c.d1() * d1 + c.d2() * d2;
         }
-        return withNoise(c, new double[] {c.x(), m[0], m[1], m[2]},
-                new Tensor[] {sample, output(0), output(1), output(2)}, z);
+        return withNoise(
+                c, new double[] {c.x(), m[0], m[1], m[2]}, new Tensor[] {sample, output(0), output(1), output(2)}, z);
     }
 
     private static Tensor withNoise(Coeffs c, double[] coeffs, Tensor[] terms, Tensor z) {

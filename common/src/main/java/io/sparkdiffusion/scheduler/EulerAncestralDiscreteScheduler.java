@@ -22,8 +22,9 @@ public class EulerAncestralDiscreteScheduler extends EulerDiscreteScheduler {
     public EulerAncestralDiscreteScheduler(JsonConfig config) {
         super(ancestralConfig(config));
         if ("sample".equals(predictionType)) {
-            throw new IllegalArgumentException(config.source()
-                    + ": EulerAncestralDiscreteScheduler supports prediction_type epsilon and v_prediction, not sample");
+            throw new IllegalArgumentException(
+                    config.source()
+                            + ": EulerAncestralDiscreteScheduler supports prediction_type epsilon and v_prediction, not sample");
         }
     }
 
@@ -50,7 +51,8 @@ public class EulerAncestralDiscreteScheduler extends EulerDiscreteScheduler {
         float[] x = sample.data();
         float[] eps = modelOutput.data();
         if (x.length != eps.length) {
-            throw new IllegalArgumentException("model output and sample differ in size: " + eps.length + " vs " + x.length);
+            throw new IllegalArgumentException(
+                    "model output and sample differ in size: " + eps.length + " vs " + x.length);
         }
         boolean v = "v_prediction".equals(predictionType);
         float cOut = -sigma / (float) Math.sqrt(from2 + 1f);

@@ -18,6 +18,7 @@ public class EulerDiscreteScheduler extends AbstractScheduler {
     protected final boolean continuousTimesteps;
     /** {@code sigma_min} / {@code sigma_max} of the config, ends of the Karras ramp; NaN when absent. */
     private final double karrasSigmaMin;
+
     private final double karrasSigmaMax;
 
     public EulerDiscreteScheduler(JsonConfig config) {
@@ -26,13 +27,13 @@ public class EulerDiscreteScheduler extends AbstractScheduler {
         this.finalSigmasType = config.getString("final_sigmas_type", "zero");
         String interpolation = config.getString("interpolation_type", "linear");
         if (!interpolation.equals("linear")) {
-            throw new IllegalArgumentException(config.source() + ": interpolation_type '" + interpolation
-                    + "' is not supported (linear)");
+            throw new IllegalArgumentException(
+                    config.source() + ": interpolation_type '" + interpolation + "' is not supported (linear)");
         }
         String timestepType = config.getString("timestep_type", "discrete");
         if (!timestepType.equals("discrete") && !timestepType.equals("continuous")) {
-            throw new IllegalArgumentException(config.source() + ": timestep_type '" + timestepType
-                    + "' is not supported (discrete, continuous)");
+            throw new IllegalArgumentException(
+                    config.source() + ": timestep_type '" + timestepType + "' is not supported (discrete, continuous)");
         }
         // scheduling_euler_discrete.py: continuous timesteps only apply with v_prediction (SVD's EDM setup)
         this.continuousTimesteps = timestepType.equals("continuous") && predictionType.equals("v_prediction");
@@ -52,8 +53,10 @@ public class EulerDiscreteScheduler extends AbstractScheduler {
         double[] s = SigmaSchedule.interpolate(t, train);
         if (karras) {
             // _convert_to_karras: the config's sigma_min / sigma_max when set, else the interpolated ends
-            s = SigmaSchedule.karras(Double.isNaN(karrasSigmaMin) ? s[s.length - 1] : karrasSigmaMin,
-                    Double.isNaN(karrasSigmaMax) ? s[0] : karrasSigmaMax, steps);
+            s = SigmaSchedule.karras(
+                    Double.isNaN(karrasSigmaMin) ? s[s.length - 1] : karrasSigmaMin,
+                    Double.isNaN(karrasSigmaMax) ? s[0] : karrasSigmaMax,
+                    steps);
             for (int i = 0; i < steps; i++) {
                 t[i] = SigmaSchedule.sigmaToT(s[i], train);
             }
@@ -99,7 +102,8 @@ public class EulerDiscreteScheduler extends AbstractScheduler {
         return switch (predictionType) {
             case "epsilon" -> Tensors.lincomb(1, sample, -sigma, modelOutput);
             case "sample" -> modelOutput;
-            default -> Tensors.lincomb(-sigma / Math.sqrt(sigma * sigma + 1), modelOutput, 1 / (sigma * sigma + 1), sample);
+            default ->
+                Tensors.lincomb(-sigma / Math.sqrt(sigma * sigma + 1), modelOutput, 1 / (sigma * sigma + 1), sample);
         };
     }
 

@@ -35,8 +35,8 @@ public final class LcmScheduler extends AbstractScheduler {
             throw new IllegalArgumentException(config.source() + ": LCM thresholding is not supported");
         }
         if (originalInferenceSteps <= 0 || originalInferenceSteps > numTrainTimesteps) {
-            throw new IllegalArgumentException(config.source() + ": original_inference_steps "
-                    + originalInferenceSteps + " must be in 1.." + numTrainTimesteps);
+            throw new IllegalArgumentException(config.source() + ": original_inference_steps " + originalInferenceSteps
+                    + " must be in 1.." + numTrainTimesteps);
         }
     }
 
@@ -78,8 +78,8 @@ public final class LcmScheduler extends AbstractScheduler {
                     + strength + ") is smaller than num_inference_steps " + steps);
         }
         if (steps > originalSteps) {
-            throw new IllegalArgumentException("LCM: num_inference_steps " + steps
-                    + " cannot exceed original_inference_steps " + originalSteps);
+            throw new IllegalArgumentException(
+                    "LCM: num_inference_steps " + steps + " cannot exceed original_inference_steps " + originalSteps);
         }
         timesteps = new double[steps];
         double stride = (double) len / steps;

@@ -62,8 +62,8 @@ public class LmsDiscreteScheduler extends EulerDiscreteScheduler {
      */
     public double lmsCoefficient(int order, int t, int currentOrder) {
         if (order < 1 || currentOrder < 0 || currentOrder >= order || t - (order - 1) < 0 || t + 1 >= sigmas.length) {
-            throw new IllegalArgumentException("invalid LMS coefficient request: order " + order + ", t " + t
-                    + ", current order " + currentOrder);
+            throw new IllegalArgumentException(
+                    "invalid LMS coefficient request: order " + order + ", t " + t + ", current order " + currentOrder);
         }
         double[] nodes = new double[order];
         for (int k = 0; k < order; k++) {
@@ -102,7 +102,8 @@ public class LmsDiscreteScheduler extends EulerDiscreteScheduler {
         float[] x = sample.data();
         float[] m = modelOutput.data();
         if (x.length != m.length) {
-            throw new IllegalArgumentException("model output and sample differ in size: " + m.length + " vs " + x.length);
+            throw new IllegalArgumentException(
+                    "model output and sample differ in size: " + m.length + " vs " + x.length);
         }
         // float32 element-wise arithmetic in diffusers' order
         float[] d = new float[x.length];
@@ -145,8 +146,7 @@ public class LmsDiscreteScheduler extends EulerDiscreteScheduler {
     static final class GaussLegendre {
         private static final double[][][] CACHE = new double[16][][];
 
-        private GaussLegendre() {
-        }
+        private GaussLegendre() {}
 
         /** {nodes, weights} of the n-point rule. */
         static synchronized double[][] rule(int n) {

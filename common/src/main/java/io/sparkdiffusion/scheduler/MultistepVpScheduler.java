@@ -31,7 +31,8 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
         super(config, "linspace");
         this.solverOrder = config.getInt("solver_order", 2);
         if (solverOrder < 1) {
-            throw new IllegalArgumentException(config.source() + ": solver_order must be at least 1, got " + solverOrder);
+            throw new IllegalArgumentException(
+                    config.source() + ": solver_order must be at least 1, got " + solverOrder);
         }
         this.lowerOrderFinal = config.getBoolean("lower_order_final", true);
         this.karras = config.getBoolean("use_karras_sigmas", false);
@@ -40,14 +41,16 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
             throw new IllegalArgumentException(config.source() + ": final_sigmas_type '" + finalSigmasType
                     + "' is not supported (zero, sigma_min)");
         }
-        for (String flag : new String[] {"thresholding", "use_exponential_sigmas", "use_beta_sigmas",
-                "use_flow_sigmas", "use_dynamic_shifting"}) {
+        for (String flag : new String[] {
+            "thresholding", "use_exponential_sigmas", "use_beta_sigmas", "use_flow_sigmas", "use_dynamic_shifting"
+        }) {
             if (config.getBoolean(flag, false)) {
                 throw new IllegalArgumentException(config.source() + ": " + flag + " is not supported by "
                         + getClass().getSimpleName());
             }
         }
-        if (!timestepSpacing.equals("linspace") && !timestepSpacing.equals("leading")
+        if (!timestepSpacing.equals("linspace")
+                && !timestepSpacing.equals("leading")
                 && !timestepSpacing.equals("trailing")) {
             throw TimestepSpacing.unknown(timestepSpacing);
         }
@@ -126,8 +129,7 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
     }
 
     /** Resets subclass state after {@link #setTimesteps}. */
-    protected void onSetTimesteps() {
-    }
+    protected void onSetTimesteps() {}
 
     /**
      * Integer timesteps of the multistep solvers, which space {@code n + 1} points and drop the last (t = 0):

@@ -47,8 +47,9 @@ public final class NoiseSchedule {
                     yield b;
                 }
                 case "squaredcos_cap_v2" -> cosineBetas(n, 0.999);
-                default -> throw new IllegalArgumentException(c.source() + ": beta_schedule '" + kind
-                        + "' is not supported (linear, scaled_linear, squaredcos_cap_v2)");
+                default ->
+                    throw new IllegalArgumentException(c.source() + ": beta_schedule '" + kind
+                            + "' is not supported (linear, scaled_linear, squaredcos_cap_v2)");
             };
         }
         for (int i = 0; i < betas.length; i++) {

@@ -37,8 +37,8 @@ public final class PndmScheduler extends AbstractScheduler {
     public PndmScheduler(JsonConfig config) {
         super(config, "leading");
         if (predictionType.equals("sample")) {
-            throw new IllegalArgumentException(config.source()
-                    + ": PNDM supports prediction_type epsilon and v_prediction, not 'sample'");
+            throw new IllegalArgumentException(
+                    config.source() + ": PNDM supports prediction_type epsilon and v_prediction, not 'sample'");
         }
         this.skipPrkSteps = config.getBoolean("skip_prk_steps", false);
         this.finalAlphaCumprod = config.getBoolean("set_alpha_to_one", false) ? 1.0 : schedule.alphasCumprod[0];

@@ -18,8 +18,8 @@ final class SampleClipping {
     }
 
     static SampleClipping from(JsonConfig config, boolean enabledByDefault) {
-        return new SampleClipping(config.getBoolean("clip_sample", enabledByDefault),
-                config.getDouble("clip_sample_range", 1.0));
+        return new SampleClipping(
+                config.getBoolean("clip_sample", enabledByDefault), config.getDouble("clip_sample_range", 1.0));
     }
 
     Tensor apply(Tensor x0) {

@@ -17,8 +17,7 @@ public final class Schedulers {
     /** alias -> class name, plus config overrides the alias implies. */
     private static final Map<String, Alias> ALIASES = new LinkedHashMap<>();
 
-    private record Alias(String className, String key, Object value) {
-    }
+    private record Alias(String className, String key, Object value) {}
 
     static {
         BY_CLASS.put("DDIMScheduler", DdimScheduler::new);
@@ -45,8 +44,7 @@ public final class Schedulers {
         alias("unclip", "UnCLIPScheduler");
     }
 
-    private Schedulers() {
-    }
+    private Schedulers() {}
 
     private static void alias(String name, String className) {
         ALIASES.put(name, new Alias(className, null, null));
@@ -58,7 +56,8 @@ public final class Schedulers {
 
     /** Every accepted name: class names and aliases. */
     public static String knownNames() {
-        return String.join(", ", ALIASES.keySet()) + " (or the class names " + String.join(", ", BY_CLASS.keySet()) + ")";
+        return String.join(", ", ALIASES.keySet()) + " (or the class names " + String.join(", ", BY_CLASS.keySet())
+                + ")";
     }
 
     /** The scheduler named by {@code _class_name} of the config. */
@@ -94,7 +93,8 @@ public final class Schedulers {
 
     /** True when {@code name} is a known scheduler name or alias. */
     public static boolean isKnown(String name) {
-        return name != null && (BY_CLASS.containsKey(name)
-                || ALIASES.containsKey(name.toLowerCase(Locale.ROOT).replace('-', '_')));
+        return name != null
+                && (BY_CLASS.containsKey(name)
+                        || ALIASES.containsKey(name.toLowerCase(Locale.ROOT).replace('-', '_')));
     }
 }

@@ -6,8 +6,7 @@ package io.sparkdiffusion.scheduler;
  * eq. 5) rho=7 ramp, and the inverse map from a sigma to its fractional timestep (interpolation in log sigma).
  */
 public final class SigmaSchedule {
-    private SigmaSchedule() {
-    }
+    private SigmaSchedule() {}
 
     /** {@code np.interp(t, arange(len(sigmas)), sigmas)} for each t. */
     public static double[] interpolate(double[] timesteps, double[] trainSigmas) {

@@ -5,8 +5,7 @@ package io.sparkdiffusion.scheduler;
  * {@code linspace}, {@code leading} (plus {@code steps_offset}) and {@code trailing}. Returned in descending order.
  */
 public final class TimestepSpacing {
-    private TimestepSpacing() {
-    }
+    private TimestepSpacing() {}
 
     /**
      * Integer timesteps as DDIM/DDPM/PNDM/LCM/DPM compute them:
@@ -57,7 +56,7 @@ public final class TimestepSpacing {
     }
 
     public static IllegalArgumentException unknown(String spacing) {
-        return new IllegalArgumentException("timestep_spacing '" + spacing
-                + "' is not supported (linspace, leading, trailing)");
+        return new IllegalArgumentException(
+                "timestep_spacing '" + spacing + "' is not supported (linspace, leading, trailing)");
     }
 }

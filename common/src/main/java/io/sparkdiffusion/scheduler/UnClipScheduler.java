@@ -86,7 +86,9 @@ public final class UnClipScheduler extends AbstractScheduler {
     public Tensor step(Tensor modelOutput, double timestep, Tensor sample, NoiseSource noise) {
         int t = (int) timestep;
         Tensor predictedVariance = null;
-        if (varianceType.equals("learned_range") && modelOutput.rank() > 1 && sample.rank() > 1
+        if (varianceType.equals("learned_range")
+                && modelOutput.rank() > 1
+                && sample.rank() > 1
                 && modelOutput.dim(1) == 2 * sample.dim(1)) {
             Tensor[] halves = splitAxis1(modelOutput, (int) sample.dim(1));
             modelOutput = halves[0];
@@ -144,8 +146,8 @@ public final class UnClipScheduler extends AbstractScheduler {
         float[] d = x.data();
         for (int r = 0; r < batch; r++) {
             System.arraycopy(d, r * channels * inner, a, r * first * inner, first * inner);
-            System.arraycopy(d, (r * channels + first) * inner, b, r * (channels - first) * inner,
-                    (channels - first) * inner);
+            System.arraycopy(
+                    d, (r * channels + first) * inner, b, r * (channels - first) * inner, (channels - first) * inner);
         }
         return new Tensor[] {new Tensor(s1, a), new Tensor(s2, b)};
     }

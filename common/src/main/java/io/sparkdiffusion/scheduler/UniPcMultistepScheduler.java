@@ -41,8 +41,8 @@ public final class UniPcMultistepScheduler extends MultistepVpScheduler {
             solver = "bh2"; // as diffusers maps DPM-Solver/DEIS solver types
         }
         if (!solver.equals("bh1") && !solver.equals("bh2")) {
-            throw new IllegalArgumentException(config.source() + ": solver_type '" + solver
-                    + "' is not supported (bh1, bh2)");
+            throw new IllegalArgumentException(
+                    config.source() + ": solver_type '" + solver + "' is not supported (bh1, bh2)");
         }
         this.bh1 = solver.equals("bh1");
         double[] disabled = config.getDoubleArray("disable_corrector");
@@ -62,8 +62,9 @@ public final class UniPcMultistepScheduler extends MultistepVpScheduler {
     @Override
     protected double[] karrasRange() {
         double[] d = super.karrasRange();
-        return new double[] {Double.isNaN(configSigmaMin) ? d[0] : configSigmaMin,
-                Double.isNaN(configSigmaMax) ? d[1] : configSigmaMax};
+        return new double[] {
+            Double.isNaN(configSigmaMin) ? d[0] : configSigmaMin, Double.isNaN(configSigmaMax) ? d[1] : configSigmaMax
+        };
     }
 
     /** With Karras sigmas, UniPC's {@code sigma_min} final sigma is the ramp's last value. */
@@ -173,8 +174,7 @@ public final class UniPcMultistepScheduler extends MultistepVpScheduler {
     private Tensor predictor(Tensor x, int order) {
         Update u = new Update(stepIndex + 1, stepIndex, order);
         int k = order - 1; // number of D terms
-        double[] rhos = k == 0 ? new double[0]
-                : order == 2 ? new double[] {0.5} : solve(u.r(k), Arrays.copyOf(u.b, k));
+        double[] rhos = k == 0 ? new double[0] : order == 2 ? new double[] {0.5} : solve(u.r(k), Arrays.copyOf(u.b, k));
         return assemble(u, x, rhos, null, 0);
     }
 

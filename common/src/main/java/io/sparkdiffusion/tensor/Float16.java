@@ -5,8 +5,7 @@ package io.sparkdiffusion.tensor;
  * Rounding to nearest even, with subnormals, infinities and NaN kept.
  */
 public final class Float16 {
-    private Float16() {
-    }
+    private Float16() {}
 
     public static float toFloat(short half) {
         int h = half & 0xffff;

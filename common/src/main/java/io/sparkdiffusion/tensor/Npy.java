@@ -25,8 +25,7 @@ public final class Npy {
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
-    private Npy() {
-    }
+    private Npy() {}
 
     public static Tensor read(Path path) throws IOException {
         try (InputStream in = Files.newInputStream(path)) {
@@ -54,7 +53,8 @@ public final class Npy {
         } else {
             throw new IOException(name + ": unsupported .npy version " + major);
         }
-        String header = new String(all, offset, headerLen, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+        String header =
+                new String(all, offset, headerLen, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
         String descr = group(DESCR, header, name, "descr");
         if ("True".equals(group(FORTRAN, header, name, "fortran_order"))) {
             throw new IOException(name + ": Fortran-ordered arrays are not supported");
@@ -62,7 +62,9 @@ public final class Npy {
         long[] shape = parseShape(group(SHAPE, header, name, "shape"));
         int n = Math.toIntExact(Tensor.numel(shape));
         ByteOrder order = descr.charAt(0) == '>' ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
-        ByteBuffer data = ByteBuffer.wrap(all, offset + headerLen, all.length - offset - headerLen).slice().order(order);
+        ByteBuffer data = ByteBuffer.wrap(all, offset + headerLen, all.length - offset - headerLen)
+                .slice()
+                .order(order);
         String type = descr.substring(1);
         float[] out = new float[n];
         int width = switch (type) {
@@ -72,7 +74,8 @@ public final class Npy {
             default -> throw new IOException(name + ": unsupported dtype " + descr);
         };
         if (data.remaining() < (long) n * width) {
-            throw new IOException(name + ": truncated, needs " + (long) n * width + " data bytes, has " + data.remaining());
+            throw new IOException(
+                    name + ": truncated, needs " + (long) n * width + " data bytes, has " + data.remaining());
         }
         for (int i = 0; i < n; i++) {
             out[i] = switch (type) {

@@ -15,8 +15,8 @@ public final class Tensor {
     public Tensor(long[] shape, float[] data) {
         long n = numel(shape);
         if (n != data.length) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n
-                    + " values but the data has " + data.length);
+            throw new IllegalArgumentException(
+                    "shape " + Arrays.toString(shape) + " holds " + n + " values but the data has " + data.length);
         }
         this.shape = shape.clone();
         this.data = data;

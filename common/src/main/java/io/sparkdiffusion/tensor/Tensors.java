@@ -9,8 +9,7 @@ import java.util.List;
  * a float32 tensor.
  */
 public final class Tensors {
-    private Tensors() {
-    }
+    private Tensors() {}
 
     /** {@code a*x + b*y}, a new tensor. */
     public static Tensor lincomb(double a, Tensor x, double b, Tensor y) {
@@ -83,8 +82,8 @@ public final class Tensors {
         int total = 0;
         for (Tensor p : parts) {
             long[] s = p.shape();
-            if (s.length != first.length || !Arrays.equals(Arrays.copyOfRange(s, 1, s.length),
-                    Arrays.copyOfRange(first, 1, first.length))) {
+            if (s.length != first.length
+                    || !Arrays.equals(Arrays.copyOfRange(s, 1, s.length), Arrays.copyOfRange(first, 1, first.length))) {
                 throw new IllegalArgumentException("cannot concatenate " + Arrays.toString(s) + " with "
                         + Arrays.toString(first) + " on the batch axis");
             }
@@ -118,9 +117,10 @@ public final class Tensors {
     public static Tensor concatLastAxis(Tensor a, Tensor b) {
         long[] sa = a.shape();
         long[] sb = b.shape();
-        if (sa.length != sb.length || !Arrays.equals(Arrays.copyOf(sa, sa.length - 1), Arrays.copyOf(sb, sb.length - 1))) {
-            throw new IllegalArgumentException("cannot concatenate " + Arrays.toString(sa) + " and "
-                    + Arrays.toString(sb) + " on the last axis");
+        if (sa.length != sb.length
+                || !Arrays.equals(Arrays.copyOf(sa, sa.length - 1), Arrays.copyOf(sb, sb.length - 1))) {
+            throw new IllegalArgumentException(
+                    "cannot concatenate " + Arrays.toString(sa) + " and " + Arrays.toString(sb) + " on the last axis");
         }
         int ca = (int) sa[sa.length - 1];
         int cb = (int) sb[sb.length - 1];
@@ -176,8 +176,8 @@ public final class Tensors {
 
     public static void checkSameShape(Tensor x, Tensor y) {
         if (!Arrays.equals(x.shape(), y.shape())) {
-            throw new IllegalArgumentException("shapes differ: " + Arrays.toString(x.shape()) + " vs "
-                    + Arrays.toString(y.shape()));
+            throw new IllegalArgumentException(
+                    "shapes differ: " + Arrays.toString(x.shape()) + " vs " + Arrays.toString(y.shape()));
         }
     }
 

@@ -7,8 +7,7 @@ import java.util.Arrays;
  * Diffusion latents {@code (B, F, C, h, w)}; per-frame components (2D VAE, schedulers) see {@code (B*F, C, h, w)}.
  */
 public final class VideoTensors {
-    private VideoTensors() {
-    }
+    private VideoTensors() {}
 
     /** Swaps axes 1 and 2 of a tensor of rank 3 or more ({@code permute(0, 2, 1, ...)}), a new tensor. */
     public static Tensor swapAxes12(Tensor x) {
@@ -62,8 +61,8 @@ public final class VideoTensors {
         if (sa[0] != sb[0] || sa[1] != sb[1] || sa[3] != sb[3] || sa[4] != sb[4]) {
             throw new IllegalArgumentException("cannot concatenate " + a + " and " + b + " on axis 2");
         }
-        Tensor flat = Tensors.concatChannels(a.reshape(sa[0] * sa[1], sa[2], sa[3], sa[4]),
-                b.reshape(sb[0] * sb[1], sb[2], sb[3], sb[4]));
+        Tensor flat = Tensors.concatChannels(
+                a.reshape(sa[0] * sa[1], sa[2], sa[3], sa[4]), b.reshape(sb[0] * sb[1], sb[2], sb[3], sb[4]));
         return flat.reshape(sa[0], sa[1], sa[2] + sb[2], sa[3], sa[4]);
     }
 

@@ -31,8 +31,8 @@ public final class ClipTokenizer implements AutoCloseable {
     private final long eosId;
     private final long padId;
 
-    private ClipTokenizer(HuggingFaceTokenizer tokenizer, int maxLength, JsonNode tokenizerJson, String bos,
-                          String eos, String pad) {
+    private ClipTokenizer(
+            HuggingFaceTokenizer tokenizer, int maxLength, JsonNode tokenizerJson, String bos, String eos, String pad) {
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
         this.bosId = tokenId(tokenizerJson, bos);
@@ -45,20 +45,35 @@ public final class ClipTokenizer implements AutoCloseable {
         DjlOffline.apply();
         Path json = dir.resolve("tokenizer.json");
         JsonConfig cfg = Files.isRegularFile(dir.resolve("tokenizer_config.json"))
-                ? JsonConfig.read(dir.resolve("tokenizer_config.json")) : JsonConfig.empty(dir + "/tokenizer_config.json");
+                ? JsonConfig.read(dir.resolve("tokenizer_config.json"))
+                : JsonConfig.empty(dir + "/tokenizer_config.json");
         try {
             if (!Files.isRegularFile(json)) {
                 json = buildFromVocabAndMerges(dir);
             }
             JsonNode parsed = JsonConfig.MAPPER.readTree(json.toFile());
-            HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(json, Map.of(
-                    "addSpecialTokens", "false", "padding", "false", "truncation", "false", "maxLength", "100000"));
+            HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(
+                    json,
+                    Map.of(
+                            "addSpecialTokens",
+                            "false",
+                            "padding",
+                            "false",
+                            "truncation",
+                            "false",
+                            "maxLength",
+                            "100000"));
             int max = cfg.getInt("model_max_length", 77);
             if (max <= 2 || max > 1_000_000) {
                 max = 77;
             }
-            return new ClipTokenizer(hf, max, parsed, tokenString(cfg, "bos_token", "<|startoftext|>"),
-                    tokenString(cfg, "eos_token", "<|endoftext|>"), tokenString(cfg, "pad_token", "<|endoftext|>"));
+            return new ClipTokenizer(
+                    hf,
+                    max,
+                    parsed,
+                    tokenString(cfg, "bos_token", "<|startoftext|>"),
+                    tokenString(cfg, "eos_token", "<|endoftext|>"),
+                    tokenString(cfg, "pad_token", "<|endoftext|>"));
         } catch (IOException e) {
             throw new ModelLoadException("cannot load tokenizer from " + dir + ": " + e.getMessage(), e);
         }
@@ -125,8 +140,8 @@ public final class ClipTokenizer implements AutoCloseable {
         Path vocab = dir.resolve("vocab.json");
         Path merges = dir.resolve("merges.txt");
         if (!Files.isRegularFile(vocab) || !Files.isRegularFile(merges)) {
-            throw new ModelLoadException("tokenizer folder " + dir
-                    + " has neither tokenizer.json nor vocab.json + merges.txt");
+            throw new ModelLoadException(
+                    "tokenizer folder " + dir + " has neither tokenizer.json nor vocab.json + merges.txt");
         }
         ObjectNode root;
         try (InputStream in = ClipTokenizer.class.getResourceAsStream("clip-tokenizer-template.json")) {

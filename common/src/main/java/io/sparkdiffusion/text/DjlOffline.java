@@ -9,15 +9,17 @@ import java.nio.file.Path;
  * the system properties set here cover JVMs started without them (Spark executors, the CLI).
  */
 public final class DjlOffline {
-    private DjlOffline() {
-    }
+    private DjlOffline() {}
 
     public static synchronized void apply() {
         setIfAbsent("ai.djl.offline", "DJL_OFFLINE", "true");
         setIfAbsent("DJL_OFFLINE", "DJL_OFFLINE", "true");
         setIfAbsent("RUST_FLAVOR", "RUST_FLAVOR", "cpu");
-        setIfAbsent("DJL_CACHE_DIR", "DJL_CACHE_DIR",
-                Path.of(System.getProperty("java.io.tmpdir"), "spark-diffusion-djl-" + System.getProperty("user.name")).toString());
+        setIfAbsent(
+                "DJL_CACHE_DIR",
+                "DJL_CACHE_DIR",
+                Path.of(System.getProperty("java.io.tmpdir"), "spark-diffusion-djl-" + System.getProperty("user.name"))
+                        .toString());
     }
 
     private static void setIfAbsent(String property, String env, String value) {

@@ -2,8 +2,7 @@ package io.sparkdiffusion.util;
 
 /** Error messages for one-line reports (CLI errors, validate lines, the errors table). */
 public final class Errors {
-    private Errors() {
-    }
+    private Errors() {}
 
     /**
      * The first line of the message (Spark's exceptions carry a whole query plan), plus the root cause's first line

@@ -44,8 +44,7 @@ public final class GifWriter {
 
     private static final String FORMAT = "javax_imageio_gif_image_1.0";
 
-    private GifWriter() {
-    }
+    private GifWriter() {}
 
     /** The per-frame delay for {@code fps}, in hundredths of a second: {@code max(1, round(100 / fps))}. */
     public static int delayCentiseconds(int fps) {
@@ -140,8 +139,9 @@ public final class GifWriter {
         return it.next();
     }
 
-    private static IIOMetadata frameMetadata(ImageWriter writer, BufferedImage img, ImageWriteParam param, int delay,
-            int loopCount, boolean withLoop) throws IIOInvalidTreeException {
+    private static IIOMetadata frameMetadata(
+            ImageWriter writer, BufferedImage img, ImageWriteParam param, int delay, int loopCount, boolean withLoop)
+            throws IIOInvalidTreeException {
         IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(img), param);
         IIOMetadataNode root = (IIOMetadataNode) meta.getAsTree(FORMAT);
 

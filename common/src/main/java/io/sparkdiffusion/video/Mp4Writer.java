@@ -133,8 +133,8 @@ public final class Mp4Writer implements Closeable {
         VideoFrames.check(frames);
         VideoFrames.checkFps(fps);
         // The H.264 stream is far smaller than the raw frames; start around one raw 8-bit frame and grow.
-        GrowableByteChannel ch = new GrowableByteChannel(
-                VideoFrames.height(frames) * VideoFrames.width(frames) * 3 + 4096);
+        GrowableByteChannel ch =
+                new GrowableByteChannel(VideoFrames.height(frames) * VideoFrames.width(frames) * 3 + 4096);
         try (Mp4Writer w = open(ch, fps)) {
             w.addFrames(frames);
         }

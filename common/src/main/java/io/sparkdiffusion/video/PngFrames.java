@@ -22,8 +22,7 @@ import java.util.zip.ZipOutputStream;
  * <p>File names are zero-padded to 4 digits, or more when the video has over 10000 frames, so they sort in order.
  */
 public final class PngFrames {
-    private PngFrames() {
-    }
+    private PngFrames() {}
 
     /** The file name of frame {@code index} in a {@code frameCount}-frame video, e.g. {@code frame_0007.png}. */
     public static String fileName(int index, int frameCount) {

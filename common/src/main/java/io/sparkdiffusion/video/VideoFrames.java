@@ -9,8 +9,7 @@ import java.util.Arrays;
  * everything that takes an NHWC batch row ({@link io.sparkdiffusion.image.Images#toImage}) takes a video frame.
  */
 final class VideoFrames {
-    private VideoFrames() {
-    }
+    private VideoFrames() {}
 
     /** Checks that {@code frames} is a non-empty {@code (F, H, W, C)} video with 1 or 3 channels. */
     static void check(Tensor frames) {
@@ -19,15 +18,15 @@ final class VideoFrames {
         }
         long[] s = frames.shape();
         if (s.length != 4) {
-            throw new IllegalArgumentException("a video is (frames, height, width, channels), got shape "
-                    + Arrays.toString(s));
+            throw new IllegalArgumentException(
+                    "a video is (frames, height, width, channels), got shape " + Arrays.toString(s));
         }
         if (s[0] < 1 || s[1] < 1 || s[2] < 1) {
             throw new IllegalArgumentException("empty video: shape " + Arrays.toString(s));
         }
         if (s[3] != 1 && s[3] != 3) {
-            throw new IllegalArgumentException("a video frame has 1 (grayscale) or 3 (RGB) channels, got "
-                    + s[3] + " in shape " + Arrays.toString(s));
+            throw new IllegalArgumentException("a video frame has 1 (grayscale) or 3 (RGB) channels, got " + s[3]
+                    + " in shape " + Arrays.toString(s));
         }
         if (s[1] * s[2] * s[3] > Integer.MAX_VALUE / 2) {
             throw new IllegalArgumentException("video frame too large: " + Arrays.toString(s));

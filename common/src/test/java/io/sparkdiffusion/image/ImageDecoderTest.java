@@ -63,7 +63,8 @@ class ImageDecoderTest {
         String truncated = reason(Arrays.copyOf(read("astronaut_512.jpg"), read("astronaut_512.jpg").length / 2));
         assertTrue(truncated.contains("damaged") || truncated.contains("cannot decode"), truncated);
         assertTrue(reason(new byte[0]).contains("empty"));
-        assertTrue(reason("just some text, not a PNG\n".getBytes(StandardCharsets.UTF_8)).contains("not a readable image"));
+        assertTrue(reason("just some text, not a PNG\n".getBytes(StandardCharsets.UTF_8))
+                .contains("not a readable image"));
         BufferedImage tiny = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         ImageIO.write(tiny, "png", png);

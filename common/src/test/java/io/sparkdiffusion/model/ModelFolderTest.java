@@ -42,7 +42,8 @@ class ModelFolderTest {
     void aMissingComponentNamesFolderAndFile() throws IOException {
         Path copy = copyOf(Fixtures.model("digits-t2i"));
         deleteTree(copy.resolve("unet"));
-        ModelLoadException e = assertThrows(ModelLoadException.class, () -> Pipelines.open(copy, RuntimeOptions.DEFAULT));
+        ModelLoadException e =
+                assertThrows(ModelLoadException.class, () -> Pipelines.open(copy, RuntimeOptions.DEFAULT));
         assertTrue(e.getMessage().contains(copy.toString()) && e.getMessage().contains("unet"), e.getMessage());
     }
 
@@ -52,16 +53,18 @@ class ModelFolderTest {
         Path unet = copy.resolve("unet/model.onnx");
         byte[] bytes = Files.readAllBytes(unet);
         Files.write(unet, java.util.Arrays.copyOf(bytes, bytes.length / 3));
-        ModelLoadException e = assertThrows(ModelLoadException.class, () -> Pipelines.open(copy, RuntimeOptions.DEFAULT));
+        ModelLoadException e =
+                assertThrows(ModelLoadException.class, () -> Pipelines.open(copy, RuntimeOptions.DEFAULT));
         assertTrue(e.getMessage().contains(unet.toString()), e.getMessage());
     }
 
     @Test
     void badRuntimeOptionsAreRejectedWithTheirName() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new RuntimeOptions(0, 0, "fastest", "cpu", 0));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> new RuntimeOptions(0, 0, "fastest", "cpu", 0));
         assertTrue(e.getMessage().contains("optimization"), e.getMessage());
-        IllegalArgumentException p = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException p = assertThrows(
+                IllegalArgumentException.class,
                 () -> RuntimeOptions.fromMap(java.util.Map.of("intra_op_threads", "many")));
         assertTrue(p.getMessage().contains("intra_op_threads"), p.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new RuntimeOptions(0, 0, "all", "tpu", 0));
@@ -84,7 +87,8 @@ class ModelFolderTest {
 
     private static void deleteTree(Path p) throws IOException {
         try (Stream<Path> s = Files.walk(p)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            s.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(f -> f.toFile().delete());
         }
     }
 }

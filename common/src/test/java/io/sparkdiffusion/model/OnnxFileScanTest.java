@@ -52,7 +52,8 @@ class OnnxFileScanTest {
         assertTrue(scan.externalDataProblems().get(0).contains("'model.onnx_data' is missing"));
 
         Files.write(dir.resolve("model.onnx_data"), new byte[2]);
-        assertTrue(scan.externalDataProblems().get(0).contains("has 2 bytes but the graph reads up to byte 4"),
+        assertTrue(
+                scan.externalDataProblems().get(0).contains("has 2 bytes but the graph reads up to byte 4"),
                 scan.externalDataProblems().toString());
 
         Files.write(dir.resolve("model.onnx_data"), OnnxGraphs.externalWeight());

@@ -23,8 +23,16 @@ class OnnxModelAdaptationTest {
 
     @ParameterizedTest(name = "x {0}, t {1} rank {2}")
     @CsvSource({
-        "1,1,batch", "1,7,batch", "1,6,batch", "1,1,scalar", "1,7,scalar", "1,7,one",
-        "10,1,batch", "10,7,scalar", "10,1,one"})
+        "1,1,batch",
+        "1,7,batch",
+        "1,6,batch",
+        "1,1,scalar",
+        "1,7,scalar",
+        "1,7,one",
+        "10,1,batch",
+        "10,7,scalar",
+        "10,1,one"
+    })
     void adaptsTypesAndRanks(int xType, int tType, String tRank) throws Exception {
         long[] dims = switch (tRank) {
             case "scalar" -> null;
@@ -47,8 +55,8 @@ class OnnxModelAdaptationTest {
         Path file = dir.resolve("model.onnx");
         Files.write(file, TinyOnnx.addCast(xType, tType, new long[] {-1}));
         try (OnnxModel m = new OnnxModel("unet", file, RuntimeOptions.DEFAULT)) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> m.run(Map.of("x", Tensor.zeros(2))));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> m.run(Map.of("x", Tensor.zeros(2))));
             assertTrue(e.getMessage().contains("'unet'") && e.getMessage().contains("'t'"), e.getMessage());
         }
     }

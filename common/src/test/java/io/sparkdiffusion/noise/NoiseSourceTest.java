@@ -17,8 +17,13 @@ class NoiseSourceTest {
     void splitMix64MatchesTheReferenceVectors() {
         // Outputs of Vigna's reference splitmix64.c seeded with 1234567 (published test vector).
         SeededNoise.RowStream s = new SeededNoise.RowStream(1234567L);
-        String[] expected = {"6457827717110365317", "3203168211198807973", "9817491932198370423",
-                "4593380528125082431", "16408922859458223821"};
+        String[] expected = {
+            "6457827717110365317",
+            "3203168211198807973",
+            "9817491932198370423",
+            "4593380528125082431",
+            "16408922859458223821"
+        };
         for (String e : expected) {
             assertEquals(e, Long.toUnsignedString(s.nextLong()));
         }
@@ -35,7 +40,8 @@ class NoiseSourceTest {
         single.next(1, 3, 5, 5);
         Tensor secondAlone = single.next(1, 7);
         Tensor secondInBatch = batch.next(4, 7);
-        assertArrayEquals(secondAlone.data(), Tensors.sliceBatch(secondInBatch, 1, 2).data());
+        assertArrayEquals(
+                secondAlone.data(), Tensors.sliceBatch(secondInBatch, 1, 2).data());
     }
 
     @Test
@@ -54,7 +60,9 @@ class NoiseSourceTest {
         assertEquals(0, mean, 0.01);
         assertEquals(1, var, 0.02);
         assertEquals(0.0027, beyond3 / (double) t.size(), 0.001);
-        assertTrue(!Arrays.equals(new SeededNoise(1L).next(1, 8).data(), new SeededNoise(2L).next(1, 8).data()));
+        assertTrue(!Arrays.equals(
+                new SeededNoise(1L).next(1, 8).data(),
+                new SeededNoise(2L).next(1, 8).data()));
     }
 
     @Test
@@ -62,7 +70,10 @@ class NoiseSourceTest {
         ReplayNoise r = ReplayNoise.fromCaseDir(Fixtures.fixture("sd-tiny/cases/txt2img_euler_a"));
         assertEquals(5, r.recorded());
         Tensor first = r.next(1, 4, 16, 16);
-        assertArrayEquals(Fixtures.npy(Fixtures.fixture("sd-tiny/cases/txt2img_euler_a/noise_000.npy")).data(), first.data());
+        assertArrayEquals(
+                Fixtures.npy(Fixtures.fixture("sd-tiny/cases/txt2img_euler_a/noise_000.npy"))
+                        .data(),
+                first.data());
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> r.next(2, 4, 16, 16));
         assertTrue(e.getMessage().contains("draw 1"), e.getMessage());
         ReplayNoise empty = new ReplayNoise(List.of(), "nothing");

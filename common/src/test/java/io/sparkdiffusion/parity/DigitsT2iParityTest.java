@@ -8,6 +8,8 @@ class DigitsT2iParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"ddim_20_g3", "euler_a_20_g3"})
     void matchesDiffusers(String caseName) throws Exception {
-        ParityCheck.check(ParityModels.model("models:digits-t2i"), ParityModels.cases("models:digits-t2i").resolve(caseName));
+        ParityCheck.check(
+                ParityModels.model("models:digits-t2i"),
+                ParityModels.cases("models:digits-t2i").resolve(caseName));
     }
 }

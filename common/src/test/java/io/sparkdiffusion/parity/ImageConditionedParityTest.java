@@ -11,10 +11,16 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class ImageConditionedParityTest {
     @ParameterizedTest
-    @ValueSource(strings = {"sd-tiny/cases/img2img_ddim", "sd-tiny/cases/img2img_euler_a",
-            "sd-tiny/cases/inpaint_legacy_ddim", "sd-inpaint-tiny/cases/inpaint_ddim",
-            "sd-inpaint-tiny/cases/inpaint_euler_a_strength08", "sdxl-tiny/cases/img2img_turbo",
-            "sdxl-tiny/cases/inpaint_turbo"})
+    @ValueSource(
+            strings = {
+                "sd-tiny/cases/img2img_ddim",
+                "sd-tiny/cases/img2img_euler_a",
+                "sd-tiny/cases/inpaint_legacy_ddim",
+                "sd-inpaint-tiny/cases/inpaint_ddim",
+                "sd-inpaint-tiny/cases/inpaint_euler_a_strength08",
+                "sdxl-tiny/cases/img2img_turbo",
+                "sdxl-tiny/cases/inpaint_turbo"
+            })
     void matchesDiffusers(String caseDir) throws Exception {
         String model = caseDir.substring(0, caseDir.indexOf('/'));
         ParityCheck.check(Fixtures.fixture(model), Fixtures.fixture(caseDir));

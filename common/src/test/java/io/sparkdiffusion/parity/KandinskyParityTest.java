@@ -45,14 +45,19 @@ class KandinskyParityTest {
             assertEquals(4.0, pipeline.priorGuidanceScale());
             GenerationRequest r = replay.request();
             ReplayNoise noise = ReplayNoise.fromCaseDir(CASE);
-            KandinskyV22Prior.Embeddings e = pipeline.prior().embed(r.prompts(), r.negativePrompts(),
-                    pipeline.priorSteps(), pipeline.priorGuidanceScale(), noise);
+            KandinskyV22Prior.Embeddings e = pipeline.prior()
+                    .embed(
+                            r.prompts(),
+                            r.negativePrompts(),
+                            pipeline.priorSteps(),
+                            pipeline.priorGuidanceScale(),
+                            noise);
             assertEquals(3, noise.consumed(), "prior draws: initial latents and the steps at t = 999 and 500");
             double image = Fixtures.maxDiff(e.imageEmbeds(), Fixtures.npy(CASE.resolve("image_embeds.npy")));
-            double negative = Fixtures.maxDiff(e.negativeImageEmbeds(),
-                    Fixtures.npy(CASE.resolve("negative_image_embeds.npy")));
-            System.out.printf("kandinsky sketch2img: image_embeds max|diff| %.3g, negative_image_embeds %.3g%n",
-                    image, negative);
+            double negative =
+                    Fixtures.maxDiff(e.negativeImageEmbeds(), Fixtures.npy(CASE.resolve("negative_image_embeds.npy")));
+            System.out.printf(
+                    "kandinsky sketch2img: image_embeds max|diff| %.3g, negative_image_embeds %.3g%n", image, negative);
             assertTrue(image <= ParityCheck.EMBED_TOL, "image_embeds differ by " + image);
             assertTrue(negative <= ParityCheck.EMBED_TOL, "negative_image_embeds differ by " + negative);
         }
@@ -72,9 +77,11 @@ class KandinskyParityTest {
             assertEquals(2, steps.size(), "strength 0.6 of 4 DDIM steps runs 2");
             double worstLatent = 0;
             for (int i = 0; i < steps.size(); i++) {
-                double d = Fixtures.maxDiff(steps.get(i), Fixtures.npy(CASE.resolve(String.format("latents_step_%03d.npy", i))));
+                double d = Fixtures.maxDiff(
+                        steps.get(i), Fixtures.npy(CASE.resolve(String.format("latents_step_%03d.npy", i))));
                 worstLatent = Math.max(worstLatent, d);
-                assertTrue(d <= ParityCheck.LATENT_TOL, "latents diverge first at step " + i + " (max |diff| " + d + ")");
+                assertTrue(
+                        d <= ParityCheck.LATENT_TOL, "latents diverge first at step " + i + " (max |diff| " + d + ")");
             }
             double pixels = Fixtures.maxDiff(image, Fixtures.npy(CASE.resolve("image.npy")));
             System.out.printf("kandinsky sketch2img: latents max|diff| %.3g, pixels %.3g%n", worstLatent, pixels);
@@ -91,26 +98,42 @@ class KandinskyParityTest {
         try (DiffusionPipeline p = Pipelines.open(ROOT, RuntimeOptions.DEFAULT, Task.IMAGE_TO_IMAGE)) {
             KandinskyV22Pipeline k = assertInstanceOf(KandinskyV22Pipeline.class, p);
             k.priorSteps(5).priorGuidanceScale(2.0);
-            GenerationRequest two = GenerationRequest.builder().prompts(List.of("a blue horse", "a house"))
+            GenerationRequest two = GenerationRequest.builder()
+                    .prompts(List.of("a blue horse", "a house"))
                     .negativePrompts(java.util.Arrays.asList("blurry", null))
-                    .image(Tensors.concatBatch(sketch, sketch)).strength(0.9).steps(6).guidanceScale(3.0)
-                    .scheduler("euler_a").build();
+                    .image(Tensors.concatBatch(sketch, sketch))
+                    .strength(0.9)
+                    .steps(6)
+                    .guidanceScale(3.0)
+                    .scheduler("euler_a")
+                    .build();
             Tensor out = p.generate(two, new SeededNoise(7, 8));
             assertArrayEquals(new long[] {2, 32, 32, 3}, out.shape());
             assertFiniteIn01(out);
-            assertTrue(Tensors.maxAbsDiff(Tensors.sliceBatch(out, 0, 1), Tensors.sliceBatch(out, 1, 2)) > 1e-3,
+            assertTrue(
+                    Tensors.maxAbsDiff(Tensors.sliceBatch(out, 0, 1), Tensors.sliceBatch(out, 1, 2)) > 1e-3,
                     "different prompts and seeds give different pictures");
 
             // a row's seed alone fixes its picture, whatever its batch-mates
-            GenerationRequest one = GenerationRequest.builder().prompts(List.of("a house"))
+            GenerationRequest one = GenerationRequest.builder()
+                    .prompts(List.of("a house"))
                     .negativePrompts(java.util.Collections.singletonList(null))
-                    .image(sketch).strength(0.9).steps(6).guidanceScale(3.0).scheduler("euler_a").build();
+                    .image(sketch)
+                    .strength(0.9)
+                    .steps(6)
+                    .guidanceScale(3.0)
+                    .scheduler("euler_a")
+                    .build();
             Tensor alone = p.generate(one, new SeededNoise(8));
             assertTrue(Tensors.maxAbsDiff(alone, Tensors.sliceBatch(out, 1, 2)) < 1e-5, "row 1 alone vs in the batch");
 
             // unguided decoder, default strength (0.3 of 10 steps: 3 steps)
-            GenerationRequest unguided = GenerationRequest.builder().prompts(List.of("a cat")).image(sketch)
-                    .steps(10).guidanceScale(1.0).build();
+            GenerationRequest unguided = GenerationRequest.builder()
+                    .prompts(List.of("a cat"))
+                    .image(sketch)
+                    .steps(10)
+                    .guidanceScale(1.0)
+                    .build();
             List<Double> ts = new ArrayList<>();
             Tensor u = p.generate(unguided, new SeededNoise(3), (i, t, latents) -> ts.add(t));
             assertEquals(3, ts.size());
@@ -122,28 +145,53 @@ class KandinskyParityTest {
     @Test
     void textToImageFromTheDecoderAndClearErrors() {
         try (DiffusionPipeline p = Pipelines.open(ROOT, RuntimeOptions.DEFAULT, Task.TEXT_TO_IMAGE)) {
-            GenerationRequest r = GenerationRequest.builder().prompts(List.of("a red cat")).size(48, 32).steps(3)
-                    .guidanceScale(4.0).build();
+            GenerationRequest r = GenerationRequest.builder()
+                    .prompts(List.of("a red cat"))
+                    .size(48, 32)
+                    .steps(3)
+                    .guidanceScale(4.0)
+                    .build();
             Tensor out = p.generate(r, new SeededNoise(11));
             assertArrayEquals(new long[] {1, 32, 48, 3}, out.shape());
             assertFiniteIn01(out);
-            IllegalArgumentException odd = assertThrows(IllegalArgumentException.class, () -> p.generate(
-                    GenerationRequest.builder().prompts(List.of("x")).size(30, 32).steps(2).build(), new SeededNoise(1)));
+            IllegalArgumentException odd = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> p.generate(
+                            GenerationRequest.builder()
+                                    .prompts(List.of("x"))
+                                    .size(30, 32)
+                                    .steps(2)
+                                    .build(),
+                            new SeededNoise(1)));
             assertTrue(odd.getMessage().contains("multiple of 4"), odd.getMessage());
         }
-        IllegalArgumentException inpaint = assertThrows(IllegalArgumentException.class,
-                () -> Pipelines.open(ROOT, RuntimeOptions.DEFAULT, Task.INPAINT));
-        assertTrue(inpaint.getMessage().contains("INPAINT") && inpaint.getMessage().contains("IMAGE_TO_IMAGE"),
+        IllegalArgumentException inpaint = assertThrows(
+                IllegalArgumentException.class, () -> Pipelines.open(ROOT, RuntimeOptions.DEFAULT, Task.INPAINT));
+        assertTrue(
+                inpaint.getMessage().contains("INPAINT") && inpaint.getMessage().contains("IMAGE_TO_IMAGE"),
                 inpaint.getMessage());
         try (DiffusionPipeline p = Pipelines.open(ROOT, RuntimeOptions.DEFAULT, Task.IMAGE_TO_IMAGE)) {
-            IllegalArgumentException noImage = assertThrows(IllegalArgumentException.class, () -> p.generate(
-                    GenerationRequest.builder().prompts(List.of("x")).steps(2).build(), new SeededNoise(1)));
+            IllegalArgumentException noImage = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> p.generate(
+                            GenerationRequest.builder()
+                                    .prompts(List.of("x"))
+                                    .steps(2)
+                                    .build(),
+                            new SeededNoise(1)));
             assertTrue(noImage.getMessage().contains("init image"), noImage.getMessage());
             // the fixture's MoVQ encoder has a fixed 32x32 input: another size fails before any model runs
-            IllegalArgumentException fixed = assertThrows(IllegalArgumentException.class, () -> p.generate(
-                    GenerationRequest.builder().prompts(List.of("x")).image(Tensor.zeros(1, 64, 64, 3)).steps(2).build(),
-                    new SeededNoise(1)));
-            assertTrue(fixed.getMessage().contains("32x32") && fixed.getMessage().contains("64x64"), fixed.getMessage());
+            IllegalArgumentException fixed = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> p.generate(
+                            GenerationRequest.builder()
+                                    .prompts(List.of("x"))
+                                    .image(Tensor.zeros(1, 64, 64, 3))
+                                    .steps(2)
+                                    .build(),
+                            new SeededNoise(1)));
+            assertTrue(
+                    fixed.getMessage().contains("32x32") && fixed.getMessage().contains("64x64"), fixed.getMessage());
         }
     }
 
@@ -164,7 +212,9 @@ class KandinskyParityTest {
             assertArrayEquals(info.defaultSize(), d.defaultSize());
         }
         // a plain model folder still reads as before
-        assertEquals("StableDiffusionPipeline", ModelInfo.of(Fixtures.fixture("sd-tiny")).pipelineClass());
+        assertEquals(
+                "StableDiffusionPipeline",
+                ModelInfo.of(Fixtures.fixture("sd-tiny")).pipelineClass());
     }
 
     private static void assertFiniteIn01(Tensor t) {

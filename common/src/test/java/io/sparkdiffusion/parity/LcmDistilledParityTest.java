@@ -38,8 +38,12 @@ class LcmDistilledParityTest {
             GenerationRequest recorded = replay.request();
             assertEquals(8.5, recorded.guidanceScale());
             assertFalse(pipeline.usesGuidance(8.5), "an LCM-distilled UNet runs one pass per step, as diffusers");
-            GenerationRequest other = GenerationRequest.builder().prompts(recorded.prompts())
-                    .steps(recorded.steps()).guidanceScale(3.0).size(recorded.width(), recorded.height()).build();
+            GenerationRequest other = GenerationRequest.builder()
+                    .prompts(recorded.prompts())
+                    .steps(recorded.steps())
+                    .guidanceScale(3.0)
+                    .size(recorded.width(), recorded.height())
+                    .build();
             Tensor image = pipeline.generate(other, ReplayNoise.fromCaseDir(caseDir));
             double d = Fixtures.maxDiff(image, Fixtures.npy(caseDir.resolve("image.npy")));
             assertTrue(d > ParityCheck.PIXEL_TOL, "guidance 3 instead of 8.5 changed the pixels by only " + d);

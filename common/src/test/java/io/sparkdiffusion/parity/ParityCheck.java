@@ -26,8 +26,7 @@ final class ParityCheck {
     static final double LATENT_TOL = 1e-3;
     static final double PIXEL_TOL = 2e-3;
 
-    private ParityCheck() {
-    }
+    private ParityCheck() {}
 
     static void check(Path modelDir, Path caseDir) throws Exception {
         try (CaseReplay replay = new CaseReplay(modelDir, caseDir, RuntimeOptions.DEFAULT)) {
@@ -48,7 +47,8 @@ final class ParityCheck {
                 }
             }
             // video cases record frames.npy (B, F, H, W, C) instead of image.npy
-            Path output = Files.isRegularFile(caseDir.resolve("frames.npy")) ? caseDir.resolve("frames.npy")
+            Path output = Files.isRegularFile(caseDir.resolve("frames.npy"))
+                    ? caseDir.resolve("frames.npy")
                     : caseDir.resolve("image.npy");
             Tensor expected = Fixtures.npy(output);
             double d = Fixtures.maxDiff(image, expected);

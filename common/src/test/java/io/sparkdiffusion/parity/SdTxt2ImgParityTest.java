@@ -7,9 +7,20 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Stable Diffusion text-to-image against diffusers, one case per scheduler, plus a two-row unguided batch. */
 class SdTxt2ImgParityTest {
     @ParameterizedTest
-    @ValueSource(strings = {"txt2img_ddim", "txt2img_ddpm", "txt2img_pndm", "txt2img_euler", "txt2img_euler_a",
-            "txt2img_lms", "txt2img_dpmpp_2m", "txt2img_dpmpp_2m_karras", "txt2img_unipc", "txt2img_lcm",
-            "txt2img_batch_noguidance"})
+    @ValueSource(
+            strings = {
+                "txt2img_ddim",
+                "txt2img_ddpm",
+                "txt2img_pndm",
+                "txt2img_euler",
+                "txt2img_euler_a",
+                "txt2img_lms",
+                "txt2img_dpmpp_2m",
+                "txt2img_dpmpp_2m_karras",
+                "txt2img_unipc",
+                "txt2img_lcm",
+                "txt2img_batch_noguidance"
+            })
     void matchesDiffusers(String caseName) throws Exception {
         ParityCheck.check(Fixtures.fixture("sd-tiny"), Fixtures.fixture("sd-tiny/cases/" + caseName));
     }

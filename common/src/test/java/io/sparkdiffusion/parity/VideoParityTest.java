@@ -84,7 +84,9 @@ class VideoParityTest {
                 Tensor expected = Fixtures.npy(caseDir.resolve(String.format("latents_step_%03d.npy", i)));
                 double d = Tensors.maxAbsDiff(steps.get(i), expected);
                 report.append(String.format(" %.3g", d));
-                assertTrue(d <= ParityCheck.LATENT_TOL, caseDir.getFileName() + ": latents diverge at step " + i + " by " + d);
+                assertTrue(
+                        d <= ParityCheck.LATENT_TOL,
+                        caseDir.getFileName() + ": latents diverge at step " + i + " by " + d);
             }
             double d = Tensors.maxAbsDiff(frames, Fixtures.npy(caseDir.resolve("frames.npy")));
             report.append(String.format("; frames %s max|diff| %.3g", java.util.Arrays.toString(frames.shape()), d));
@@ -98,24 +100,51 @@ class VideoParityTest {
         try (DiffusionPipeline p = Pipelines.open(T2V, RuntimeOptions.DEFAULT, Task.VIDEO)) {
             VideoPipeline video = assertInstanceOf(TextToVideoSDPipeline.class, p);
             // two rows, 3 frames, 48x32, a stochastic scheduler drawing per-frame step noise, chunked decode
-            VideoRequest r = VideoRequest.builder().prompts(List.of("a cat surfing", "a dog skiing"))
-                    .negativePrompts(java.util.Arrays.asList("blurry", null)).numFrames(3).steps(4).guidanceScale(7)
-                    .size(48, 32).scheduler("euler_a").decodeChunkSize(2).build();
+            VideoRequest r = VideoRequest.builder()
+                    .prompts(List.of("a cat surfing", "a dog skiing"))
+                    .negativePrompts(java.util.Arrays.asList("blurry", null))
+                    .numFrames(3)
+                    .steps(4)
+                    .guidanceScale(7)
+                    .size(48, 32)
+                    .scheduler("euler_a")
+                    .decodeChunkSize(2)
+                    .build();
             Tensor frames = video.generateVideo(r, new SeededNoise(5, 6));
             assertFrames(frames, 2, 3, 32, 48);
             // a row's seed alone fixes its video, whatever the batch
-            VideoRequest one = VideoRequest.builder().prompts(List.of("a dog skiing")).numFrames(3).steps(4)
-                    .guidanceScale(7).size(48, 32).scheduler("euler_a").build();
+            VideoRequest one = VideoRequest.builder()
+                    .prompts(List.of("a dog skiing"))
+                    .numFrames(3)
+                    .steps(4)
+                    .guidanceScale(7)
+                    .size(48, 32)
+                    .scheduler("euler_a")
+                    .build();
             Tensor alone = video.generateVideo(one, new SeededNoise(6));
             double d = Tensors.maxAbsDiff(Tensors.sliceBatch(frames, 1, 2), alone);
             assertTrue(d < 1e-4, "row 1 alone differs from row 1 in a batch by " + d);
             // one frame, unguided, default size (32x32)
-            Tensor single = video.generateVideo(VideoRequest.builder().prompts(List.of("x")).numFrames(1).steps(2)
-                    .guidanceScale(1).build(), new SeededNoise(1));
+            Tensor single = video.generateVideo(
+                    VideoRequest.builder()
+                            .prompts(List.of("x"))
+                            .numFrames(1)
+                            .steps(2)
+                            .guidanceScale(1)
+                            .build(),
+                    new SeededNoise(1));
             assertFrames(single, 1, 1, 32, 32);
             // another seed gives another video
-            Tensor other = video.generateVideo(VideoRequest.builder().prompts(List.of("a dog skiing")).numFrames(3)
-                    .steps(4).guidanceScale(7).size(48, 32).scheduler("euler_a").build(), new SeededNoise(7));
+            Tensor other = video.generateVideo(
+                    VideoRequest.builder()
+                            .prompts(List.of("a dog skiing"))
+                            .numFrames(3)
+                            .steps(4)
+                            .guidanceScale(7)
+                            .size(48, 32)
+                            .scheduler("euler_a")
+                            .build(),
+                    new SeededNoise(7));
             assertTrue(Tensors.maxAbsDiff(alone, other) > 1e-3, "seeds 6 and 7 gave the same video");
         }
     }
@@ -128,20 +157,52 @@ class VideoParityTest {
             // 2 rows of 40x24 images (the CLIP encoder takes 32x32: anti-aliased resize), 5 frames decoded 2 at a
             // time (chunks cross the row boundary, as diffusers' flattened decode), guidance 1.5 -> 2.5
             Tensor images = testImages(2, 24, 40);
-            VideoRequest r = VideoRequest.builder().image(images).numFrames(5).steps(3).guidanceRange(1.5, 2.5)
-                    .fps(6).motionBucketId(100).noiseAugStrength(0.1).decodeChunkSize(2).build();
+            VideoRequest r = VideoRequest.builder()
+                    .image(images)
+                    .numFrames(5)
+                    .steps(3)
+                    .guidanceRange(1.5, 2.5)
+                    .fps(6)
+                    .motionBucketId(100)
+                    .noiseAugStrength(0.1)
+                    .decodeChunkSize(2)
+                    .build();
             Tensor frames = video.generateVideo(r, new SeededNoise(3, 4));
             assertFrames(frames, 2, 5, 24, 40);
-            Tensor alone = video.generateVideo(VideoRequest.builder().image(Tensors.sliceBatch(images, 1, 2))
-                    .numFrames(5).steps(3).guidanceRange(1.5, 2.5).fps(6).motionBucketId(100).noiseAugStrength(0.1)
-                    .decodeChunkSize(5).build(), new SeededNoise(4));
+            Tensor alone = video.generateVideo(
+                    VideoRequest.builder()
+                            .image(Tensors.sliceBatch(images, 1, 2))
+                            .numFrames(5)
+                            .steps(3)
+                            .guidanceRange(1.5, 2.5)
+                            .fps(6)
+                            .motionBucketId(100)
+                            .noiseAugStrength(0.1)
+                            .decodeChunkSize(5)
+                            .build(),
+                    new SeededNoise(4));
             assertFrames(alone, 1, 5, 24, 40);
             // unguided (max_guidance_scale 1), one frame, one chunk per frame
-            Tensor still = video.generateVideo(VideoRequest.builder().image(testImages(1, 32, 32)).numFrames(1)
-                    .steps(2).guidanceRange(1, 1).decodeChunkSize(1).build(), new SeededNoise(9));
+            Tensor still = video.generateVideo(
+                    VideoRequest.builder()
+                            .image(testImages(1, 32, 32))
+                            .numFrames(1)
+                            .steps(2)
+                            .guidanceRange(1, 1)
+                            .decodeChunkSize(1)
+                            .build(),
+                    new SeededNoise(9));
             assertFrames(still, 1, 1, 32, 32);
-            assertThrows(IllegalArgumentException.class, () -> video.generateVideo(VideoRequest.builder()
-                    .image(images).scheduler("ddim").steps(2).numFrames(2).build(), new SeededNoise(1, 2)),
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> video.generateVideo(
+                            VideoRequest.builder()
+                                    .image(images)
+                                    .scheduler("ddim")
+                                    .steps(2)
+                                    .numFrames(2)
+                                    .build(),
+                            new SeededNoise(1, 2)),
                     "the EDM UNet needs continuous timesteps");
         }
     }
@@ -149,10 +210,13 @@ class VideoParityTest {
     @Test
     void videoModelsOpenForTheVideoTaskOnly() {
         assertThrows(IllegalArgumentException.class, () -> Pipelines.open(T2V, RuntimeOptions.DEFAULT));
-        assertThrows(IllegalArgumentException.class, () -> Pipelines.open(SVD, RuntimeOptions.DEFAULT, Task.IMAGE_TO_IMAGE));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class, () -> Pipelines.open(SVD, RuntimeOptions.DEFAULT, Task.IMAGE_TO_IMAGE));
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> Pipelines.open(Fixtures.fixture("sd-tiny"), RuntimeOptions.DEFAULT, Task.VIDEO));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> Pipelines.open(Fixtures.fixture("kandinsky22-tiny"), RuntimeOptions.DEFAULT, Task.VIDEO));
     }
 
@@ -167,8 +231,8 @@ class VideoParityTest {
         assertArrayEquals(expected, s.timesteps(), 1e-6);
         assertEquals(Math.sqrt(700.0 * 700.0 + 1), s.initNoiseSigma(), 1e-3, "leading spacing: sqrt(sigma_max^2 + 1)");
         // the same config without the EDM keys keeps the discrete Euler behaviour
-        Scheduler plain = Schedulers.create(config.with("timestep_type", "discrete").with("sigma_min", null)
-                .with("sigma_max", null));
+        Scheduler plain = Schedulers.create(
+                config.with("timestep_type", "discrete").with("sigma_min", null).with("sigma_max", null));
         plain.setTimesteps(3);
         assertTrue(plain.timesteps()[0] > 100, "discrete Karras timesteps are training timesteps");
     }

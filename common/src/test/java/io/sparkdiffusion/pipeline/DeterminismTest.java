@@ -21,18 +21,33 @@ import org.junit.jupiter.api.Test;
 class DeterminismTest {
     @Test
     void aRowGivesTheSameImageAloneOrInABatch() {
-        List<String> prompts = List.of("a handwritten digit two", "a handwritten digit seven",
-                "a handwritten digit zero", "a handwritten digit four");
+        List<String> prompts = List.of(
+                "a handwritten digit two",
+                "a handwritten digit seven",
+                "a handwritten digit zero",
+                "a handwritten digit four");
         long[] seeds = {11, 42, 7, 2024};
         try (DiffusionPipeline pipeline = Pipelines.open(Fixtures.model("digits-t2i"), RuntimeOptions.DEFAULT)) {
-            Tensor batch = pipeline.generate(GenerationRequest.builder().prompts(prompts).steps(10).guidanceScale(3)
-                    .scheduler("euler_a").build(), new SeededNoise(seeds));
+            Tensor batch = pipeline.generate(
+                    GenerationRequest.builder()
+                            .prompts(prompts)
+                            .steps(10)
+                            .guidanceScale(3)
+                            .scheduler("euler_a")
+                            .build(),
+                    new SeededNoise(seeds));
             int identical8bit = 0;
             double worstFloat = 0;
             int worst8bit = 0;
             for (int r = 0; r < prompts.size(); r++) {
-                Tensor alone = pipeline.generate(GenerationRequest.builder().prompts(List.of(prompts.get(r))).steps(10)
-                        .guidanceScale(3).scheduler("euler_a").build(), new SeededNoise(seeds[r]));
+                Tensor alone = pipeline.generate(
+                        GenerationRequest.builder()
+                                .prompts(List.of(prompts.get(r)))
+                                .steps(10)
+                                .guidanceScale(3)
+                                .scheduler("euler_a")
+                                .build(),
+                        new SeededNoise(seeds[r]));
                 Tensor inBatch = Tensors.sliceBatch(batch, r, r + 1);
                 worstFloat = Math.max(worstFloat, Tensors.maxAbsDiff(alone, inBatch));
                 byte[] a = Images.toPng(alone, 0);
@@ -41,10 +56,12 @@ class DeterminismTest {
                     identical8bit++;
                 }
                 for (int i = 0; i < alone.size(); i++) {
-                    worst8bit = Math.max(worst8bit, Math.abs(Images.to8bit(alone.data()[i]) - Images.to8bit(inBatch.data()[i])));
+                    worst8bit = Math.max(
+                            worst8bit, Math.abs(Images.to8bit(alone.data()[i]) - Images.to8bit(inBatch.data()[i])));
                 }
             }
-            System.out.printf("determinism: %d/4 rows byte-identical PNGs, max float diff %.3g, max 8-bit diff %d%n",
+            System.out.printf(
+                    "determinism: %d/4 rows byte-identical PNGs, max float diff %.3g, max 8-bit diff %d%n",
                     identical8bit, worstFloat, worst8bit);
             assertTrue(worst8bit <= 1, "8-bit pixels differ by " + worst8bit + " between batched and alone");
             assertTrue(worstFloat < 1e-3, "float pixels differ by " + worstFloat);
@@ -54,9 +71,13 @@ class DeterminismTest {
     @Test
     void theSameSeedTwiceGivesIdenticalBytes() {
         try (DiffusionPipeline pipeline = Pipelines.open(Fixtures.model("digits-t2i"), RuntimeOptions.DEFAULT)) {
-            GenerationRequest r = GenerationRequest.builder().prompts(List.of("a handwritten digit five")).steps(8)
-                    .guidanceScale(3).build();
-            assertArrayEquals(Images.toPng(pipeline.generate(r, new SeededNoise(5)), 0),
+            GenerationRequest r = GenerationRequest.builder()
+                    .prompts(List.of("a handwritten digit five"))
+                    .steps(8)
+                    .guidanceScale(3)
+                    .build();
+            assertArrayEquals(
+                    Images.toPng(pipeline.generate(r, new SeededNoise(5)), 0),
                     Images.toPng(pipeline.generate(r, new SeededNoise(5)), 0));
         }
     }

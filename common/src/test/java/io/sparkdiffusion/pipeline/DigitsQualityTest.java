@@ -23,15 +23,20 @@ class DigitsQualityTest {
         int total = 0;
         int[][] confusion = new int[10][10];
         try (DiffusionPipeline pipeline = Pipelines.open(Fixtures.model("digits-t2i"), RuntimeOptions.DEFAULT);
-             DigitClassifier classifier = new DigitClassifier(Fixtures.model("digits-classifier"), RuntimeOptions.DEFAULT)) {
+                DigitClassifier classifier =
+                        new DigitClassifier(Fixtures.model("digits-classifier"), RuntimeOptions.DEFAULT)) {
             for (int digit = 0; digit < 10; digit++) {
                 String prompt = "a handwritten digit " + DigitClassifier.word(digit);
                 long[] seeds = new long[SEEDS];
                 for (int s = 0; s < SEEDS; s++) {
                     seeds[s] = 1000L * digit + s;
                 }
-                Tensor images = pipeline.generate(GenerationRequest.builder()
-                        .prompts(Collections.nCopies(SEEDS, prompt)).steps(20).guidanceScale(3.0).build(),
+                Tensor images = pipeline.generate(
+                        GenerationRequest.builder()
+                                .prompts(Collections.nCopies(SEEDS, prompt))
+                                .steps(20)
+                                .guidanceScale(3.0)
+                                .build(),
                         new SeededNoise(seeds));
                 for (int p : classifier.predict(images)) {
                     confusion[digit][p]++;
@@ -43,10 +48,14 @@ class DigitsQualityTest {
         double accuracy = correct / (double) total;
         StringBuilder table = new StringBuilder();
         for (int d = 0; d < 10; d++) {
-            table.append(d).append(": ").append(java.util.Arrays.toString(confusion[d])).append('\n');
+            table.append(d)
+                    .append(": ")
+                    .append(java.util.Arrays.toString(confusion[d]))
+                    .append('\n');
         }
-        System.out.printf("digits-t2i quality: %d/%d = %.1f %% show the prompted digit%n%s", correct, total,
-                100 * accuracy, table);
+        System.out.printf(
+                "digits-t2i quality: %d/%d = %.1f %% show the prompted digit%n%s",
+                correct, total, 100 * accuracy, table);
         assertTrue(accuracy >= 0.95, "accuracy " + accuracy + " below 95 %; confusion (row = prompted):\n" + table);
     }
 }

@@ -16,19 +16,31 @@ class GeneralisationTest {
     @Test
     void nonSquareSizesAndMixedRowsRun() {
         try (DiffusionPipeline sd = Pipelines.open(Fixtures.fixture("sd-tiny"), RuntimeOptions.DEFAULT)) {
-            Tensor out = sd.generate(GenerationRequest.builder()
-                    .prompts(List.of("a very long prompt about " + "mountains and rivers ".repeat(20), "东京の夜景"))
-                    .negativePrompts(java.util.Arrays.asList("blurry", null))
-                    .size(48, 24).steps(3).guidanceScale(5).scheduler("dpmpp_2m_karras").build(), new SeededNoise(1, 2));
+            Tensor out = sd.generate(
+                    GenerationRequest.builder()
+                            .prompts(List.of("a very long prompt about " + "mountains and rivers ".repeat(20), "东京の夜景"))
+                            .negativePrompts(java.util.Arrays.asList("blurry", null))
+                            .size(48, 24)
+                            .steps(3)
+                            .guidanceScale(5)
+                            .scheduler("dpmpp_2m_karras")
+                            .build(),
+                    new SeededNoise(1, 2));
             assertArrayEquals(new long[] {2, 24, 48, 3}, out.shape());
             for (float v : out.data()) {
                 assertTrue(v >= 0 && v <= 1 && !Float.isNaN(v));
             }
         }
         try (DiffusionPipeline xl = Pipelines.open(Fixtures.fixture("sdxl-tiny"), RuntimeOptions.DEFAULT)) {
-            Tensor out = xl.generate(GenerationRequest.builder().prompts(List.of("a fox", "a cat", "a dog"))
-                    .negativePrompts(java.util.Arrays.asList(null, "ugly", null))
-                    .size(16, 40).steps(2).guidanceScale(4).build(), new SeededNoise(1, 2, 3));
+            Tensor out = xl.generate(
+                    GenerationRequest.builder()
+                            .prompts(List.of("a fox", "a cat", "a dog"))
+                            .negativePrompts(java.util.Arrays.asList(null, "ugly", null))
+                            .size(16, 40)
+                            .steps(2)
+                            .guidanceScale(4)
+                            .build(),
+                    new SeededNoise(1, 2, 3));
             assertArrayEquals(new long[] {3, 40, 16, 3}, out.shape());
         }
     }
@@ -36,8 +48,15 @@ class GeneralisationTest {
     @Test
     void aSizeThatIsNotAMultipleOfTheVaeFactorIsRejected() {
         try (DiffusionPipeline sd = Pipelines.open(Fixtures.fixture("sd-tiny"), RuntimeOptions.DEFAULT)) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> sd.generate(
-                    GenerationRequest.builder().prompts(List.of("x")).size(30, 32).steps(1).build(), new SeededNoise(1)));
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> sd.generate(
+                            GenerationRequest.builder()
+                                    .prompts(List.of("x"))
+                                    .size(30, 32)
+                                    .steps(1)
+                                    .build(),
+                            new SeededNoise(1)));
             assertTrue(e.getMessage().contains("width 30") && e.getMessage().contains("multiple of 4"), e.getMessage());
         }
     }
@@ -45,9 +64,18 @@ class GeneralisationTest {
     @Test
     void anUnknownSchedulerListsTheKnownOnes() {
         try (DiffusionPipeline sd = Pipelines.open(Fixtures.fixture("sd-tiny"), RuntimeOptions.DEFAULT)) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> sd.generate(
-                    GenerationRequest.builder().prompts(List.of("x")).steps(1).scheduler("heun").build(), new SeededNoise(1)));
-            assertTrue(e.getMessage().contains("unknown scheduler 'heun'") && e.getMessage().contains("euler_a"),
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> sd.generate(
+                            GenerationRequest.builder()
+                                    .prompts(List.of("x"))
+                                    .steps(1)
+                                    .scheduler("heun")
+                                    .build(),
+                            new SeededNoise(1)));
+            assertTrue(
+                    e.getMessage().contains("unknown scheduler 'heun'")
+                            && e.getMessage().contains("euler_a"),
                     e.getMessage());
         }
     }

@@ -57,7 +57,10 @@ class ImageConditionedPipelinesTest {
     }
 
     private static GenerationRequest.Builder request(String prompt) {
-        return GenerationRequest.builder().prompts(List.of(prompt)).guidanceScale(7.5).image(image());
+        return GenerationRequest.builder()
+                .prompts(List.of(prompt))
+                .guidanceScale(7.5)
+                .image(image());
     }
 
     /** Runs and returns the number of denoising steps the loop made. */
@@ -78,7 +81,8 @@ class ImageConditionedPipelinesTest {
             assertInstanceOf(StableDiffusionImg2ImgPipeline.class, p);
         }
         try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-tiny"), o, Task.INPAINT)) {
-            assertFalse(assertInstanceOf(StableDiffusionInpaintPipeline.class, p).usesMaskChannels());
+            assertFalse(
+                    assertInstanceOf(StableDiffusionInpaintPipeline.class, p).usesMaskChannels());
         }
         try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-inpaint-tiny"), o, Task.INPAINT)) {
             assertTrue(assertInstanceOf(StableDiffusionInpaintPipeline.class, p).usesMaskChannels());
@@ -91,7 +95,8 @@ class ImageConditionedPipelinesTest {
             assertInstanceOf(StableDiffusionXLImg2ImgPipeline.class, p);
         }
         try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sdxl-tiny"), o, Task.INPAINT)) {
-            assertFalse(assertInstanceOf(StableDiffusionXLInpaintPipeline.class, p).usesMaskChannels());
+            assertFalse(
+                    assertInstanceOf(StableDiffusionXLInpaintPipeline.class, p).usesMaskChannels());
         }
     }
 
@@ -99,27 +104,62 @@ class ImageConditionedPipelinesTest {
     void otherStrengthsAndStepCountsRunIntStepsTimesStrengthSteps() {
         RuntimeOptions o = RuntimeOptions.DEFAULT;
         try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-tiny"), o, Task.IMAGE_TO_IMAGE)) {
-            assertEquals(4, countSteps(p, request("a lake").steps(7).strength(0.6).scheduler("euler_a").build()));
+            assertEquals(
+                    4,
+                    countSteps(
+                            p,
+                            request("a lake")
+                                    .steps(7)
+                                    .strength(0.6)
+                                    .scheduler("euler_a")
+                                    .build()));
             // the default strength, 0.8
-            assertEquals(4, countSteps(p, request("a lake").steps(5).scheduler("ddim").build()));
+            assertEquals(
+                    4,
+                    countSteps(p, request("a lake").steps(5).scheduler("ddim").build()));
             // sd-tiny's own PNDM has steps + 1 timesteps (one repeated), so the loop makes one more, as in diffusers
             assertEquals(5, countSteps(p, request("a lake").steps(5).build()));
         }
         try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-tiny"), o, Task.INPAINT)) {
-            assertEquals(3, countSteps(p, request("a wall").mask(mask()).steps(5).strength(0.6).scheduler("ddim")
-                    .build()));
+            assertEquals(
+                    3,
+                    countSteps(
+                            p,
+                            request("a wall")
+                                    .mask(mask())
+                                    .steps(5)
+                                    .strength(0.6)
+                                    .scheduler("ddim")
+                                    .build()));
         }
         try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-inpaint-tiny"), o, Task.INPAINT)) {
-            assertEquals(3, countSteps(p, request("a wall").mask(mask()).steps(6).strength(0.6)
-                    .scheduler("dpmpp_2m").build()));
+            assertEquals(
+                    3,
+                    countSteps(
+                            p,
+                            request("a wall")
+                                    .mask(mask())
+                                    .steps(6)
+                                    .strength(0.6)
+                                    .scheduler("dpmpp_2m")
+                                    .build()));
         }
         try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sdxl-tiny"), o, Task.IMAGE_TO_IMAGE)) {
             // the default strength, 0.3: int(10 * 0.3) = 3
-            assertEquals(3, countSteps(p, request("a fox").steps(10).guidanceScale(0).build()));
+            assertEquals(
+                    3, countSteps(p, request("a fox").steps(10).guidanceScale(0).build()));
         }
         try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sdxl-tiny"), o, Task.INPAINT)) {
-            assertEquals(3, countSteps(p, request("a fox").mask(mask()).steps(5).strength(0.6).guidanceScale(5)
-                    .build()));
+            assertEquals(
+                    3,
+                    countSteps(
+                            p,
+                            request("a fox")
+                                    .mask(mask())
+                                    .steps(5)
+                                    .strength(0.6)
+                                    .guidanceScale(5)
+                                    .build()));
         }
     }
 
@@ -127,15 +167,20 @@ class ImageConditionedPipelinesTest {
     void tooFewStepsForTheStrengthIsAClearError() {
         RuntimeOptions o = RuntimeOptions.DEFAULT;
         try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-tiny"), o, Task.IMAGE_TO_IMAGE)) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
                     () -> p.generate(request("x").steps(4).strength(0.2).build(), new SeededNoise(1)));
-            assertTrue(e.getMessage().contains("strength 0.2") && e.getMessage().contains("num_inference_steps 4"),
+            assertTrue(
+                    e.getMessage().contains("strength 0.2") && e.getMessage().contains("num_inference_steps 4"),
                     e.getMessage());
         }
         try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-inpaint-tiny"), o, Task.INPAINT)) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> p.generate(request("x").mask(mask()).steps(3).strength(0.3).build(), new SeededNoise(1)));
-            assertTrue(e.getMessage().contains("strength 0.3") && e.getMessage().contains("num_inference_steps 3"),
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> p.generate(
+                            request("x").mask(mask()).steps(3).strength(0.3).build(), new SeededNoise(1)));
+            assertTrue(
+                    e.getMessage().contains("strength 0.3") && e.getMessage().contains("num_inference_steps 3"),
                     e.getMessage());
         }
     }
@@ -148,8 +193,8 @@ class ImageConditionedPipelinesTest {
         for (int i = 0; i < m.length; i++) {
             m[i] = m[i] > 0 ? (i % 3 == 0 ? 0.5f : 0.9f) : (i % 2 == 0 ? 0.3f : 0f);
         }
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-inpaint-tiny"), RuntimeOptions.DEFAULT,
-                Task.INPAINT)) {
+        try (DiffusionPipeline p =
+                Pipelines.open(Fixtures.fixture("sd-inpaint-tiny"), RuntimeOptions.DEFAULT, Task.INPAINT)) {
             GenerationRequest.Builder r = request("a red brick wall").mask(mask).steps(4);
             Tensor plain = p.generate(r.build(), new SeededNoise(9));
             Tensor kept = p.generate(r.keepUnmasked(true).build(), new SeededNoise(9));
@@ -174,22 +219,30 @@ class ImageConditionedPipelinesTest {
         Tensor masks = Tensors.concatBatch(mask(), mirrored(mask()));
         List<String> prompts = List.of("a red brick wall", "a bowl of ramen");
         long[] seeds = {5, 77};
-        record Setup(String folder, Task task, String scheduler) {
-        }
-        for (Setup s : List.of(new Setup("sd-tiny", Task.IMAGE_TO_IMAGE, "euler_a"),
-                new Setup("sd-tiny", Task.INPAINT, "ddim"), new Setup("sd-inpaint-tiny", Task.INPAINT, "euler_a"),
+        record Setup(String folder, Task task, String scheduler) {}
+        for (Setup s : List.of(
+                new Setup("sd-tiny", Task.IMAGE_TO_IMAGE, "euler_a"),
+                new Setup("sd-tiny", Task.INPAINT, "ddim"),
+                new Setup("sd-inpaint-tiny", Task.INPAINT, "euler_a"),
                 new Setup("sdxl-tiny", Task.INPAINT, "euler_a"))) {
             try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture(s.folder()), RuntimeOptions.DEFAULT, s.task())) {
                 boolean inpaint = s.task() == Task.INPAINT;
-                GenerationRequest.Builder both = GenerationRequest.builder().prompts(prompts)
-                        .negativePrompts(java.util.Arrays.asList("blurry", null)).image(images).steps(5)
-                        .strength(0.8).scheduler(s.scheduler());
+                GenerationRequest.Builder both = GenerationRequest.builder()
+                        .prompts(prompts)
+                        .negativePrompts(java.util.Arrays.asList("blurry", null))
+                        .image(images)
+                        .steps(5)
+                        .strength(0.8)
+                        .scheduler(s.scheduler());
                 Tensor batch = p.generate((inpaint ? both.mask(masks) : both).build(), new SeededNoise(seeds));
                 List<Double> diffs = new ArrayList<>();
                 for (int r = 0; r < 2; r++) {
-                    GenerationRequest.Builder one = GenerationRequest.builder().prompts(List.of(prompts.get(r)))
+                    GenerationRequest.Builder one = GenerationRequest.builder()
+                            .prompts(List.of(prompts.get(r)))
                             .negativePrompts(java.util.Arrays.asList(r == 0 ? "blurry" : null))
-                            .image(Tensors.sliceBatch(images, r, r + 1)).steps(5).strength(0.8)
+                            .image(Tensors.sliceBatch(images, r, r + 1))
+                            .steps(5)
+                            .strength(0.8)
                             .scheduler(s.scheduler());
                     if (inpaint) {
                         one.mask(Tensors.sliceBatch(masks, r, r + 1));

@@ -74,7 +74,8 @@ class DdpmSchedulerTest {
             x = s.step(eps, t, x, noise);
         }
         assertEquals(noise.recorded(), noise.consumed(), "draws of the full loop, plus the initial latents");
-        long positiveSteps = java.util.Arrays.stream(s.timesteps()).filter(t -> t > 0).count();
+        long positiveSteps =
+                java.util.Arrays.stream(s.timesteps()).filter(t -> t > 0).count();
         assertEquals(noise.recorded() - 1, positiveSteps);
     }
 
@@ -141,7 +142,8 @@ class DdpmSchedulerTest {
     @Test
     void fixedLargeUsesBetaAndVPredictionConverts() {
         JsonConfig cfg = schedulerConfig(caseDir("ddpm-tiny", "ddpm_10"))
-                .with("variance_type", "fixed_large").with("prediction_type", "v_prediction")
+                .with("variance_type", "fixed_large")
+                .with("prediction_type", "v_prediction")
                 .with("clip_sample", false);
         Scheduler s = Schedulers.create(cfg);
         s.setTimesteps(10);
@@ -175,14 +177,14 @@ class DdpmSchedulerTest {
     @Test
     void invalidConfigsFailClearly() {
         JsonConfig base = schedulerConfig(caseDir("ddpm-tiny", "ddpm_10"));
-        IllegalArgumentException learned = assertThrows(IllegalArgumentException.class,
-                () -> Schedulers.create(base.with("variance_type", "learned_range")));
+        IllegalArgumentException learned = assertThrows(
+                IllegalArgumentException.class, () -> Schedulers.create(base.with("variance_type", "learned_range")));
         assertTrue(learned.getMessage().contains("variance_type"), learned.getMessage());
-        IllegalArgumentException thr = assertThrows(IllegalArgumentException.class,
-                () -> Schedulers.create(base.with("thresholding", true)));
+        IllegalArgumentException thr =
+                assertThrows(IllegalArgumentException.class, () -> Schedulers.create(base.with("thresholding", true)));
         assertTrue(thr.getMessage().contains("thresholding"), thr.getMessage());
-        IllegalArgumentException pred = assertThrows(IllegalArgumentException.class,
-                () -> Schedulers.create(base.with("prediction_type", "flow")));
+        IllegalArgumentException pred = assertThrows(
+                IllegalArgumentException.class, () -> Schedulers.create(base.with("prediction_type", "flow")));
         assertTrue(pred.getMessage().contains("prediction_type"), pred.getMessage());
         Scheduler s = Schedulers.create(base.with("timestep_spacing", "sideways"));
         IllegalArgumentException spacing = assertThrows(IllegalArgumentException.class, () -> s.setTimesteps(10));
@@ -190,7 +192,8 @@ class DdpmSchedulerTest {
         Scheduler ok = Schedulers.create(base);
         assertThrows(IllegalArgumentException.class, () -> ok.setTimesteps(0));
         assertThrows(IllegalArgumentException.class, () -> ok.setTimesteps(1001));
-        assertThrows(IllegalStateException.class,
+        assertThrows(
+                IllegalStateException.class,
                 () -> ok.step(Tensor.zeros(1, 1, 1, 1), 900, Tensor.zeros(1, 1, 1, 1), noDraws()));
     }
 }

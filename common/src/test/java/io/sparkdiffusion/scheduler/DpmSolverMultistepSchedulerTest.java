@@ -44,7 +44,8 @@ class DpmSolverMultistepSchedulerTest {
         Scheduler s = Schedulers.create("dpmpp_2m_karras", schedulerConfig(caseDir("sd-tiny", "txt2img_dpmpp_2m")));
         s.setTimesteps(4);
         assertArrayEquals(recordedTimesteps(caseDir("sd-tiny", "txt2img_dpmpp_2m_karras")), s.timesteps(), 0.0);
-        Scheduler plain = Schedulers.create("dpmpp_2m",
+        Scheduler plain = Schedulers.create(
+                "dpmpp_2m",
                 schedulerConfig(caseDir("sd-tiny", "txt2img_dpmpp_2m_karras")).with("use_karras_sigmas", false));
         plain.setTimesteps(4);
         assertArrayEquals(recordedTimesteps(caseDir("sd-tiny", "txt2img_dpmpp_2m")), plain.timesteps(), 0.0);
@@ -54,10 +55,12 @@ class DpmSolverMultistepSchedulerTest {
     @ParameterizedTest
     @CsvSource({"linspace,999 749 500 250", "leading,801 601 401 201", "trailing,999 749 499 249"})
     void timestepSpacings(String spacing, String expected) {
-        DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler",
-                "timestep_spacing", spacing));
+        DpmSolverMultistepScheduler s =
+                new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler", "timestep_spacing", spacing));
         s.setTimesteps(4);
-        double[] want = Arrays.stream(expected.split(" ")).mapToDouble(Double::parseDouble).toArray();
+        double[] want = Arrays.stream(expected.split(" "))
+                .mapToDouble(Double::parseDouble)
+                .toArray();
         assertArrayEquals(want, s.timesteps(), 0.0);
     }
 
@@ -82,8 +85,8 @@ class DpmSolverMultistepSchedulerTest {
         double[] abar = sdAlphasCumprod();
         double sigmaMin = Math.sqrt((1 - abar[0]) / abar[0]);
         double sigmaMax = Math.sqrt((1 - abar[999]) / abar[999]);
-        DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler",
-                "use_karras_sigmas", true, "final_sigmas_type", finalType));
+        DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(
+                sdConfig("DPMSolverMultistepScheduler", "use_karras_sigmas", true, "final_sigmas_type", finalType));
         s.setTimesteps(steps);
         double[] sig = s.sigmas();
         double[] t = s.timesteps();
@@ -98,8 +101,8 @@ class DpmSolverMultistepSchedulerTest {
         assertEquals(sigmaMin, sig[steps - 1], 1e-4 * sigmaMin, "ramp ends at the smallest training sigma");
         // Karras et al. 2022 eq. 5: sigma^(1/7) is linear in the step
         int mid = steps / 2;
-        double root = Math.pow(sigmaMax, 1 / 7.0) + (double) mid / (steps - 1)
-                * (Math.pow(sigmaMin, 1 / 7.0) - Math.pow(sigmaMax, 1 / 7.0));
+        double root = Math.pow(sigmaMax, 1 / 7.0)
+                + (double) mid / (steps - 1) * (Math.pow(sigmaMin, 1 / 7.0) - Math.pow(sigmaMax, 1 / 7.0));
         assertEquals(Math.pow(root, 7), sig[mid], 1e-4 * sig[mid]);
         assertEquals(999.0, t[0]);
         assertEquals(finalType.equals("zero") ? 0.0 : sigmaMin, sig[steps], 1e-4 * sigmaMin, "final sigma");
@@ -107,8 +110,8 @@ class DpmSolverMultistepSchedulerTest {
 
     @Test
     void duplicateKarrasTimestepsAreKeptAndSteppedInOrder() {
-        DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler",
-                "use_karras_sigmas", true));
+        DpmSolverMultistepScheduler s =
+                new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler", "use_karras_sigmas", true));
         s.setTimesteps(100);
         double[] t = s.timesteps();
         assertEquals(100, t.length, "diffusers no longer drops repeated timesteps");
@@ -131,8 +134,8 @@ class DpmSolverMultistepSchedulerTest {
 
     @Test
     void lambdaMinClippedDropsTheLowSnrEndOfTheCosineSchedule() {
-        JsonConfig c = sdConfig("DPMSolverMultistepScheduler", "beta_schedule", "squaredcos_cap_v2",
-                "lambda_min_clipped", -5.1);
+        JsonConfig c = sdConfig(
+                "DPMSolverMultistepScheduler", "beta_schedule", "squaredcos_cap_v2", "lambda_min_clipped", -5.1);
         // independently: cosine abar(t) = f(t)/f(0) with f(t) = cos^2((t/T + 0.008)/1.008 * pi/2) (betas capped at
         // 0.999 only at the very end); lambda = log(alpha/sigma) = 0.5 log(abar / (1 - abar))
         int clipped = 0;
@@ -160,8 +163,8 @@ class DpmSolverMultistepSchedulerTest {
     @ParameterizedTest
     @ValueSource(strings = {"epsilon", "v_prediction", "sample"})
     void firstStepIsDdim(String predictionType) {
-        DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler",
-                "prediction_type", predictionType));
+        DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(
+                sdConfig("DPMSolverMultistepScheduler", "prediction_type", predictionType));
         s.setTimesteps(4);
         double[] sig = s.sigmas();
         Vp from = Vp.of(sig[0]);
@@ -191,8 +194,8 @@ class DpmSolverMultistepSchedulerTest {
     @ParameterizedTest
     @ValueSource(strings = {"midpoint", "heun"})
     void secondStepIsTheMultistepUpdate(String solverType) {
-        DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler",
-                "solver_type", solverType));
+        DpmSolverMultistepScheduler s =
+                new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler", "solver_type", solverType));
         s.setTimesteps(4);
         double[] sig = s.sigmas();
         double[] t = s.timesteps();
@@ -242,8 +245,8 @@ class DpmSolverMultistepSchedulerTest {
     /** SDE-DPM-Solver++1: x_t = (sigma_t/sigma_s) e^-h x + alpha_t (1 - e^-2h) x0 + sigma_t sqrt(1 - e^-2h) z. */
     @Test
     void sdeDpmSolverPlusPlusDrawsOneNoisePerStep() {
-        DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler",
-                "algorithm_type", "sde-dpmsolver++"));
+        DpmSolverMultistepScheduler s = new DpmSolverMultistepScheduler(
+                sdConfig("DPMSolverMultistepScheduler", "algorithm_type", "sde-dpmsolver++"));
         s.setTimesteps(4);
         Tensor z = random(30, N);
         int[] draws = {0};
@@ -286,14 +289,21 @@ class DpmSolverMultistepSchedulerTest {
 
     @Test
     void unsupportedOptionsAreRejectedWithTheSupportedList() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
-                new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler", "algorithm_type", "foo")));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> new DpmSolverMultistepScheduler(
+                        sdConfig("DPMSolverMultistepScheduler", "algorithm_type", "foo")));
         assertTrue(e.getMessage().contains("dpmsolver++, sde-dpmsolver++, dpmsolver, sde-dpmsolver"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new DpmSolverMultistepScheduler(
-                sdConfig("DPMSolverMultistepScheduler", "thresholding", true)));
-        assertThrows(IllegalArgumentException.class, () -> new DpmSolverMultistepScheduler(
-                sdConfig("DPMSolverMultistepScheduler", "algorithm_type", "dpmsolver")), "zero final sigma");
-        assertThrows(IllegalArgumentException.class, () -> new DpmSolverMultistepScheduler(
-                sdConfig("DPMSolverMultistepScheduler", "solver_type", "rk4")));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler", "thresholding", true)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new DpmSolverMultistepScheduler(
+                        sdConfig("DPMSolverMultistepScheduler", "algorithm_type", "dpmsolver")),
+                "zero final sigma");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler", "solver_type", "rk4")));
     }
 }

@@ -39,8 +39,12 @@ class EulerAncestralDiscreteSchedulerTest {
 
     /** One draw per denoising step, the last one included: the recorded draws minus the initial latents. */
     @ParameterizedTest
-    @CsvSource({"sd-tiny,txt2img_euler_a", "sdxl-tiny,turbo_1step", "sdxl-tiny,turbo_4step",
-        "digits/digits-t2i,euler_a_20_g3"})
+    @CsvSource({
+        "sd-tiny,txt2img_euler_a",
+        "sdxl-tiny,turbo_1step",
+        "sdxl-tiny,turbo_4step",
+        "digits/digits-t2i,euler_a_20_g3"
+    })
     void drawsOnceEveryStepLikeTheRecordedRun(String model, String caseName) {
         Path dir = caseDir(model, caseName);
         long[][] draws = noiseDraws(dir);
@@ -155,12 +159,14 @@ class EulerAncestralDiscreteSchedulerTest {
     void ignoresKarrasAndRejectsSamplePrediction() {
         JsonConfig base = sdConfig("EulerAncestralDiscreteScheduler", "timestep_spacing", "linspace");
         EulerAncestralDiscreteScheduler plain = new EulerAncestralDiscreteScheduler(base);
-        EulerAncestralDiscreteScheduler karras = new EulerAncestralDiscreteScheduler(base.with("use_karras_sigmas", true));
+        EulerAncestralDiscreteScheduler karras =
+                new EulerAncestralDiscreteScheduler(base.with("use_karras_sigmas", true));
         plain.setTimesteps(6);
         karras.setTimesteps(6);
         assertArrayEquals(plain.timesteps(), karras.timesteps(), 0.0);
         assertArrayEquals(plain.sigmas, karras.sigmas, 0.0);
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> new EulerAncestralDiscreteScheduler(base.with("prediction_type", "sample")));
     }
 
@@ -178,6 +184,7 @@ class EulerAncestralDiscreteSchedulerTest {
         JsonConfig c = sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace");
         assertInstanceOf(EulerAncestralDiscreteScheduler.class, Schedulers.create("euler_a", c));
         assertInstanceOf(EulerAncestralDiscreteScheduler.class, Schedulers.create("euler_ancestral", c));
-        assertInstanceOf(EulerAncestralDiscreteScheduler.class, Schedulers.create("EulerAncestralDiscreteScheduler", c));
+        assertInstanceOf(
+                EulerAncestralDiscreteScheduler.class, Schedulers.create("EulerAncestralDiscreteScheduler", c));
     }
 }

@@ -18,9 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkdiffusion.tensor.Tensor;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 class EulerDiscreteSchedulerTest {
     private static final long[] SHAPE = {1, 4, 8, 8};
@@ -50,8 +50,8 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void sigmasInterpolateTheTrainingSigmasAtTheTimesteps() {
-        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading"));
+        EulerDiscreteScheduler s =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading"));
         s.setTimesteps(4);
         assertArrayEquals(new double[] {751, 501, 251, 1}, s.timesteps(), 0.0);
         assertEquals(5, s.sigmas.length);
@@ -63,15 +63,15 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void initNoiseSigmaIsTheLargestSigmaForLinspaceAndItsVarianceForLeading() {
-        EulerDiscreteScheduler lin = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
+        EulerDiscreteScheduler lin =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
         lin.setTimesteps(4);
         // SD's well-known sigma_max 14.6146...
         assertEquals(14.614647, lin.initNoiseSigma(), 1e-5);
         assertEquals(SD_SIGMAS[999], lin.initNoiseSigma(), 1e-4);
 
-        EulerDiscreteScheduler lead = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading"));
+        EulerDiscreteScheduler lead =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading"));
         lead.setTimesteps(4);
         double sigma751 = SD_SIGMAS[751];
         assertEquals(Math.sqrt(sigma751 * sigma751 + 1), lead.initNoiseSigma(), 1e-4);
@@ -79,8 +79,8 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void fractionalLinspaceTimestepsInterpolateTheSigmas() {
-        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
+        EulerDiscreteScheduler s =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
         s.setTimesteps(7);
         double t1 = s.timesteps()[1];
         assertEquals((float) (999.0 * 5 / 6), t1, 0.0); // linspace(0, 999, 7)[::-1][1] = 832.5
@@ -89,8 +89,8 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void stepIsTheEulerUpdateOnOneElement() {
-        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
+        EulerDiscreteScheduler s =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
         s.setTimesteps(4);
         Tensor x = pattern(SHAPE, 0);
         Tensor eps = pattern(SHAPE, 1);
@@ -108,8 +108,8 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void vPredictionStepUsesTheVParameterisation() {
-        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading")
+        EulerDiscreteScheduler s =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading")
                         .with("prediction_type", "v_prediction"));
         s.setTimesteps(4);
         Tensor x = pattern(SHAPE, 0);
@@ -125,8 +125,8 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void addNoiseUsesTheSigmaAtTheBeginIndex() {
-        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
+        EulerDiscreteScheduler s =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
         s.setTimesteps(4);
         s.setBeginIndex(2);
         Tensor x0 = pattern(SHAPE, 0);
@@ -138,8 +138,8 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void zeroTerminalSnrPinsTheLastAlphaCumprod() {
-        EulerDiscreteScheduler s = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "trailing")
+        EulerDiscreteScheduler s =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "timestep_spacing", "trailing")
                         .with("rescale_betas_zero_snr", true));
         s.setTimesteps(4);
         // abar_999 = 2^-24: sigma = sqrt((1 - 2^-24) / 2^-24)
@@ -150,18 +150,21 @@ class EulerDiscreteSchedulerTest {
 
     @Test
     void karrasSigmasSpanTheSameRange() {
-        EulerDiscreteScheduler plain = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
+        EulerDiscreteScheduler plain =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace"));
         plain.setTimesteps(10);
-        EulerDiscreteScheduler k = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace").with("use_karras_sigmas", true));
+        EulerDiscreteScheduler k =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace")
+                        .with("use_karras_sigmas", true));
         k.setTimesteps(10);
         assertEquals(plain.sigmas[0], k.sigmas[0], 1e-5);
         assertEquals(plain.sigmas[9], k.sigmas[9], 1e-5);
         // Karras et al. eq. 5 with rho = 7, middle point
         double rho = 7;
-        double mid = Math.pow(Math.pow(plain.sigmas[0], 1 / rho)
-                + 5.0 / 9 * (Math.pow(plain.sigmas[9], 1 / rho) - Math.pow(plain.sigmas[0], 1 / rho)), rho);
+        double mid = Math.pow(
+                Math.pow(plain.sigmas[0], 1 / rho)
+                        + 5.0 / 9 * (Math.pow(plain.sigmas[9], 1 / rho) - Math.pow(plain.sigmas[0], 1 / rho)),
+                rho);
         assertEquals(mid, k.sigmas[5], 1e-5 * mid);
         double[] ts = k.timesteps();
         assertEquals(999, ts[0], 1e-3);

@@ -79,10 +79,16 @@ class LcmSchedulerTest {
         for (int i = 0; i < x.size(); i += 29) {
             double e = eps.data()[i];
             double zi = z.data()[i];
-            assertEquals(lcm(x.data()[i], e, 999, ac) * Math.sqrt(ac[759]) + Math.sqrt(1 - ac[759]) * zi,
-                    x1.data()[i], TOL, "step 0");
-            assertEquals(lcm(x1.data()[i], e, 759, ac) * Math.sqrt(ac[499]) + Math.sqrt(1 - ac[499]) * zi,
-                    x2.data()[i], TOL, "step 1");
+            assertEquals(
+                    lcm(x.data()[i], e, 999, ac) * Math.sqrt(ac[759]) + Math.sqrt(1 - ac[759]) * zi,
+                    x1.data()[i],
+                    TOL,
+                    "step 0");
+            assertEquals(
+                    lcm(x1.data()[i], e, 759, ac) * Math.sqrt(ac[499]) + Math.sqrt(1 - ac[499]) * zi,
+                    x2.data()[i],
+                    TOL,
+                    "step 1");
             assertEquals(lcm(x3.data()[i], e, 259, ac), x4.data()[i], TOL, "last step");
         }
     }
@@ -112,7 +118,8 @@ class LcmSchedulerTest {
     void aliasesAndInvalidConfigs() {
         JsonConfig cfg = schedulerConfig(CASE);
         assertInstanceOf(LcmScheduler.class, Schedulers.create("lcm", cfg));
-        assertInstanceOf(LcmScheduler.class, Schedulers.create("LCM", schedulerConfig(caseDir("sd-tiny", "txt2img_pndm"))));
+        assertInstanceOf(
+                LcmScheduler.class, Schedulers.create("LCM", schedulerConfig(caseDir("sd-tiny", "txt2img_pndm"))));
         assertInstanceOf(LcmScheduler.class, Schedulers.create("LCMScheduler", cfg));
         assertTrue(Schedulers.isKnown("lcm"));
 
@@ -120,11 +127,11 @@ class LcmSchedulerTest {
         IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class, () -> s.setTimesteps(51));
         assertTrue(tooMany.getMessage().contains("original_inference_steps"), tooMany.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ((LcmScheduler) s).setTimesteps(20, 50, 0.2));
-        IllegalArgumentException orig = assertThrows(IllegalArgumentException.class,
-                () -> Schedulers.create(cfg.with("original_inference_steps", 2000)));
+        IllegalArgumentException orig = assertThrows(
+                IllegalArgumentException.class, () -> Schedulers.create(cfg.with("original_inference_steps", 2000)));
         assertTrue(orig.getMessage().contains("original_inference_steps"), orig.getMessage());
-        IllegalArgumentException thr = assertThrows(IllegalArgumentException.class,
-                () -> Schedulers.create(cfg.with("thresholding", true)));
+        IllegalArgumentException thr =
+                assertThrows(IllegalArgumentException.class, () -> Schedulers.create(cfg.with("thresholding", true)));
         assertTrue(thr.getMessage().contains("thresholding"), thr.getMessage());
     }
 }

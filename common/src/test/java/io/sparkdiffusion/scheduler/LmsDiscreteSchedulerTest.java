@@ -25,8 +25,8 @@ class LmsDiscreteSchedulerTest {
     private static final double[] SD_SIGMAS = scaledLinearSigmas(0.00085, 0.012, 1000);
 
     private static LmsDiscreteScheduler sd(String spacing, int steps) {
-        LmsDiscreteScheduler s = new LmsDiscreteScheduler(
-                sdConfig("LMSDiscreteScheduler", "timestep_spacing", spacing));
+        LmsDiscreteScheduler s =
+                new LmsDiscreteScheduler(sdConfig("LMSDiscreteScheduler", "timestep_spacing", spacing));
         s.setTimesteps(steps);
         return s;
     }
@@ -124,16 +124,20 @@ class LmsDiscreteSchedulerTest {
     @Test
     void firstStepMatchesEuler() {
         LmsDiscreteScheduler lms = sd("leading", 5);
-        EulerDiscreteScheduler euler = new EulerDiscreteScheduler(
-                sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading"));
+        EulerDiscreteScheduler euler =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "timestep_spacing", "leading"));
         euler.setTimesteps(5);
         assertArrayEquals(euler.timesteps(), lms.timesteps(), 0.0);
         assertEquals(euler.initNoiseSigma(), lms.initNoiseSigma(), 0.0);
         Tensor x = pattern(SHAPE, 0);
         Tensor eps = pattern(SHAPE, 1);
         double t = lms.timesteps()[0];
-        assertArrayEquals(euler.scaleModelInput(x, t).data(), lms.scaleModelInput(x, t).data(), 0f);
-        assertArrayEquals(euler.step(eps, t, x, noDraws()).data(), lms.step(eps, t, x, noDraws()).data(), 2e-5f);
+        assertArrayEquals(
+                euler.scaleModelInput(x, t).data(), lms.scaleModelInput(x, t).data(), 0f);
+        assertArrayEquals(
+                euler.step(eps, t, x, noDraws()).data(),
+                lms.step(eps, t, x, noDraws()).data(),
+                2e-5f);
     }
 
     @Test
@@ -169,9 +173,12 @@ class LmsDiscreteSchedulerTest {
         assertEquals(plain.sigmas[7], k.sigmas[7], 1e-5);
         assertTrue(k.sigmas[3] < plain.sigmas[3], "Karras spends more steps at low noise");
         runLoop(k, SHAPE, 0, noDraws());
-        assertInstanceOf(LmsDiscreteScheduler.class,
+        assertInstanceOf(
+                LmsDiscreteScheduler.class,
                 Schedulers.create("lms", sdConfig("EulerDiscreteScheduler", "timestep_spacing", "linspace")));
-        assertThrows(IllegalArgumentException.class, () -> new LmsDiscreteScheduler(
-                sdConfig("LMSDiscreteScheduler", "timestep_spacing", "linspace").with("use_beta_sigmas", true)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new LmsDiscreteScheduler(sdConfig("LMSDiscreteScheduler", "timestep_spacing", "linspace")
+                        .with("use_beta_sigmas", true)));
     }
 }

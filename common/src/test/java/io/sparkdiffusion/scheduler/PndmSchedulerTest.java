@@ -48,12 +48,18 @@ class PndmSchedulerTest {
 
     @Test
     void prkWarmUpTimesteps() {
-        JsonConfig cfg = schedulerConfig(CASE).with("skip_prk_steps", false).with("beta_schedule", "linear")
-                .with("beta_start", 0.0001).with("beta_end", 0.02);
+        JsonConfig cfg = schedulerConfig(CASE)
+                .with("skip_prk_steps", false)
+                .with("beta_schedule", "linear")
+                .with("beta_start", 0.0001)
+                .with("beta_end", 0.02);
         Scheduler s = Schedulers.create(cfg);
         s.setTimesteps(10);
-        assertArrayEquals(new double[] {901, 851, 851, 801, 801, 751, 751, 701, 701, 651, 651, 601,
-            601, 501, 401, 301, 201, 101, 1}, s.timesteps());
+        assertArrayEquals(
+                new double[] {
+                    901, 851, 851, 801, 801, 751, 751, 701, 701, 651, 651, 601, 601, 501, 401, 301, 201, 101, 1
+                },
+                s.timesteps());
         // the PLMS-only list of the same schedule repeats the second timestep
         Scheduler plms = Schedulers.create(cfg.with("skip_prk_steps", true));
         plms.setTimesteps(10);
@@ -114,10 +120,13 @@ class PndmSchedulerTest {
             }
             assertEquals(transfer(xi, ei[0], ac[751], ac[501]), x1.data()[i], TOL, "call 0");
             assertEquals(transfer(xi, (ei[0] + ei[1]) / 2, ac[751], ac[501]), x2.data()[i], TOL, "call 1");
-            assertEquals(transfer(x2.data()[i], (3 * ei[2] - ei[0]) / 2, ac[501], ac[251]), x3.data()[i], TOL,
-                    "call 2");
-            assertEquals(transfer(x3.data()[i], (23 * ei[3] - 16 * ei[2] + 5 * ei[0]) / 12, ac[251], ac[1]),
-                    x4.data()[i], TOL, "call 3");
+            assertEquals(
+                    transfer(x2.data()[i], (3 * ei[2] - ei[0]) / 2, ac[501], ac[251]), x3.data()[i], TOL, "call 2");
+            assertEquals(
+                    transfer(x3.data()[i], (23 * ei[3] - 16 * ei[2] + 5 * ei[0]) / 12, ac[251], ac[1]),
+                    x4.data()[i],
+                    TOL,
+                    "call 3");
             double e4 = (55 * ei[4] - 59 * ei[3] + 37 * ei[2] - 9 * ei[0]) / 24;
             assertEquals(transfer(x4.data()[i], e4, ac[1], ac[0]), x5.data()[i], TOL, "call 4");
         }
@@ -160,14 +169,16 @@ class PndmSchedulerTest {
         JsonConfig cfg = schedulerConfig(CASE);
         assertInstanceOf(PndmScheduler.class, Schedulers.create("pndm", cfg));
         assertInstanceOf(PndmScheduler.class, Schedulers.create("PNDM", cfg));
-        assertInstanceOf(PndmScheduler.class, Schedulers.create("PNDMScheduler", schedulerConfig(
-                caseDir("sd-tiny", "txt2img_ddpm"))));
+        assertInstanceOf(
+                PndmScheduler.class,
+                Schedulers.create("PNDMScheduler", schedulerConfig(caseDir("sd-tiny", "txt2img_ddpm"))));
         assertTrue(Schedulers.isKnown("pndm"));
-        IllegalArgumentException pred = assertThrows(IllegalArgumentException.class,
-                () -> Schedulers.create(cfg.with("prediction_type", "sample")));
+        IllegalArgumentException pred = assertThrows(
+                IllegalArgumentException.class, () -> Schedulers.create(cfg.with("prediction_type", "sample")));
         assertTrue(pred.getMessage().contains("prediction_type"), pred.getMessage());
         Scheduler fresh = Schedulers.create(cfg);
-        assertThrows(IllegalStateException.class,
+        assertThrows(
+                IllegalStateException.class,
                 () -> fresh.step(Tensor.zeros(1, 1, 1, 1), 751, Tensor.zeros(1, 1, 1, 1), noDraws()));
     }
 }

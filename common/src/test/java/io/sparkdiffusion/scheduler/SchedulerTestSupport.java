@@ -18,8 +18,7 @@ import java.util.Random;
  * and noise sources.
  */
 final class SchedulerTestSupport {
-    private SchedulerTestSupport() {
-    }
+    private SchedulerTestSupport() {}
 
     // ---- recorded cases ----
 
@@ -83,9 +82,11 @@ final class SchedulerTestSupport {
         if (keyValues.length % 2 != 0) {
             throw new IllegalArgumentException("overrides come in key, value pairs: " + Arrays.toString(keyValues));
         }
-        JsonConfig c = JsonConfig.parse("{\"_class_name\":\"" + className + "\",\"num_train_timesteps\":1000,"
-                + "\"beta_start\":0.00085,\"beta_end\":0.012,\"beta_schedule\":\"scaled_linear\","
-                + "\"prediction_type\":\"epsilon\",\"steps_offset\":1}", "test config");
+        JsonConfig c = JsonConfig.parse(
+                "{\"_class_name\":\"" + className + "\",\"num_train_timesteps\":1000,"
+                        + "\"beta_start\":0.00085,\"beta_end\":0.012,\"beta_schedule\":\"scaled_linear\","
+                        + "\"prediction_type\":\"epsilon\",\"steps_offset\":1}",
+                "test config");
         for (int i = 0; i < keyValues.length; i += 2) {
             c = c.with((String) keyValues[i], keyValues[i + 1]);
         }

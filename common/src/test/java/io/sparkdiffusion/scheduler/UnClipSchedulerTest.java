@@ -101,7 +101,8 @@ class UnClipSchedulerTest {
         assertTrue(clipped > 0, "the check should exercise clip_sample_range 10");
         // one value spelled out: element 0
         double x0 = Math.max(-10, Math.min(10, predicted.data()[0]));
-        double v = Math.sqrt(ap) * beta / (1 - at) * x0 + Math.sqrt(alpha) * (1 - ap) / (1 - at) * x.data()[0]
+        double v = Math.sqrt(ap) * beta / (1 - at) * x0
+                + Math.sqrt(alpha) * (1 - ap) / (1 - at) * x.data()[0]
                 + Math.sqrt((1 - ap) / (1 - at) * beta) * z.data()[0];
         assertEquals(v, out.data()[0], 1e-4);
     }
@@ -131,7 +132,8 @@ class UnClipSchedulerTest {
     /** epsilon prediction from t = 500 to 0 (not t - 1: beta = 1 - abar_500 / abar_0). */
     @Test
     void epsilonPredictionMiddleStep() {
-        Scheduler s = Schedulers.create(priorConfig().with("prediction_type", "epsilon").with("clip_sample", false));
+        Scheduler s = Schedulers.create(
+                priorConfig().with("prediction_type", "epsilon").with("clip_sample", false));
         s.setTimesteps(3);
         Tensor x = Tensor.full(0.7f, 1, 4);
         Tensor eps = Tensor.full(-0.2f, 1, 4);
@@ -206,13 +208,16 @@ class UnClipSchedulerTest {
         assertTrue(Schedulers.isKnown("unclip"));
 
         assertThrows(IllegalArgumentException.class, () -> bare.setTimesteps(1));
-        IllegalArgumentException linear = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException linear = assertThrows(
+                IllegalArgumentException.class,
                 () -> Schedulers.create(priorConfig().with("beta_schedule", "linear")));
         assertTrue(linear.getMessage().contains("squaredcos_cap_v2"), linear.getMessage());
-        IllegalArgumentException variance = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException variance = assertThrows(
+                IllegalArgumentException.class,
                 () -> Schedulers.create(priorConfig().with("variance_type", "fixed_large")));
         assertTrue(variance.getMessage().contains("variance_type"), variance.getMessage());
-        IllegalArgumentException v = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException v = assertThrows(
+                IllegalArgumentException.class,
                 () -> Schedulers.create(priorConfig().with("prediction_type", "v_prediction")));
         assertTrue(v.getMessage().contains("prediction_type"), v.getMessage());
     }

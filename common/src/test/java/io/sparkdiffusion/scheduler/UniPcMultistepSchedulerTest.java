@@ -47,8 +47,8 @@ class UniPcMultistepSchedulerTest {
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     void firstStepIsDdim(boolean predictX0) {
-        UniPcMultistepScheduler s = new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler",
-                "predict_x0", predictX0));
+        UniPcMultistepScheduler s =
+                new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler", "predict_x0", predictX0));
         s.setTimesteps(4);
         Vp from = Vp.of(s.sigmas()[0]);
         Vp to = Vp.of(s.sigmas()[1]);
@@ -70,8 +70,8 @@ class UniPcMultistepSchedulerTest {
     @ParameterizedTest
     @ValueSource(strings = {"bh2", "bh1"})
     void secondStepCorrectsThenPredicts(String solverType) {
-        UniPcMultistepScheduler s = new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler",
-                "solver_type", solverType));
+        UniPcMultistepScheduler s =
+                new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler", "solver_type", solverType));
         s.setTimesteps(4);
         double[] sig = s.sigmas();
         Tensor x = random(3, N);
@@ -94,9 +94,10 @@ class UniPcMultistepSchedulerTest {
         for (int i = 0; i < N; i++) {
             double m0 = (x.data()[i] - v0.sigma() * eps0.data()[i]) / v0.alpha();
             double m1 = (x1.data()[i] - v1.sigma() * eps1.data()[i]) / v1.alpha(); // from the uncorrected sample
-            double corrected = v1.sigma() / v0.sigma() * x.data()[i] - v1.alpha() * phiC * m0
-                    - v1.alpha() * bC * 0.5 * (m1 - m0);
-            want[i] = v2.sigma() / v1.sigma() * corrected - v2.alpha() * phiP * m1
+            double corrected =
+                    v1.sigma() / v0.sigma() * x.data()[i] - v1.alpha() * phiC * m0 - v1.alpha() * bC * 0.5 * (m1 - m0);
+            want[i] = v2.sigma() / v1.sigma() * corrected
+                    - v2.alpha() * phiP * m1
                     - v2.alpha() * bP * 0.5 * (m0 - m1) / r;
         }
         assertElements(want, x2, 2e-5, solverType + " UniC-1 + UniP-2");
@@ -104,8 +105,8 @@ class UniPcMultistepSchedulerTest {
 
     @Test
     void disabledCorrectorLeavesTheSampleAsGiven() {
-        UniPcMultistepScheduler s = new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler",
-                "disable_corrector", List.of(0)));
+        UniPcMultistepScheduler s =
+                new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler", "disable_corrector", List.of(0)));
         s.setTimesteps(4);
         double[] sig = s.sigmas();
         Tensor x = random(6, N);
@@ -123,7 +124,8 @@ class UniPcMultistepSchedulerTest {
         for (int i = 0; i < N; i++) {
             double m0 = (x.data()[i] - v0.sigma() * eps0.data()[i]) / v0.alpha();
             double m1 = (x1.data()[i] - v1.sigma() * eps1.data()[i]) / v1.alpha();
-            want[i] = v2.sigma() / v1.sigma() * x1.data()[i] - v2.alpha() * phiP * m1
+            want[i] = v2.sigma() / v1.sigma() * x1.data()[i]
+                    - v2.alpha() * phiP * m1
                     - v2.alpha() * phiP * 0.5 * (m0 - m1) / r;
         }
         assertElements(want, x2, 2e-5, "UniP-2 without corrector");
@@ -135,8 +137,7 @@ class UniPcMultistepSchedulerTest {
      */
     @Test
     void thirdOrderSolvesForTheRhos() {
-        UniPcMultistepScheduler s = new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler",
-                "solver_order", 3));
+        UniPcMultistepScheduler s = new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler", "solver_order", 3));
         s.setTimesteps(10);
         double[] sig = s.sigmas();
         double[] t = s.timesteps();
@@ -206,8 +207,16 @@ class UniPcMultistepSchedulerTest {
 
     @Test
     void karrasSigmasHonourSigmaMinAndMax() {
-        UniPcMultistepScheduler s = new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler",
-                "use_karras_sigmas", true, "sigma_min", 0.05, "sigma_max", 10.0, "final_sigmas_type", "sigma_min"));
+        UniPcMultistepScheduler s = new UniPcMultistepScheduler(sdConfig(
+                "UniPCMultistepScheduler",
+                "use_karras_sigmas",
+                true,
+                "sigma_min",
+                0.05,
+                "sigma_max",
+                10.0,
+                "final_sigmas_type",
+                "sigma_min"));
         s.setTimesteps(10);
         double[] sig = s.sigmas();
         assertEquals(10.0, sig[0], 1e-6);
@@ -216,8 +225,8 @@ class UniPcMultistepSchedulerTest {
         for (int i = 1; i < 10; i++) {
             assertTrue(sig[i] < sig[i - 1]);
         }
-        UniPcMultistepScheduler z = new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler",
-                "use_karras_sigmas", true));
+        UniPcMultistepScheduler z =
+                new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler", "use_karras_sigmas", true));
         z.setTimesteps(10);
         assertEquals(0.0, z.sigmas()[10]);
         assertEquals(999.0, z.timesteps()[0]);
@@ -226,11 +235,15 @@ class UniPcMultistepSchedulerTest {
 
     @Test
     void unsupportedOptionsAreRejected() {
-        assertThrows(IllegalArgumentException.class, () -> new UniPcMultistepScheduler(
-                sdConfig("UniPCMultistepScheduler", "solver_type", "rk4")));
-        assertThrows(IllegalArgumentException.class, () -> new UniPcMultistepScheduler(
-                sdConfig("UniPCMultistepScheduler", "thresholding", true)));
-        assertThrows(IllegalArgumentException.class, () -> new UniPcMultistepScheduler(
-                sdConfig("UniPCMultistepScheduler", "solver_p", "DPMSolverMultistepScheduler")));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler", "solver_type", "rk4")));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler", "thresholding", true)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new UniPcMultistepScheduler(
+                        sdConfig("UniPCMultistepScheduler", "solver_p", "DPMSolverMultistepScheduler")));
     }
 }

@@ -10,8 +10,7 @@ import java.nio.file.Path;
 
 /** Locates the project's bundled test data ({@code testdata/}) and models ({@code models/}) from any module. */
 public final class Fixtures {
-    private Fixtures() {
-    }
+    private Fixtures() {}
 
     /** The repository root: the {@code project.root} system property, else the nearest ancestor with testdata/. */
     public static Path root() {

@@ -31,14 +31,18 @@ public final class OnnxGraphs {
 
     /** {@code out = Identity(in)}: rank-{@code rank} tensors of {@code type}. */
     public static byte[] identity(String in, int type, int rank, String out) {
-        return graph().input(in, type, rank).node("Identity", new String[] {in}, new String[] {out})
-                .output(out, type, rank).bytes();
+        return graph().input(in, type, rank)
+                .node("Identity", new String[] {in}, new String[] {out})
+                .output(out, type, rank)
+                .bytes();
     }
 
     /** {@code out = Cast<float>(in)}: {@code in} of {@code inType}, e.g. a float16 input. */
     public static byte[] cast(String in, int inType, int rank, String out) {
-        return graph().input(in, inType, rank).node("Cast", new String[] {in}, new String[] {out}, "to", FLOAT)
-                .output(out, FLOAT, rank).bytes();
+        return graph().input(in, inType, rank)
+                .node("Cast", new String[] {in}, new String[] {out}, "to", FLOAT)
+                .output(out, FLOAT, rank)
+                .bytes();
     }
 
     /**
@@ -47,17 +51,25 @@ public final class OnnxGraphs {
      */
     public static byte[] withExternalWeight(String in, int rank, String out, String location) {
         OnnxGraphs g = graph().input(in, FLOAT, rank);
-        g.initializers.add(new Msg().varint(1, 1).varint(2, FLOAT).str(8, "w")
+        g.initializers.add(new Msg()
+                .varint(1, 1)
+                .varint(2, FLOAT)
+                .str(8, "w")
                 .msg(13, new Msg().str(1, "location").str(2, location))
                 .msg(13, new Msg().str(1, "offset").str(2, "0"))
                 .msg(13, new Msg().str(1, "length").str(2, "4"))
                 .varint(14, 1));
-        return g.node("Add", new String[] {in, "w"}, new String[] {out}).output(out, FLOAT, rank).bytes();
+        return g.node("Add", new String[] {in, "w"}, new String[] {out})
+                .output(out, FLOAT, rank)
+                .bytes();
     }
 
     /** The external data file of {@link #withExternalWeight}: one float, 0.5. */
     public static byte[] externalWeight() {
-        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0.5f).array();
+        return ByteBuffer.allocate(4)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putFloat(0.5f)
+                .array();
     }
 
     public OnnxGraphs input(String name, int type, int rank) {
@@ -77,7 +89,8 @@ public final class OnnxGraphs {
 
     /** A node with one integer attribute. */
     public OnnxGraphs node(String op, String[] in, String[] out, String attribute, long value) {
-        nodes.add(nodeMsg(op, in, out).msg(5, new Msg().str(1, attribute).varint(3, value).varint(20, 2)));
+        nodes.add(nodeMsg(op, in, out)
+                .msg(5, new Msg().str(1, attribute).varint(3, value).varint(20, 2)));
         return this;
     }
 
@@ -87,7 +100,8 @@ public final class OnnxGraphs {
         for (long v : values) {
             b.putLong(v);
         }
-        initializers.add(new Msg().varint(1, values.length).varint(2, INT64).str(8, name).raw(9, b.array()));
+        initializers.add(
+                new Msg().varint(1, values.length).varint(2, INT64).str(8, name).raw(9, b.array()));
         return this;
     }
 
@@ -98,7 +112,11 @@ public final class OnnxGraphs {
         initializers.forEach(i -> graph.msg(5, i));
         inputs.forEach(i -> graph.msg(11, i));
         outputs.forEach(o -> graph.msg(12, o));
-        return new Msg().varint(1, 8).msg(8, new Msg().str(1, "").varint(2, 17)).msg(7, graph).bytes();
+        return new Msg()
+                .varint(1, 8)
+                .msg(8, new Msg().str(1, "").varint(2, 17))
+                .msg(7, graph)
+                .bytes();
     }
 
     private static Msg nodeMsg(String op, String[] in, String[] out) {

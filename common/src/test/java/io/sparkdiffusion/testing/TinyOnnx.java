@@ -13,19 +13,28 @@ public final class TinyOnnx {
     public static final int INT64 = 7;
     public static final int FLOAT16 = 10;
 
-    private TinyOnnx() {
-    }
+    private TinyOnnx() {}
 
     /** @param tDims null for a scalar, else the dims of t (a negative entry is the symbolic "batch") */
     public static byte[] addCast(int xType, int tType, long[] tDims) {
-        Msg cast = new Msg().str(1, "t").str(2, "tc").str(4, "Cast")
+        Msg cast = new Msg()
+                .str(1, "t")
+                .str(2, "tc")
+                .str(4, "Cast")
                 .msg(5, new Msg().str(1, "to").varint(3, xType).varint(20, 2));
         Msg add = new Msg().str(1, "x").str(1, "tc").str(2, "y").str(4, "Add");
-        Msg graph = new Msg().msg(1, cast).msg(1, add).str(2, "tiny")
+        Msg graph = new Msg()
+                .msg(1, cast)
+                .msg(1, add)
+                .str(2, "tiny")
                 .msg(11, valueInfo("x", xType, new long[] {-1}))
                 .msg(11, valueInfo("t", tType, tDims))
                 .msg(12, valueInfo("y", xType, new long[] {-1}));
-        return new Msg().varint(1, 8).msg(8, new Msg().str(1, "").varint(2, 17)).msg(7, graph).bytes();
+        return new Msg()
+                .varint(1, 8)
+                .msg(8, new Msg().str(1, "").varint(2, 17))
+                .msg(7, graph)
+                .bytes();
     }
 
     private static Msg valueInfo(String name, int type, long[] dims) {

@@ -73,7 +73,8 @@ class ClipTokenizerTest {
             long[] accented = t.encode("Café crème, 東京の夜");
             assertEquals(49406, accented[0]);
             int end = indexOf(accented, 49407);
-            assertEquals(true, end > 5, "non-ASCII text yields tokens: " + Arrays.toString(Arrays.copyOf(accented, 12)));
+            assertEquals(
+                    true, end > 5, "non-ASCII text yields tokens: " + Arrays.toString(Arrays.copyOf(accented, 12)));
             long[] empty = t.encode("");
             assertEquals(49406, empty[0]);
             assertEquals(49407, empty[1]);
@@ -88,8 +89,10 @@ class ClipTokenizerTest {
         for (String f : new String[] {"vocab.json", "merges.txt", "tokenizer_config.json"}) {
             Files.copy(TOKENIZER.resolve(f), dir.resolve(f));
         }
-        try (ClipTokenizer fromJson = ClipTokenizer.load(TOKENIZER); ClipTokenizer fromBpe = ClipTokenizer.load(dir)) {
-            for (String s : new String[] {"a photo of a cat", "an oil painting of a lighthouse at dusk", "Café 東京 123!?"}) {
+        try (ClipTokenizer fromJson = ClipTokenizer.load(TOKENIZER);
+                ClipTokenizer fromBpe = ClipTokenizer.load(dir)) {
+            for (String s :
+                    new String[] {"a photo of a cat", "an oil painting of a lighthouse at dusk", "Café 東京 123!?"}) {
                 assertArrayEquals(fromJson.encode(s), fromBpe.encode(s), s);
             }
         }

@@ -30,8 +30,7 @@ class GifWriterTest {
     Path tmp;
 
     /** One frame read back: the image, its delay and the NETSCAPE2.0 loop count (null when absent). */
-    record GifFrame(BufferedImage image, int delay, Integer loopCount) {
-    }
+    record GifFrame(BufferedImage image, int delay, Integer loopCount) {}
 
     static GifFrame[] read(byte[] gif) throws IOException {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(gif))) {
@@ -42,7 +41,8 @@ class GifWriterTest {
                 int n = reader.getNumImages(true);
                 GifFrame[] frames = new GifFrame[n];
                 for (int i = 0; i < n; i++) {
-                    IIOMetadataNode root = (IIOMetadataNode) reader.getImageMetadata(i).getAsTree(FORMAT);
+                    IIOMetadataNode root =
+                            (IIOMetadataNode) reader.getImageMetadata(i).getAsTree(FORMAT);
                     int delay = -1;
                     Integer loop = null;
                     for (Node c = root.getFirstChild(); c != null; c = c.getNextSibling()) {
@@ -140,7 +140,8 @@ class GifWriterTest {
     void rejectsBadInput() {
         assertThrows(IllegalArgumentException.class, () -> GifWriter.toBytes(Tensor.zeros(1, 4, 4, 2), 10));
         assertThrows(IllegalArgumentException.class, () -> GifWriter.toBytes(Tensor.zeros(1, 4, 4, 3), -1));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> GifWriter.write(Tensor.zeros(1, 4, 4, 3), 10, -2, tmp.resolve("x.gif")));
     }
 }

@@ -39,11 +39,11 @@ class Mp4WriterTest {
     Path tmp;
 
     /** A decoded MP4: the frames as RGB images plus the track metadata. */
-    record Decoded(List<BufferedImage> frames, DemuxerTrackMeta meta) {
-    }
+    record Decoded(List<BufferedImage> frames, DemuxerTrackMeta meta) {}
 
     static Decoded decode(byte[] mp4) throws IOException, JCodecException {
-        FrameGrab grab = FrameGrab.createFrameGrab(ByteBufferSeekableByteChannel.readFromByteBuffer(ByteBuffer.wrap(mp4)));
+        FrameGrab grab =
+                FrameGrab.createFrameGrab(ByteBufferSeekableByteChannel.readFromByteBuffer(ByteBuffer.wrap(mp4)));
         List<BufferedImage> frames = new ArrayList<>();
         Picture pic;
         while ((pic = grab.getNativeFrame()) != null) {
@@ -197,7 +197,9 @@ class Mp4WriterTest {
         for (Decoded d : List.of(fromFile, fromStream, incremental)) {
             assertEquals(4, d.frames().size());
             for (int f = 0; f < 4; f++) {
-                assertArrayEquals(pixels(fromFile.frames().get(f)), pixels(d.frames().get(f)),
+                assertArrayEquals(
+                        pixels(fromFile.frames().get(f)),
+                        pixels(d.frames().get(f)),
                         "the encoder is deterministic: same pixels whatever the destination");
             }
         }
@@ -225,10 +227,20 @@ class Mp4WriterTest {
         Assumptions.assumeTrue(ffprobe != null, "ffprobe is not on PATH: skipping the ffprobe check of the MP4");
         Path file = tmp.resolve("probe.mp4");
         Mp4Writer.write(VideoTestClips.rgb(7, 17, 33, 2, 5), 12, file);
-        Process p = new ProcessBuilder(ffprobe.toString(), "-v", "error", "-select_streams", "v:0", "-count_frames",
-                "-show_entries", "stream=codec_name,width,height,nb_read_frames,avg_frame_rate",
-                "-of", "default=noprint_wrappers=1", file.toString())
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        ffprobe.toString(),
+                        "-v",
+                        "error",
+                        "-select_streams",
+                        "v:0",
+                        "-count_frames",
+                        "-show_entries",
+                        "stream=codec_name,width,height,nb_read_frames,avg_frame_rate",
+                        "-of",
+                        "default=noprint_wrappers=1",
+                        file.toString())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "ffprobe timed out");
         assertEquals(0, p.exitValue(), out);
@@ -271,8 +283,9 @@ class Mp4WriterTest {
         for (int shift = 0; shift <= 16; shift += 8) {
             int a = (rgbA >> shift) & 0xFF;
             int b = (rgbB >> shift) & 0xFF;
-            assertFalse(Math.abs(a - b) > tol, "padding pixel " + Integer.toHexString(rgbB) + " vs edge "
-                    + Integer.toHexString(rgbA));
+            assertFalse(
+                    Math.abs(a - b) > tol,
+                    "padding pixel " + Integer.toHexString(rgbB) + " vs edge " + Integer.toHexString(rgbA));
         }
     }
 }

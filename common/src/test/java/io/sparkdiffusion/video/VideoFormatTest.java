@@ -62,8 +62,13 @@ class VideoFormatTest {
             switch (f) {
                 case MP4 -> {
                     assertEquals("ftyp", new String(bytes, 4, 4, StandardCharsets.US_ASCII));
-                    assertEquals(3, Mp4WriterTest.decode(out.toByteArray()).frames().size());
-                    assertEquals(3, Mp4WriterTest.decode(Files.readAllBytes(path)).frames().size());
+                    assertEquals(
+                            3, Mp4WriterTest.decode(out.toByteArray()).frames().size());
+                    assertEquals(
+                            3,
+                            Mp4WriterTest.decode(Files.readAllBytes(path))
+                                    .frames()
+                                    .size());
                 }
                 case GIF -> {
                     assertEquals("GIF89a", new String(bytes, 0, 6, StandardCharsets.US_ASCII));

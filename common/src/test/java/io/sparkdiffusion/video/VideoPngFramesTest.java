@@ -43,8 +43,9 @@ class VideoPngFramesTest {
         try (Stream<Path> s = Files.list(dir)) {
             names = s.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList());
         }
-        assertEquals(List.of("frame_0000.png", "frame_0001.png", "frame_0002.png", "frame_0003.png",
-                "frame_0004.png"), names);
+        assertEquals(
+                List.of("frame_0000.png", "frame_0001.png", "frame_0002.png", "frame_0003.png", "frame_0004.png"),
+                names);
         for (int f = 0; f < 5; f++) {
             assertEquals(dir.resolve(names.get(f)), files.get(f));
             byte[] bytes = Files.readAllBytes(files.get(f));

@@ -4,8 +4,7 @@ import io.sparkdiffusion.tensor.Tensor;
 
 /** Small synthetic clips for the video writer tests. */
 final class VideoTestClips {
-    private VideoTestClips() {
-    }
+    private VideoTestClips() {}
 
     /**
      * A smooth RGB clip: per-channel gradients over a per-frame brightness; frame {@code brightFrame} is near white

@@ -21,7 +21,9 @@ import picocli.CommandLine.Option;
  * Runtime {@code run()} time per component and everything else (scheduler, tokenizer, tensor copies, PNG-free),
  * and prints the ratio total / sum(run): 1.00 means the Java side costs nothing.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
         description = "Measures images/s and where the time goes (ONNX Runtime run() per component vs the rest).")
 final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
@@ -30,22 +32,45 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "DIR", description = "Model folder. Default: models/digits-t2i.")
     Path model;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "20", description = "Denoising steps. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--steps",
+            paramLabel = "N",
+            defaultValue = "20",
+            description = "Denoising steps. Default: ${DEFAULT-VALUE}.")
     int steps;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "8", description = "Rows per batch. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--batch",
+            paramLabel = "B",
+            defaultValue = "8",
+            description = "Rows per batch. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--guidance", paramLabel = "G", defaultValue = "3", description = "Guidance scale. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--guidance",
+            paramLabel = "G",
+            defaultValue = "3",
+            description = "Guidance scale. Default: ${DEFAULT-VALUE}.")
     double guidance;
 
-    @Option(names = "--iterations", paramLabel = "N", defaultValue = "5", description = "Timed batches. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--iterations",
+            paramLabel = "N",
+            defaultValue = "5",
+            description = "Timed batches. Default: ${DEFAULT-VALUE}.")
     int iterations;
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "2", description = "Untimed batches first. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--warmup",
+            paramLabel = "N",
+            defaultValue = "2",
+            description = "Untimed batches first. Default: ${DEFAULT-VALUE}.")
     int warmup;
 
-    @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "a handwritten digit three",
+    @Option(
+            names = "--prompt",
+            paramLabel = "TEXT",
+            defaultValue = "a handwritten digit three",
             description = "Prompt for text models. Default: ${DEFAULT-VALUE}.")
     String prompt;
 
@@ -55,8 +80,8 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (steps <= 0 || batch <= 0 || iterations <= 0 || warmup < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--steps, --batch and --iterations must be positive, --warmup >= 0");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--steps, --batch and --iterations must be positive, --warmup >= 0");
         }
         PrintWriter out = spec.commandLine().getOut();
         Path modelDir = model != null ? model : ProjectHome.defaultModel();
@@ -76,19 +101,27 @@ final class BenchCommand implements Callable<Integer> {
             long total = System.nanoTime() - t0;
             long runSum = 0;
             Map<String, long[]> byComponent = new TreeMap<>();
-            for (Map.Entry<String, OnnxModel> e : pipeline.model().openSessions().entrySet()) {
-                byComponent.put(e.getKey(), new long[] {e.getValue().runNanos(), e.getValue().calls()});
+            for (Map.Entry<String, OnnxModel> e :
+                    pipeline.model().openSessions().entrySet()) {
+                byComponent.put(
+                        e.getKey(),
+                        new long[] {e.getValue().runNanos(), e.getValue().calls()});
                 runSum += e.getValue().runNanos();
             }
             int images = iterations * batch;
             out.printf("model        %s (%s)%n", modelDir, pipeline.model().pipelineClass());
-            out.printf("settings     %d steps, batch %d, guidance %s, %d timed batches, runtime %s%n", steps, batch,
-                    guidance, iterations, runtime.options(spec.commandLine()));
+            out.printf(
+                    "settings     %d steps, batch %d, guidance %s, %d timed batches, runtime %s%n",
+                    steps, batch, guidance, iterations, runtime.options(spec.commandLine()));
             out.printf("images/s     %.2f%n", images / (total / 1e9));
             out.printf("total        %10.1f ms%n", total / 1e6);
             for (Map.Entry<String, long[]> e : byComponent.entrySet()) {
-                out.printf("  run %-14s %10.1f ms  (%d calls, %.2f ms/call)%n", e.getKey(), e.getValue()[0] / 1e6,
-                        e.getValue()[1], e.getValue()[1] == 0 ? 0 : e.getValue()[0] / 1e6 / e.getValue()[1]);
+                out.printf(
+                        "  run %-14s %10.1f ms  (%d calls, %.2f ms/call)%n",
+                        e.getKey(),
+                        e.getValue()[0] / 1e6,
+                        e.getValue()[1],
+                        e.getValue()[1] == 0 ? 0 : e.getValue()[0] / 1e6 / e.getValue()[1]);
             }
             out.printf("  other          %10.1f ms%n", (total - runSum) / 1e6);
             out.printf("ratio total / sum(run) = %.3f%n", (double) total / runSum);

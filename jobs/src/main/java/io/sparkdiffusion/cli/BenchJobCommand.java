@@ -30,16 +30,26 @@ import picocli.CommandLine.Option;
  * {@code bench-job}: the same rows through a plain loop over the engine in this JVM, then through the Spark job on
  * local Spark; prints images/s of both and their ratio (a harness that prints figures, not a test).
  */
-@Command(name = "bench-job", mixinStandardHelpOptions = true,
-        description = "Compares images/s of the Spark job (local[N]) with a plain loop over the engine on the same rows.")
+@Command(
+        name = "bench-job",
+        mixinStandardHelpOptions = true,
+        description =
+                "Compares images/s of the Spark job (local[N]) with a plain loop over the engine on the same rows.")
 final class BenchJobCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "Text-to-image model folder. Default: models/digits-t2i.")
+    @Option(
+            names = "--model",
+            paramLabel = "DIR",
+            description = "Text-to-image model folder. Default: models/digits-t2i.")
     Path model;
 
-    @Option(names = "--rows", paramLabel = "N", defaultValue = "60", description = "Rows (digits prompts). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--rows",
+            paramLabel = "N",
+            defaultValue = "60",
+            description = "Rows (digits prompts). Default: ${DEFAULT-VALUE}.")
     int rows;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "20", description = "Default: ${DEFAULT-VALUE}.")
@@ -51,7 +61,11 @@ final class BenchJobCommand implements Callable<Integer> {
     @Option(names = "--batch-size", paramLabel = "B", defaultValue = "8", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
-    @Option(names = "--master", paramLabel = "URL", defaultValue = "local[2]", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--master",
+            paramLabel = "URL",
+            defaultValue = "local[2]",
+            description = "Default: ${DEFAULT-VALUE}.")
     String master;
 
     @Option(names = "--work-dir", paramLabel = "DIR", description = "Scratch folder (default: a temp folder).")
@@ -60,7 +74,8 @@ final class BenchJobCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (rows <= 0 || steps <= 0 || batchSize <= 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--rows, --steps and --batch-size must be positive");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--rows, --steps and --batch-size must be positive");
         }
         PrintWriter out = spec.commandLine().getOut();
         Path modelDir = model != null ? model : ProjectHome.defaultModel();
@@ -84,8 +99,13 @@ final class BenchJobCommand implements Callable<Integer> {
                 for (int i = from; i < to; i++) {
                     seeds[i - from] = i;
                 }
-                Tensor images = p.generate(GenerationRequest.builder().prompts(prompts.subList(from, to)).steps(steps)
-                        .guidanceScale(guidance).build(), new SeededNoise(seeds));
+                Tensor images = p.generate(
+                        GenerationRequest.builder()
+                                .prompts(prompts.subList(from, to))
+                                .steps(steps)
+                                .guidanceScale(guidance)
+                                .build(),
+                        new SeededNoise(seeds));
                 for (int i = from; i < to; i++) {
                     Files.write(loopOut.resolve("b" + i + ".png"), Images.toPng(images, i - from));
                 }
@@ -96,8 +116,12 @@ final class BenchJobCommand implements Callable<Integer> {
         out.flush();
 
         // 2. the job on local Spark
-        SparkSession spark = SparkSession.builder().appName("bench-job").master(master)
-                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.ui.enabled", "false").getOrCreate();
+        SparkSession spark = SparkSession.builder()
+                .appName("bench-job")
+                .master(master)
+                .config("spark.driver.bindAddress", "127.0.0.1")
+                .config("spark.ui.enabled", "false")
+                .getOrCreate();
         try {
             Map<String, String> s = new LinkedHashMap<>();
             s.put("model", modelDir.toString());
@@ -110,8 +134,13 @@ final class BenchJobCommand implements Callable<Integer> {
             s.put("defaults.num_inference_steps", Integer.toString(steps));
             s.put("defaults.guidance_scale", Double.toString(guidance));
             JobSummary js = GenerateJob.run(spark, JobConfig.load(null, s));
-            out.printf(Locale.ROOT, "job (%s, %s partitions): %.2f images/s in the generation stage, %.1f s wall time in all%n",
-                    master, s.get("partitions"), js.imagesPerSecond(), js.wallSeconds());
+            out.printf(
+                    Locale.ROOT,
+                    "job (%s, %s partitions): %.2f images/s in the generation stage, %.1f s wall time in all%n",
+                    master,
+                    s.get("partitions"),
+                    js.imagesPerSecond(),
+                    js.wallSeconds());
             out.printf(Locale.ROOT, "ratio job / loop = %.2f%n", js.imagesPerSecond() / loopRate);
         } finally {
             ResidentPipelines.closeAll();

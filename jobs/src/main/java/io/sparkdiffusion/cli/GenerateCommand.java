@@ -21,46 +21,81 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code generate}: one PNG per seed, locally, without Spark. */
-@Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Generates one PNG per seed with a model folder (default: the bundled digits model).",
-                "Example: generate --prompt \"a handwritten digit seven\" --seeds 1,2,3 --steps 20 --guidance 3 --out out/"})
+@Command(
+        name = "generate",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Generates one PNG per seed with a model folder (default: the bundled digits model).",
+            "Example: generate --prompt \"a handwritten digit seven\" --seeds 1,2,3 --steps 20 --guidance 3 --out out/"
+        })
 final class GenerateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "Model folder (Optimum ONNX layout). Default: models/digits-t2i.")
+    @Option(
+            names = "--model",
+            paramLabel = "DIR",
+            description = "Model folder (Optimum ONNX layout). Default: models/digits-t2i.")
     Path model;
 
     @Option(names = "--prompt", paramLabel = "TEXT", description = "The prompt (not needed for unconditional models).")
     String prompt;
 
-    @Option(names = "--negative-prompt", paramLabel = "TEXT", description = "What to steer away from (with guidance > 1).")
+    @Option(
+            names = "--negative-prompt",
+            paramLabel = "TEXT",
+            description = "What to steer away from (with guidance > 1).")
     String negativePrompt;
 
-    @Option(names = "--seeds", paramLabel = "S1,S2,...", split = ",", required = true,
+    @Option(
+            names = "--seeds",
+            paramLabel = "S1,S2,...",
+            split = ",",
+            required = true,
             description = "One image per seed; a seed alone fixes its image.")
     List<Long> seeds;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "20", description = "Denoising steps. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--steps",
+            paramLabel = "N",
+            defaultValue = "20",
+            description = "Denoising steps. Default: ${DEFAULT-VALUE}.")
     int steps;
 
-    @Option(names = "--guidance", paramLabel = "G", defaultValue = "7.5",
+    @Option(
+            names = "--guidance",
+            paramLabel = "G",
+            defaultValue = "7.5",
             description = "Classifier-free guidance scale (<= 1 disables it). Default: ${DEFAULT-VALUE}.")
     double guidance;
 
-    @Option(names = "--scheduler", paramLabel = "NAME", description = "Scheduler instead of the model's, e.g. ddim, euler_a, dpmpp_2m_karras, unipc, lcm.")
+    @Option(
+            names = "--scheduler",
+            paramLabel = "NAME",
+            description = "Scheduler instead of the model's, e.g. ddim, euler_a, dpmpp_2m_karras, unipc, lcm.")
     String scheduler;
 
-    @Option(names = "--width", paramLabel = "W", description = "Width in pixels, a multiple of the VAE factor. Default: the model's.")
+    @Option(
+            names = "--width",
+            paramLabel = "W",
+            description = "Width in pixels, a multiple of the VAE factor. Default: the model's.")
     Integer width;
 
     @Option(names = "--height", paramLabel = "H", description = "Height in pixels. Default: the model's.")
     Integer height;
 
-    @Option(names = "--batch-size", paramLabel = "B", defaultValue = "4", description = "Seeds per engine batch. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--batch-size",
+            paramLabel = "B",
+            defaultValue = "4",
+            description = "Seeds per engine batch. Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
-    @Option(names = "--out", paramLabel = "DIR", required = true, description = "Output folder; files are named seed-<seed>.png.")
+    @Option(
+            names = "--out",
+            paramLabel = "DIR",
+            required = true,
+            description = "Output folder; files are named seed-<seed>.png.")
     Path out;
 
     @Mixin
@@ -75,17 +110,22 @@ final class GenerateCommand implements Callable<Integer> {
         Files.createDirectories(out);
         try (DiffusionPipeline pipeline = Pipelines.open(modelDir, options)) {
             if (pipeline.takesPrompt() && prompt == null) {
-                throw new CommandLine.ParameterException(spec.commandLine(),
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(),
                         "--prompt is required: " + modelDir.getFileName() + " is a text-to-image model");
             }
-            console.printf("model %s (%s), %d seed(s), %d steps, guidance %s%n", modelDir, pipeline.model().pipelineClass(),
-                    seeds.size(), steps, guidance);
+            console.printf(
+                    "model %s (%s), %d seed(s), %d steps, guidance %s%n",
+                    modelDir, pipeline.model().pipelineClass(), seeds.size(), steps, guidance);
             console.flush();
             int done = 0;
             for (int from = 0; from < seeds.size(); from += batchSize) {
                 List<Long> batch = seeds.subList(from, Math.min(seeds.size(), from + batchSize));
-                GenerationRequest.Builder b = GenerationRequest.builder().steps(steps).guidanceScale(guidance)
-                        .scheduler(scheduler).size(width, height);
+                GenerationRequest.Builder b = GenerationRequest.builder()
+                        .steps(steps)
+                        .guidanceScale(guidance)
+                        .scheduler(scheduler)
+                        .size(width, height);
                 if (pipeline.takesPrompt()) {
                     b.prompts(Collections.nCopies(batch.size(), prompt));
                     if (negativePrompt != null) {
@@ -95,7 +135,10 @@ final class GenerateCommand implements Callable<Integer> {
                     b.rows(batch.size());
                 }
                 long t0 = System.nanoTime();
-                Tensor images = pipeline.generate(b.build(), new SeededNoise(batch.stream().mapToLong(Long::longValue).toArray()));
+                Tensor images = pipeline.generate(
+                        b.build(),
+                        new SeededNoise(
+                                batch.stream().mapToLong(Long::longValue).toArray()));
                 double perImage = (System.nanoTime() - t0) / 1e6 / batch.size();
                 for (int r = 0; r < batch.size(); r++) {
                     Path file = out.resolve("seed-" + batch.get(r) + ".png");
@@ -126,8 +169,8 @@ final class GenerateCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--width and --height must be positive");
         }
         if (scheduler != null && !Schedulers.isKnown(scheduler)) {
-            throw new CommandLine.ParameterException(cl, "--scheduler: unknown scheduler '" + scheduler + "'; known: "
-                    + Schedulers.knownNames());
+            throw new CommandLine.ParameterException(
+                    cl, "--scheduler: unknown scheduler '" + scheduler + "'; known: " + Schedulers.knownNames());
         }
         if (seeds.isEmpty() || new ArrayList<>(seeds).contains(null)) {
             throw new CommandLine.ParameterException(cl, "--seeds needs at least one integer seed");

@@ -8,10 +8,20 @@ import picocli.CommandLine.Command;
  * Entry point of {@code bin/spark-diffusion}. Usage errors print one line naming the argument and exit with 2;
  * runtime failures print one line and exit with 1.
  */
-@Command(name = "spark-diffusion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(
+        name = "spark-diffusion",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
         description = "Diffusion-model generation on ONNX Runtime: local commands and Spark batch jobs.",
-        subcommands = {GenerateCommand.class, io.sparkdiffusion.jobs.JobCommand.class, ReplayCommand.class, BenchCommand.class, BenchJobCommand.class,
-            ValidateCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {
+            GenerateCommand.class,
+            io.sparkdiffusion.jobs.JobCommand.class,
+            ReplayCommand.class,
+            BenchCommand.class,
+            BenchJobCommand.class,
+            ValidateCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -40,8 +50,8 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setParameterExceptionHandler((ex, args) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println("error: " + ex.getMessage() + " (see '" + ex.getCommandLine().getCommandSpec().qualifiedName()
-                    + " --help')");
+            err.println("error: " + ex.getMessage() + " (see '"
+                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
             return CommandLine.ExitCode.USAGE;
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {

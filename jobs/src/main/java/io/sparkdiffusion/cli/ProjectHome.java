@@ -5,8 +5,7 @@ import java.nio.file.Path;
 
 /** Where the bundled models live: {@code -Dspark.diffusion.home} (set by the launcher), else the working directory. */
 final class ProjectHome {
-    private ProjectHome() {
-    }
+    private ProjectHome() {}
 
     static Path home() {
         String p = System.getProperty("spark.diffusion.home");

@@ -14,19 +14,31 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code replay}: reruns a recorded diffusers case on a model folder with the recorded noise. */
-@Command(name = "replay", mixinStandardHelpOptions = true,
-        description = {"Runs the pipeline a reference case describes (case.json) on a model folder, feeding the case's",
-                "recorded noise (noise_NNN.npy), and writes the final output as float32 .npy in [0, 1].",
-                "When the case holds image.npy (or frames.npy, video cases: (B, F, H, W, C)), prints the largest",
-                "difference to it (parity: <= 2e-3)."})
+@Command(
+        name = "replay",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Runs the pipeline a reference case describes (case.json) on a model folder, feeding the case's",
+            "recorded noise (noise_NNN.npy), and writes the final output as float32 .npy in [0, 1].",
+            "When the case holds image.npy (or frames.npy, video cases: (B, F, H, W, C)), prints the largest",
+            "difference to it (parity: <= 2e-3)."
+        })
 final class ReplayCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", required = true, description = "Model folder the case was recorded on.")
+    @Option(
+            names = "--model",
+            paramLabel = "DIR",
+            required = true,
+            description = "Model folder the case was recorded on.")
     Path model;
 
-    @Option(names = "--case", paramLabel = "CASE_DIR", required = true, description = "Case folder with case.json and noise_NNN.npy.")
+    @Option(
+            names = "--case",
+            paramLabel = "CASE_DIR",
+            required = true,
+            description = "Case folder with case.json and noise_NNN.npy.")
     Path caseDir;
 
     @Option(names = "--out", paramLabel = "FILE.npy", required = true, description = "Where to write the output array.")
@@ -43,16 +55,20 @@ final class ReplayCommand implements Callable<Integer> {
         PrintWriter console = spec.commandLine().getOut();
         try (CaseReplay replay = new CaseReplay(model, caseDir, runtime.options(spec.commandLine()))) {
             long t0 = System.nanoTime();
-            Tensor image = replay.run((i, t, latents) -> { });
+            Tensor image = replay.run((i, t, latents) -> {});
             Npy.write(out, image);
-            console.printf("wrote %s %s in %.0f ms%n", out, java.util.Arrays.toString(image.shape()), (System.nanoTime() - t0) / 1e6);
+            console.printf(
+                    "wrote %s %s in %.0f ms%n",
+                    out, java.util.Arrays.toString(image.shape()), (System.nanoTime() - t0) / 1e6);
             // video cases record frames.npy (B, F, H, W, C) instead of image.npy
-            Path expected = Files.isRegularFile(caseDir.resolve("frames.npy")) ? caseDir.resolve("frames.npy")
+            Path expected = Files.isRegularFile(caseDir.resolve("frames.npy"))
+                    ? caseDir.resolve("frames.npy")
                     : caseDir.resolve("image.npy");
             if (Files.isRegularFile(expected)) {
                 double d = Tensors.maxAbsDiff(image, Npy.read(expected));
-                console.printf("max |output - %s| = %.3g (%s)%n", expected.getFileName(), d,
-                        d <= 2e-3 ? "parity" : "MISMATCH");
+                console.printf(
+                        "max |output - %s| = %.3g (%s)%n",
+                        expected.getFileName(), d, d <= 2e-3 ? "parity" : "MISMATCH");
             }
         }
         return 0;

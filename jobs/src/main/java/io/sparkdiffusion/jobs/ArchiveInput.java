@@ -22,14 +22,18 @@ import org.apache.spark.sql.SparkSession;
 final class ArchiveInput {
     static final String PICTURES = "*.{png,jpg,jpeg,webp,PNG,JPG,JPEG,WEBP}";
 
-    private ArchiveInput() {
-    }
+    private ArchiveInput() {}
 
     static Dataset<Row> list(SparkSession spark, JobConfig config) {
         String images = qualified(spark, config.archiveImages());
-        Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true")
-                .option("pathGlobFilter", PICTURES).load(images).select(col("path"));
-        Dataset<Row> rel = files.select(col("path").as("image"),
+        Dataset<Row> files = spark.read()
+                .format("binaryFile")
+                .option("recursiveFileLookup", "true")
+                .option("pathGlobFilter", PICTURES)
+                .load(images)
+                .select(col("path"));
+        Dataset<Row> rel = files.select(
+                col("path").as("image"),
                 substring(col("path"), images.length() + 2, Integer.MAX_VALUE).as("relative"));
         Dataset<Row> rows = rel.withColumn("id", regexp_replace(col("relative"), "\\.[^./]+$", ""));
         if (config.archiveMasks() != null) {
@@ -43,10 +47,13 @@ final class ArchiveInput {
     private static String qualified(SparkSession spark, String dir) {
         try {
             Path p = new Path(dir);
-            String q = p.getFileSystem(spark.sparkContext().hadoopConfiguration()).makeQualified(p).toString();
+            String q = p.getFileSystem(spark.sparkContext().hadoopConfiguration())
+                    .makeQualified(p)
+                    .toString();
             return q.endsWith("/") ? q.substring(0, q.length() - 1) : q;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot resolve archive folder " + Redaction.uri(dir) + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot resolve archive folder " + Redaction.uri(dir) + ": " + e.getMessage(), e);
         }
     }
 }

@@ -55,16 +55,31 @@ import org.apache.spark.util.LongAccumulator;
 public final class GenerateJob {
     private static final Logger LOG = LogManager.getLogger(GenerateJob.class);
     /** Input columns the job reads; others are kept only in the errors table's copy of a rejected row. */
-    static final List<String> INPUT_FIELDS = List.of("id", "prompt", "negative_prompt", "seed", "num_inference_steps",
-            "guidance_scale", "width", "height", "scheduler", "num_images_per_prompt", "strength", "image", "mask",
-            "num_frames", "fps", "motion_bucket_id", "noise_aug_strength");
+    static final List<String> INPUT_FIELDS = List.of(
+            "id",
+            "prompt",
+            "negative_prompt",
+            "seed",
+            "num_inference_steps",
+            "guidance_scale",
+            "width",
+            "height",
+            "scheduler",
+            "num_images_per_prompt",
+            "strength",
+            "image",
+            "mask",
+            "num_frames",
+            "fps",
+            "motion_bucket_id",
+            "noise_aug_strength");
     /** Columns that may hold the picture's bytes instead of a path. */
     static final List<String> PICTURE_FIELDS = List.of("image", "mask");
     /** What the job owns in its output folder; --overwrite removes only these. */
-    static final Set<String> OWNED = Set.of("images", "videos", "thumbs", "metadata", "errors", "index.html", "_job.json");
+    static final Set<String> OWNED =
+            Set.of("images", "videos", "thumbs", "metadata", "errors", "index.html", "_job.json");
 
-    private GenerateJob() {
-    }
+    private GenerateJob() {}
 
     /** spark-submit entry point: the same options as {@code bin/spark-diffusion job}. */
     public static void main(String[] args) {
@@ -73,7 +88,8 @@ public final class GenerateJob {
 
     public static JobSummary run(SparkSession spark, JobConfig config) {
         long started = System.nanoTime();
-        String runId = Instant.now().toString().replaceAll("[:.]", "-") + "-" + UUID.randomUUID().toString().substring(0, 8);
+        String runId = Instant.now().toString().replaceAll("[:.]", "-") + "-"
+                + UUID.randomUUID().toString().substring(0, 8);
         LOG.info("spark-diffusion job {} with settings:\n{}", runId, config.describe());
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         config.hadoopSettings().forEach(hadoop::set);
@@ -86,25 +102,38 @@ public final class GenerateJob {
         RowRules.ModelRules modelRules;
         String modelName = localModel.getFileName().toString();
         // Kandinsky 2.2 is two folders (prior/, decoder/): the decoder makes the pictures and sets the size rules
-        Path infoFolder = java.nio.file.Files.isRegularFile(localModel.resolve("model_index.json")) ? localModel
+        Path infoFolder = java.nio.file.Files.isRegularFile(localModel.resolve("model_index.json"))
+                ? localModel
                 : localModel.resolve("decoder");
         try (ModelFolder folder = new ModelFolder(infoFolder, RuntimeOptions.DEFAULT)) {
             ModelInfo info = ModelInfo.of(folder);
             int[] size = info.defaultSize();
-            modelRules = new RowRules.ModelRules(info.takesPrompt(), info.sizeMultiple(), size[0], size[1],
+            modelRules = new RowRules.ModelRules(
+                    info.takesPrompt(),
+                    info.sizeMultiple(),
+                    size[0],
+                    size[1],
                     folder.schedulerConfig().getString("_class_name", "DDIMScheduler"),
                     "StableVideoDiffusionPipeline".equals(info.pipelineClass()));
-            LOG.info("model {} ({}), fingerprint {}, default size {}x{}, sizes multiple of {}", modelName,
-                    info.pipelineClass(), fingerprint.substring(0, 16), size[1], size[0], info.sizeMultiple());
+            LOG.info(
+                    "model {} ({}), fingerprint {}, default size {}x{}, sizes multiple of {}",
+                    modelName,
+                    info.pipelineClass(),
+                    fingerprint.substring(0, 16),
+                    size[1],
+                    size[0],
+                    info.sizeMultiple());
         }
         writeManifest(store, runId, config, modelName, fingerprint, null);
 
         // plan: validate and expand every input row (no model involved)
-        Dataset<Row> input = config.archiveImages() != null ? ArchiveInput.list(spark, config) : readInput(spark, config);
+        Dataset<Row> input =
+                config.archiveImages() != null ? ArchiveInput.list(spark, config) : readInput(spark, config);
         long inputRows = input.count();
         RowRules rules = new RowRules(config.rowDefaults(), modelRules);
         Dataset<PlannedRow> planned = rejectCollidingIds(
-                normalise(input).flatMap(planner(rules), Encoders.bean(PlannedRow.class)), input.rdd().getNumPartitions())
+                        normalise(input).flatMap(planner(rules), Encoders.bean(PlannedRow.class)),
+                        input.rdd().getNumPartitions())
                 .persist(StorageLevel.MEMORY_AND_DISK());
         Dataset<PlannedRow> accepted = planned.filter(col("accepted"));
         Dataset<PlannedRow> rejected = planned.filter(col("accepted").equalTo(false));
@@ -114,27 +143,53 @@ public final class GenerateJob {
         Dataset<PlannedRow> todo = config.resume() ? withoutFinished(spark, store, accepted) : accepted;
         long toGenerate = todo.count();
         long skipped = plannedImages - toGenerate;
-        LOG.info("{} input rows: {} images planned, {} rejected, {} already done (resume), {} to generate", inputRows,
-                plannedImages, rejectedRows, skipped, toGenerate);
+        LOG.info(
+                "{} input rows: {} images planned, {} rejected, {} already done (resume), {} to generate",
+                inputRows,
+                plannedImages,
+                rejectedRows,
+                skipped,
+                toGenerate);
 
         LongAccumulator written = spark.sparkContext().longAccumulator("spark-diffusion images written");
         LongAccumulator failed = spark.sparkContext().longAccumulator("spark-diffusion images failed");
-        ModelHandle handle = new ModelHandle(config.model(), modelName, fingerprint, config.localModelDir(), conf,
-                config.runtimeOptions(), config.provider(), config.fallbackToCpu(), taskSlotsPerExecutor(spark), task(config));
-        InitImages initImages = new InitImages(config.mode(), modelRules.sizeMultiple(), config.maxImageSide(),
-                config.imageLimits(), conf);
+        ModelHandle handle = new ModelHandle(
+                config.model(),
+                modelName,
+                fingerprint,
+                config.localModelDir(),
+                conf,
+                config.runtimeOptions(),
+                config.provider(),
+                config.fallbackToCpu(),
+                taskSlotsPerExecutor(spark),
+                task(config));
+        InitImages initImages = new InitImages(
+                config.mode(), modelRules.sizeMultiple(), config.maxImageSide(), config.imageLimits(), conf);
         Dataset<PlannedRow> work = config.partitions() > 0 ? todo.repartition(config.partitions()) : todo;
         Dataset<GeneratedRow> generated = work.mapPartitions(
-                new PartitionGenerator(handle, store, initImages, config.batchSize(), config.keepUnmasked(), runId,
-                        config.videoFormat(), config.decodeChunkSize(), written, failed),
-                Encoders.bean(GeneratedRow.class)).persist(StorageLevel.MEMORY_AND_DISK());
+                        new PartitionGenerator(
+                                handle,
+                                store,
+                                initImages,
+                                config.batchSize(),
+                                config.keepUnmasked(),
+                                runId,
+                                config.videoFormat(),
+                                config.decodeChunkSize(),
+                                written,
+                                failed),
+                        Encoders.bean(GeneratedRow.class))
+                .persist(StorageLevel.MEMORY_AND_DISK());
 
         long genStart = System.nanoTime();
-        ScheduledExecutorService progress = startProgressLog(written, failed, toGenerate, genStart,
-                config.progressIntervalSeconds());
+        ScheduledExecutorService progress =
+                startProgressLog(written, failed, toGenerate, genStart, config.progressIntervalSeconds());
         try {
             // generation runs inside this write, once; the persisted outcome feeds the errors table below
-            metadataColumns(generated.filter(col("written"))).write().mode(SaveMode.Append)
+            metadataColumns(generated.filter(col("written")))
+                    .write()
+                    .mode(SaveMode.Append)
                     .parquet(store.path("metadata").toString());
         } finally {
             progress.shutdownNow();
@@ -143,24 +198,46 @@ public final class GenerateJob {
         long writtenCount = generated.filter(col("written")).count();
         long failedCount = generated.filter(col("written").equalTo(false)).count();
         errorColumns(rejected, generated.filter(col("written").equalTo(false)))
-                .coalesce(1).write().mode(SaveMode.Overwrite).parquet(store.path("errors").toString());
+                .coalesce(1)
+                .write()
+                .mode(SaveMode.Overwrite)
+                .parquet(store.path("errors").toString());
 
         double wall = (System.nanoTime() - started) / 1e9;
         double rate = genSeconds > 0 ? writtenCount / genSeconds : 0;
         double errorFraction = inputRows == 0 ? 0 : (rejectedRows + failedCount) / (double) inputRows;
         boolean exceeded = errorFraction > config.maxErrorFraction();
-        JobSummary summary = new JobSummary(runId, Redaction.uri(config.output()), inputRows, plannedImages,
-                writtenCount, skipped, rejectedRows, failedCount, wall, rate, exceeded);
+        JobSummary summary = new JobSummary(
+                runId,
+                Redaction.uri(config.output()),
+                inputRows,
+                plannedImages,
+                writtenCount,
+                skipped,
+                rejectedRows,
+                failedCount,
+                wall,
+                rate,
+                exceeded);
         writeContactSheet(spark, store, config, summary, modelName, fingerprint);
         writeManifest(store, runId, config, modelName, fingerprint, summary);
         planned.unpersist();
         generated.unpersist();
-        LOG.info("summary: {} written, {} skipped, {} rejected, {} failed, {} images/s, wall time {} s; contact sheet {}",
-                writtenCount, skipped, rejectedRows, failedCount, String.format(Locale.ROOT, "%.2f", rate),
-                String.format(Locale.ROOT, "%.1f", wall), Redaction.uri(store.path("index.html").toString()));
+        LOG.info(
+                "summary: {} written, {} skipped, {} rejected, {} failed, {} images/s, wall time {} s; contact sheet {}",
+                writtenCount,
+                skipped,
+                rejectedRows,
+                failedCount,
+                String.format(Locale.ROOT, "%.2f", rate),
+                String.format(Locale.ROOT, "%.1f", wall),
+                Redaction.uri(store.path("index.html").toString()));
         if (exceeded) {
-            LOG.error("error fraction {} exceeds max_error_fraction {}: see {}", String.format(Locale.ROOT, "%.3f", errorFraction),
-                    config.maxErrorFraction(), Redaction.uri(store.path("errors").toString()));
+            LOG.error(
+                    "error fraction {} exceeds max_error_fraction {}: see {}",
+                    String.format(Locale.ROOT, "%.3f", errorFraction),
+                    config.maxErrorFraction(),
+                    Redaction.uri(store.path("errors").toString()));
         }
         return summary;
     }
@@ -211,7 +288,8 @@ public final class GenerateJob {
             }
             LOG.info("--overwrite: removed the previous run's {} from {}", entries, Redaction.uri(config.output()));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot inspect output " + Redaction.uri(config.output()) + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot inspect output " + Redaction.uri(config.output()) + ": " + e.getMessage(), e);
         }
     }
 
@@ -243,9 +321,13 @@ public final class GenerateJob {
             boolean binary = actual != null && types.get(actual) instanceof BinaryType;
             if (binary) {
                 // the picture's bytes: a marker in the text field, the bytes in their own column
-                cols.add(when(col("`" + actual + "`").isNotNull(), lit("<bytes>")).as(f));
+                cols.add(when(col("`" + actual + "`").isNotNull(), lit("<bytes>"))
+                        .as(f));
             } else {
-                cols.add((actual != null ? col("`" + actual + "`").cast("string") : lit(null).cast("string")).as(f));
+                cols.add((actual != null
+                                ? col("`" + actual + "`").cast("string")
+                                : lit(null).cast("string"))
+                        .as(f));
             }
         }
         for (String f : PICTURE_FIELDS) {
@@ -254,11 +336,20 @@ public final class GenerateJob {
             cols.add((binary ? col("`" + actual + "`") : lit(null).cast("binary")).as("__" + f + "_bytes"));
         }
         // the whole row for the errors table, pictures' bytes replaced by their length
-        Column[] all = Arrays.stream(input.columns()).map(c -> types.get(c) instanceof BinaryType
-                ? functions.concat(lit("<"), functions.length(col("`" + c + "`")).cast("string"), lit(" bytes>")).as(c)
-                : col("`" + c + "`")).toArray(Column[]::new);
+        Column[] all = Arrays.stream(input.columns())
+                .map(c -> types.get(c) instanceof BinaryType
+                        ? functions
+                                .concat(
+                                        lit("<"),
+                                        functions.length(col("`" + c + "`")).cast("string"),
+                                        lit(" bytes>"))
+                                .as(c)
+                        : col("`" + c + "`"))
+                .toArray(Column[]::new);
         cols.add(to_json(struct(all)).as("__row"));
-        Column idCol = present.containsKey("id") ? col("`" + present.get("id") + "`").cast("string") : lit(null).cast("string");
+        Column idCol = present.containsKey("id")
+                ? col("`" + present.get("id") + "`").cast("string")
+                : lit(null).cast("string");
         cols.add(count(lit(1)).over(Window.partitionBy(idCol)).as("__id_count"));
         // co-locate equal ids in as many partitions as the input has: the duplicate count then needs no further
         // shuffle, and a small input does not fan out into spark.sql.shuffle.partitions (200) planning tasks
@@ -268,10 +359,13 @@ public final class GenerateJob {
 
     static FlatMapFunction<Row, PlannedRow> planner(RowRules rules) {
         return row -> {
-            List<PlannedRow> planned = rules.plan(name -> {
-                Object v = row.getAs(name);
-                return v == null ? null : v.toString();
-            }, row.<Long>getAs("__id_count"), row.getAs("__row"));
+            List<PlannedRow> planned = rules.plan(
+                    name -> {
+                        Object v = row.getAs(name);
+                        return v == null ? null : v.toString();
+                    },
+                    row.<Long>getAs("__id_count"),
+                    row.getAs("__row"));
             byte[] image = row.getAs("__image_bytes");
             byte[] mask = row.getAs("__mask_bytes");
             for (PlannedRow p : planned) {
@@ -296,16 +390,25 @@ public final class GenerateJob {
      */
     static Dataset<PlannedRow> rejectCollidingIds(Dataset<PlannedRow> planned, int partitions) {
         Column acceptedWithSameId = count(when(col("accepted"), lit(1))).over(Window.partitionBy(col("id")));
-        Dataset<Row> counted = planned.repartition(Math.max(1, partitions), col("id"))
-                .withColumn("__same_id", acceptedWithSameId);
+        Dataset<Row> counted =
+                planned.repartition(Math.max(1, partitions), col("id")).withColumn("__same_id", acceptedWithSameId);
         Column collides = col("accepted").and(col("__same_id").gt(1));
-        return counted
-                .withColumn("errorField", when(collides, lit("id")).otherwise(col("errorField")))
-                .withColumn("errorReason", when(collides, concat(lit("id '"), col("id"),
-                        lit("' is produced by more than one input row (after num_images_per_prompt or grid expansion);"
-                                + " none of them is generated"))).otherwise(col("errorReason")))
-                .withColumn("inputRow", when(collides, concat(lit("{\"input_id\":\""), col("inputId"), lit("\"}")))
-                        .otherwise(col("inputRow")))
+        return counted.withColumn("errorField", when(collides, lit("id")).otherwise(col("errorField")))
+                .withColumn(
+                        "errorReason",
+                        when(
+                                        collides,
+                                        concat(
+                                                lit("id '"),
+                                                col("id"),
+                                                lit(
+                                                        "' is produced by more than one input row (after num_images_per_prompt or grid expansion);"
+                                                                + " none of them is generated")))
+                                .otherwise(col("errorReason")))
+                .withColumn(
+                        "inputRow",
+                        when(collides, concat(lit("{\"input_id\":\""), col("inputId"), lit("\"}")))
+                                .otherwise(col("inputRow")))
                 .withColumn("accepted", col("accepted").and(not(collides)))
                 .drop("__same_id")
                 .as(Encoders.bean(PlannedRow.class));
@@ -328,75 +431,139 @@ public final class GenerateJob {
                 return accepted;
             }
             List<String> images = store.listFiles("images");
-            Dataset<Row> present = spark.createDataset(images, Encoders.STRING()).toDF("imageFile");
-            Dataset<Row> described = spark.read().parquet(store.path("metadata").toString()).select(col("id")).distinct();
-            Dataset<Row> finished = described.join(accepted.select(col("id"), col("imageFile")), "id")
-                    .join(present, "imageFile").select("id");
+            Dataset<Row> present =
+                    spark.createDataset(images, Encoders.STRING()).toDF("imageFile");
+            Dataset<Row> described = spark.read()
+                    .parquet(store.path("metadata").toString())
+                    .select(col("id"))
+                    .distinct();
+            Dataset<Row> finished = described
+                    .join(accepted.select(col("id"), col("imageFile")), "id")
+                    .join(present, "imageFile")
+                    .select("id");
             return accepted.join(finished, accepted.col("id").equalTo(finished.col("id")), "left_anti")
                     .as(Encoders.bean(PlannedRow.class));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot list " + Redaction.uri(store.root()) + " for --resume: " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot list " + Redaction.uri(store.root()) + " for --resume: " + e.getMessage(), e);
         }
     }
 
     static Dataset<Row> metadataColumns(Dataset<GeneratedRow> rows) {
-        return rows.select(col("id"), col("inputId").as("input_id"), col("prompt"), col("negativePrompt").as("negative_prompt"),
-                col("seed"), col("numInferenceSteps").as("num_inference_steps"), col("guidanceScale").as("guidance_scale"),
-                col("scheduler"), col("width"), col("height"), col("modelName").as("model_name"),
-                col("modelFingerprint").as("model_fingerprint"), col("imagePath").as("image_path"),
-                col("imageSha256").as("image_sha256"), col("generationMs").as("generation_ms"),
-                col("strength"), col("inputImage").as("input_image"), col("inputMask").as("input_mask"), col("notes"),
-                col("numFrames").as("num_frames"), col("fps"), col("durationSeconds").as("duration_s"),
+        return rows.select(
+                col("id"),
+                col("inputId").as("input_id"),
+                col("prompt"),
+                col("negativePrompt").as("negative_prompt"),
+                col("seed"),
+                col("numInferenceSteps").as("num_inference_steps"),
+                col("guidanceScale").as("guidance_scale"),
+                col("scheduler"),
+                col("width"),
+                col("height"),
+                col("modelName").as("model_name"),
+                col("modelFingerprint").as("model_fingerprint"),
+                col("imagePath").as("image_path"),
+                col("imageSha256").as("image_sha256"),
+                col("generationMs").as("generation_ms"),
+                col("strength"),
+                col("inputImage").as("input_image"),
+                col("inputMask").as("input_mask"),
+                col("notes"),
+                col("numFrames").as("num_frames"),
+                col("fps"),
+                col("durationSeconds").as("duration_s"),
                 col("videoPath").as("video_path"),
-                col("generatedAt").as("generated_at"), col("runId").as("run_id"));
+                col("generatedAt").as("generated_at"),
+                col("runId").as("run_id"));
     }
 
     static Dataset<Row> errorColumns(Dataset<PlannedRow> rejected, Dataset<GeneratedRow> failed) {
-        Dataset<Row> validation = rejected.select(col("id"), col("errorField").as("field"), col("errorReason").as("reason"),
-                lit("validation").as("stage"), col("inputRow").as("input_row"));
-        Dataset<Row> generation = failed.select(col("id"), col("errorField").as("field"), col("errorReason").as("reason"),
-                when(col("errorField").equalTo("generation"), lit("generation")).otherwise(lit("input")).as("stage"),
-                concat(lit("{\"id\":\""), col("id"), lit("\",\"image\":\""), functions.coalesce(col("inputImage"), lit("")),
-                        lit("\",\"mask\":\""), functions.coalesce(col("inputMask"), lit("")), lit("\"}")).as("input_row"));
+        Dataset<Row> validation = rejected.select(
+                col("id"),
+                col("errorField").as("field"),
+                col("errorReason").as("reason"),
+                lit("validation").as("stage"),
+                col("inputRow").as("input_row"));
+        Dataset<Row> generation = failed.select(
+                col("id"),
+                col("errorField").as("field"),
+                col("errorReason").as("reason"),
+                when(col("errorField").equalTo("generation"), lit("generation"))
+                        .otherwise(lit("input"))
+                        .as("stage"),
+                concat(
+                                lit("{\"id\":\""),
+                                col("id"),
+                                lit("\",\"image\":\""),
+                                functions.coalesce(col("inputImage"), lit("")),
+                                lit("\",\"mask\":\""),
+                                functions.coalesce(col("inputMask"), lit("")),
+                                lit("\"}"))
+                        .as("input_row"));
         return validation.unionByName(generation);
     }
 
-    private static ScheduledExecutorService startProgressLog(LongAccumulator written, LongAccumulator failed, long total,
-                                                             long start, int seconds) {
+    private static ScheduledExecutorService startProgressLog(
+            LongAccumulator written, LongAccumulator failed, long total, long start, int seconds) {
         ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "spark-diffusion-progress");
             t.setDaemon(true);
             return t;
         });
-        s.scheduleAtFixedRate(() -> {
-            long done = written.value() + failed.value();
-            double elapsed = (System.nanoTime() - start) / 1e9;
-            LOG.info("progress: {}/{} images ({}%), {} failed, {} images/s", done, total,
-                    total == 0 ? 100 : done * 100 / total, failed.value(),
-                    String.format(Locale.ROOT, "%.2f", elapsed > 0 ? written.value() / elapsed : 0));
-        }, seconds, seconds, TimeUnit.SECONDS);
+        s.scheduleAtFixedRate(
+                () -> {
+                    long done = written.value() + failed.value();
+                    double elapsed = (System.nanoTime() - start) / 1e9;
+                    LOG.info(
+                            "progress: {}/{} images ({}%), {} failed, {} images/s",
+                            done,
+                            total,
+                            total == 0 ? 100 : done * 100 / total,
+                            failed.value(),
+                            String.format(Locale.ROOT, "%.2f", elapsed > 0 ? written.value() / elapsed : 0));
+                },
+                seconds,
+                seconds,
+                TimeUnit.SECONDS);
         return s;
     }
 
-    private static void writeContactSheet(SparkSession spark, OutputStore store, JobConfig config, JobSummary summary,
-                                          String modelName, String fingerprint) {
+    private static void writeContactSheet(
+            SparkSession spark,
+            OutputStore store,
+            JobConfig config,
+            JobSummary summary,
+            String modelName,
+            String fingerprint) {
         List<ContactSheet.Entry> entries = new ArrayList<>();
         long total = 0;
         try {
             if (hasTable(store, "metadata")) {
                 Dataset<Row> meta = spark.read().parquet(store.path("metadata").toString());
                 total = meta.count();
-                for (Row r : meta.orderBy("id").limit(config.contactSheetMaxImages()).collectAsList()) {
+                for (Row r :
+                        meta.orderBy("id").limit(config.contactSheetMaxImages()).collectAsList()) {
                     String path = r.getAs("image_path");
                     String file = path.substring(path.indexOf("/images/") + "/images/".length());
                     boolean withInput = r.getAs("input_image") != null;
-                    entries.add(new ContactSheet.Entry(r.getAs("id"), file,
+                    entries.add(new ContactSheet.Entry(
+                            r.getAs("id"),
+                            file,
                             withInput ? "thumbs/" + file.replaceAll("\\.png$", "") + "-input.png" : null,
-                            r.getAs("input_mask") != null ? "thumbs/" + file.replaceAll("\\.png$", "") + "-mask.png" : null,
-                            r.getAs("notes"), videoLink(r.getAs("video_path")),
-                            r.getAs("prompt"), r.getAs("negative_prompt"), r.<Long>getAs("seed"),
-                            r.<Integer>getAs("num_inference_steps"), r.<Double>getAs("guidance_scale"),
-                            r.getAs("scheduler"), r.<Integer>getAs("width"), r.<Integer>getAs("height"),
+                            r.getAs("input_mask") != null
+                                    ? "thumbs/" + file.replaceAll("\\.png$", "") + "-mask.png"
+                                    : null,
+                            r.getAs("notes"),
+                            videoLink(r.getAs("video_path")),
+                            r.getAs("prompt"),
+                            r.getAs("negative_prompt"),
+                            r.<Long>getAs("seed"),
+                            r.<Integer>getAs("num_inference_steps"),
+                            r.<Double>getAs("guidance_scale"),
+                            r.getAs("scheduler"),
+                            r.<Integer>getAs("width"),
+                            r.<Integer>getAs("height"),
                             r.<Long>getAs("generation_ms")));
                 }
             }
@@ -414,8 +581,10 @@ public final class GenerateJob {
         s.put("failed images", Long.toString(summary.failed()));
         s.put("images/s", String.format(Locale.ROOT, "%.2f", summary.imagesPerSecond()));
         s.put("wall time", String.format(Locale.ROOT, "%.1f s", summary.wallSeconds()));
-        store.put("index.html", ContactSheet.render("spark-diffusion: " + modelName, s, entries, total)
-                .getBytes(StandardCharsets.UTF_8));
+        store.put(
+                "index.html",
+                ContactSheet.render("spark-diffusion: " + modelName, s, entries, total)
+                        .getBytes(StandardCharsets.UTF_8));
     }
 
     /** A video's path relative to the output folder, for the contact sheet; null for pictures. */
@@ -427,8 +596,13 @@ public final class GenerateJob {
         return at < 0 ? null : videoPath.substring(at + 1);
     }
 
-    private static void writeManifest(OutputStore store, String runId, JobConfig config, String modelName,
-                                      String fingerprint, JobSummary summary) {
+    private static void writeManifest(
+            OutputStore store,
+            String runId,
+            JobConfig config,
+            String modelName,
+            String fingerprint,
+            JobSummary summary) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("tool", "spark-diffusion");
         m.put("run_id", runId);
@@ -441,7 +615,9 @@ public final class GenerateJob {
             m.put("summary", summary);
         }
         try {
-            store.put("_job.json", JsonConfig.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
+            store.put(
+                    "_job.json",
+                    JsonConfig.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

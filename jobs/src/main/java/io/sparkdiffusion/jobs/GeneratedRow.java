@@ -35,8 +35,7 @@ public class GeneratedRow implements Serializable {
     private Double durationSeconds;
     private String videoPath;
 
-    public GeneratedRow() {
-    }
+    public GeneratedRow() {}
 
     static GeneratedRow of(PlannedRow p, String runId, String modelName, String fingerprint) {
         GeneratedRow g = new GeneratedRow();
@@ -55,8 +54,11 @@ public class GeneratedRow implements Serializable {
         g.runId = runId;
         g.generatedAt = new java.sql.Timestamp(System.currentTimeMillis());
         g.strength = p.getStrength();
-        g.inputImage = p.getImageBytes() != null ? "<" + p.getImageBytes().length + " bytes in the input row>" : p.getImageRef();
-        g.inputMask = p.getMaskBytes() != null ? "<" + p.getMaskBytes().length + " bytes in the input row>" : p.getMaskRef();
+        g.inputImage = p.getImageBytes() != null
+                ? "<" + p.getImageBytes().length + " bytes in the input row>"
+                : p.getImageRef();
+        g.inputMask =
+                p.getMaskBytes() != null ? "<" + p.getMaskBytes().length + " bytes in the input row>" : p.getMaskRef();
         return g;
     }
 

@@ -63,13 +63,16 @@ final class InitImages implements Serializable {
         if (w == 0 || h == 0) {
             double shrink = Math.min(1.0, (double) maxSide / Math.max(original.width(), original.height()));
             if (shrink < 1) {
-                notes.add("downscaled from " + original.width() + "x" + original.height() + " (images.max_side " + maxSide + ")");
+                notes.add("downscaled from " + original.width() + "x" + original.height() + " (images.max_side "
+                        + maxSide + ")");
             }
             w = w != 0 ? w : roundDown((int) Math.round(original.width() * shrink));
             h = h != 0 ? h : roundDown((int) Math.round(original.height() * shrink));
             if (w == 0 || h == 0) {
-                throw new RowRules.Rejection("image", "image " + original.width() + "x" + original.height()
-                        + " is smaller than the model's size multiple " + sizeMultiple);
+                throw new RowRules.Rejection(
+                        "image",
+                        "image " + original.width() + "x" + original.height()
+                                + " is smaller than the model's size multiple " + sizeMultiple);
             }
         }
         DecodedImage image = original.resize(w, h);
@@ -78,8 +81,8 @@ final class InitImages implements Serializable {
             DecodedImage m = decode("mask", r.getMaskBytes(), r.getMaskRef());
             float[] lum = m.luminance();
             if (m.width() != original.width() || m.height() != original.height()) {
-                notes.add("mask resized from " + m.width() + "x" + m.height() + " to the image's "
-                        + original.width() + "x" + original.height());
+                notes.add("mask resized from " + m.width() + "x" + m.height() + " to the image's " + original.width()
+                        + "x" + original.height());
                 lum = Resize.nearest(lum, m.width(), m.height(), 1, original.width(), original.height());
             }
             mask = Resize.nearest(lum, original.width(), original.height(), 1, w, h);
@@ -109,8 +112,9 @@ final class InitImages implements Serializable {
         try {
             return ImageDecoder.decode(data, limits);
         } catch (ImageDecodeException e) {
-            throw new RowRules.Rejection(field, field + (ref != null && bytes == null ? " " + Redaction.uri(ref) : "")
-                    + ": " + e.getMessage());
+            throw new RowRules.Rejection(
+                    field,
+                    field + (ref != null && bytes == null ? " " + Redaction.uri(ref) : "") + ": " + e.getMessage());
         }
     }
 
@@ -123,7 +127,8 @@ final class InitImages implements Serializable {
             FileSystem fs = p.getFileSystem(conf.get());
             long len = fs.getFileStatus(p).getLen();
             if (len > Math.max(limits.maxPixels() * 4, 1L << 26)) {
-                throw new RowRules.Rejection(field, field + " " + Redaction.uri(ref) + " is " + len + " bytes: too large");
+                throw new RowRules.Rejection(
+                        field, field + " " + Redaction.uri(ref) + " is " + len + " bytes: too large");
             }
             try (InputStream in = fs.open(p)) {
                 return in.readAllBytes();
@@ -131,7 +136,8 @@ final class InitImages implements Serializable {
         } catch (FileNotFoundException e) {
             throw new RowRules.Rejection(field, field + " file not found: " + Redaction.uri(ref));
         } catch (IOException | IllegalArgumentException e) {
-            throw new RowRules.Rejection(field, "cannot read " + field + " " + Redaction.uri(ref) + ": " + e.getMessage());
+            throw new RowRules.Rejection(
+                    field, "cannot read " + field + " " + Redaction.uri(ref) + ": " + e.getMessage());
         }
     }
 

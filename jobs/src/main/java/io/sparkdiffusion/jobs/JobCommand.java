@@ -15,10 +15,14 @@ import picocli.CommandLine.Option;
  * YAML file ({@code --config}), overridden by flags and {@code --set key=value}. Exit codes: 0 done, 1 failed,
  * 2 bad arguments or configuration, 3 finished but more rows were rejected than {@code --max-error-fraction} allows.
  */
-@Command(name = "job", mixinStandardHelpOptions = true,
-        description = {"Runs the Spark generation job: a table of prompts in; images/, metadata/ (Parquet),",
-                "errors/ (Parquet) and index.html out, on file://, hdfs:// or s3a://.",
-                "Example: job --config conf/digits-job.yaml --master local[2]"})
+@Command(
+        name = "job",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Runs the Spark generation job: a table of prompts in; images/, metadata/ (Parquet),",
+            "errors/ (Parquet) and index.html out, on file://, hdfs:// or s3a://.",
+            "Example: job --config conf/digits-job.yaml --master local[2]"
+        })
 public final class JobCommand implements Callable<Integer> {
     public static final int EXIT_ERROR_BUDGET = 3;
 
@@ -34,19 +38,28 @@ public final class JobCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "URI", description = "Input table (file, folder or glob).")
     String input;
 
-    @Option(names = "--input-format", paramLabel = "FMT", description = "parquet (default), json (JSON lines) or csv (with header).")
+    @Option(
+            names = "--input-format",
+            paramLabel = "FMT",
+            description = "parquet (default), json (JSON lines) or csv (with header).")
     String inputFormat;
 
     @Option(names = "--output", paramLabel = "URI", description = "Output folder.")
     String output;
 
-    @Option(names = "--partitions", paramLabel = "N", description = "Repartition the work into N partitions (0 = keep the input's).")
+    @Option(
+            names = "--partitions",
+            paramLabel = "N",
+            description = "Repartition the work into N partitions (0 = keep the input's).")
     Integer partitions;
 
     @Option(names = "--batch-size", paramLabel = "B", description = "Rows per engine batch (default 4).")
     Integer batchSize;
 
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master, e.g. local[2] (spark-submit sets it otherwise).")
+    @Option(
+            names = "--master",
+            paramLabel = "URL",
+            description = "Spark master, e.g. local[2] (spark-submit sets it otherwise).")
     String master;
 
     @Option(names = "--resume", description = "Skip rows whose image and metadata already exist in --output.")
@@ -55,7 +68,10 @@ public final class JobCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace a previous run's output (only what the job wrote).")
     Boolean overwrite;
 
-    @Option(names = "--max-error-fraction", paramLabel = "F", description = "Exit with 3 when more than F of the input rows are rejected or fail (default 0.1).")
+    @Option(
+            names = "--max-error-fraction",
+            paramLabel = "F",
+            description = "Exit with 3 when more than F of the input rows are rejected or fail (default 0.1).")
     Double maxErrorFraction;
 
     @Option(names = "--steps", paramLabel = "N", description = "Default num_inference_steps for rows without one.")
@@ -73,13 +89,23 @@ public final class JobCommand implements Callable<Integer> {
     @Option(names = "--height", paramLabel = "H", description = "Default height.")
     Integer height;
 
-    @Option(names = "--grid-seeds", paramLabel = "SEEDS", description = "Grid mode: seeds (e.g. 0..9 or 1,5,9) for every prompt.")
+    @Option(
+            names = "--grid-seeds",
+            paramLabel = "SEEDS",
+            description = "Grid mode: seeds (e.g. 0..9 or 1,5,9) for every prompt.")
     String gridSeeds;
 
-    @Option(names = "--grid-guidance", paramLabel = "G1,G2", description = "Grid mode: guidance scales for every prompt.")
+    @Option(
+            names = "--grid-guidance",
+            paramLabel = "G1,G2",
+            description = "Grid mode: guidance scales for every prompt.")
     String gridGuidance;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Any configuration key, e.g. --set runtime.provider=cuda or --set hadoop.fs.s3a.endpoint=http://...")
+    @Option(
+            names = "--set",
+            paramLabel = "KEY=VALUE",
+            description =
+                    "Any configuration key, e.g. --set runtime.provider=cuda or --set hadoop.fs.s3a.endpoint=http://...")
     List<String> sets;
 
     @Override
@@ -104,8 +130,11 @@ public final class JobCommand implements Callable<Integer> {
         SparkSession spark = builder.getOrCreate();
         try {
             JobSummary s = GenerateJob.run(spark, config);
-            spec.commandLine().getOut().printf("written %d, skipped %d, rejected %d, failed %d; %.2f images/s; contact sheet: %s/index.html%n",
-                    s.written(), s.skipped(), s.rejected(), s.failed(), s.imagesPerSecond(), s.output());
+            spec.commandLine()
+                    .getOut()
+                    .printf(
+                            "written %d, skipped %d, rejected %d, failed %d; %.2f images/s; contact sheet: %s/index.html%n",
+                            s.written(), s.skipped(), s.rejected(), s.failed(), s.imagesPerSecond(), s.output());
             spec.commandLine().getOut().flush();
             return s.errorBudgetExceeded() ? EXIT_ERROR_BUDGET : 0;
         } finally {
@@ -139,7 +168,8 @@ public final class JobCommand implements Callable<Integer> {
             for (String kv : sets) {
                 int eq = kv.indexOf('=');
                 if (eq <= 0) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), "--set expects KEY=VALUE, got '" + kv + "'");
+                    throw new CommandLine.ParameterException(
+                            spec.commandLine(), "--set expects KEY=VALUE, got '" + kv + "'");
                 }
                 o.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
             }

@@ -190,8 +190,8 @@ public final class JobConfig implements Serializable {
     }
 
     private IllegalArgumentException bad(String key, String expected) {
-        return new IllegalArgumentException("configuration key '" + key + "' must be " + expected + ", got '"
-                + values.get(key) + "'");
+        return new IllegalArgumentException(
+                "configuration key '" + key + "' must be " + expected + ", got '" + values.get(key) + "'");
     }
 
     String get(String key) {
@@ -206,8 +206,8 @@ public final class JobConfig implements Serializable {
     String require(String key) {
         String v = get(key);
         if (v == null) {
-            throw new IllegalArgumentException("configuration key '" + key + "' is required (set it in the file or with --"
-                    + key.replace('_', '-') + ")");
+            throw new IllegalArgumentException("configuration key '" + key
+                    + "' is required (set it in the file or with --" + key.replace('_', '-') + ")");
         }
         return v;
     }
@@ -379,14 +379,21 @@ public final class JobConfig implements Serializable {
 
     public String localModelDir() {
         String d = get("runtime.local_model_dir");
-        return d != null ? d : Path.of(System.getProperty("java.io.tmpdir"), "spark-diffusion-models").toString();
+        return d != null
+                ? d
+                : Path.of(System.getProperty("java.io.tmpdir"), "spark-diffusion-models")
+                        .toString();
     }
 
     /** ONNX Runtime settings on CPU; the executor switches the provider to CUDA on its GPU. */
     public RuntimeOptions runtimeOptions() {
         try {
-            return new RuntimeOptions(getInt("runtime.intra_op_threads"), getInt("runtime.inter_op_threads"),
-                    get("runtime.optimization"), "cpu", 0);
+            return new RuntimeOptions(
+                    getInt("runtime.intra_op_threads"),
+                    getInt("runtime.inter_op_threads"),
+                    get("runtime.optimization"),
+                    "cpu",
+                    0);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("runtime settings: " + e.getMessage(), e);
         }
@@ -394,13 +401,26 @@ public final class JobConfig implements Serializable {
 
     /** The per-row defaults and limits used to validate rows. */
     public RowRules.Defaults rowDefaults() {
-        return new RowRules.Defaults(getInt("defaults.num_inference_steps"), getDouble("defaults.guidance_scale"),
-                getOptionalInt("defaults.width"), getOptionalInt("defaults.height"), get("defaults.scheduler"),
-                get("defaults.negative_prompt"), getInt("limits.max_steps"), getInt("limits.max_images_per_prompt"),
-                gridSeeds(), gridGuidance(), get("defaults.prompt"),
-                get("defaults.strength") == null ? null : getDouble("defaults.strength"), mode(), archiveImages() != null,
-                getOptionalInt("video.num_frames"), getInt("video.fps"), getInt("video.motion_bucket_id"),
-                getDouble("video.noise_aug_strength"), getInt("limits.max_frames"));
+        return new RowRules.Defaults(
+                getInt("defaults.num_inference_steps"),
+                getDouble("defaults.guidance_scale"),
+                getOptionalInt("defaults.width"),
+                getOptionalInt("defaults.height"),
+                get("defaults.scheduler"),
+                get("defaults.negative_prompt"),
+                getInt("limits.max_steps"),
+                getInt("limits.max_images_per_prompt"),
+                gridSeeds(),
+                gridGuidance(),
+                get("defaults.prompt"),
+                get("defaults.strength") == null ? null : getDouble("defaults.strength"),
+                mode(),
+                archiveImages() != null,
+                getOptionalInt("video.num_frames"),
+                getInt("video.fps"),
+                getInt("video.motion_bucket_id"),
+                getDouble("video.noise_aug_strength"),
+                getInt("limits.max_frames"));
     }
 
     long[] gridSeeds() {
@@ -470,7 +490,11 @@ public final class JobConfig implements Serializable {
         Map<String, String> all = new TreeMap<>();
         DEFAULTS.keySet().forEach(k -> all.put(k, get(k)));
         values.forEach((k, v) -> all.put(k, v));
-        all.forEach((k, v) -> sb.append("  ").append(k).append(" = ").append(Redaction.value(k, v)).append('\n'));
+        all.forEach((k, v) -> sb.append("  ")
+                .append(k)
+                .append(" = ")
+                .append(Redaction.value(k, v))
+                .append('\n'));
         return sb.toString();
     }
 }

@@ -10,5 +10,15 @@ package io.sparkdiffusion.jobs;
  * @param rejected input rows rejected by validation
  * @param failed images the engine could not generate
  */
-public record JobSummary(String runId, String output, long inputRows, long planned, long written, long skipped,
-                         long rejected, long failed, double wallSeconds, double imagesPerSecond, boolean errorBudgetExceeded) {}
+public record JobSummary(
+        String runId,
+        String output,
+        long inputRows,
+        long planned,
+        long written,
+        long skipped,
+        long rejected,
+        long failed,
+        double wallSeconds,
+        double imagesPerSecond,
+        boolean errorBudgetExceeded) {}

@@ -8,8 +8,15 @@ import java.io.Serializable;
  * must hash to, where to copy it, and how to run it ({@code taskSlots}: concurrent tasks per executor, which share
  * the executor's cores when ONNX Runtime's thread count is left to the job). Small and serializable: model bytes never travel in closures.
  */
-public record ModelHandle(String uri, String name, String fingerprint, String localBase, HadoopConf conf,
-                          RuntimeOptions runtime, String provider, boolean fallbackToCpu, int taskSlots,
-                          io.sparkdiffusion.pipeline.Task task)
-        implements Serializable {
-}
+public record ModelHandle(
+        String uri,
+        String name,
+        String fingerprint,
+        String localBase,
+        HadoopConf conf,
+        RuntimeOptions runtime,
+        String provider,
+        boolean fallbackToCpu,
+        int taskSlots,
+        io.sparkdiffusion.pipeline.Task task)
+        implements Serializable {}

@@ -36,8 +36,7 @@ public final class ModelLocalizer {
     private static final Map<String, Object> JVM_LOCKS = new ConcurrentHashMap<>();
     private static final String COMPLETE = ".complete";
 
-    private ModelLocalizer() {
-    }
+    private ModelLocalizer() {}
 
     static boolean isLocal(String uri) {
         String scheme = new Path(uri).toUri().getScheme();
@@ -47,7 +46,8 @@ public final class ModelLocalizer {
     /**
      * @param expectedFingerprint the driver's fingerprint, or null on the driver itself
      */
-    public static java.nio.file.Path localize(String uri, String expectedFingerprint, HadoopConf conf, String localBase) {
+    public static java.nio.file.Path localize(
+            String uri, String expectedFingerprint, HadoopConf conf, String localBase) {
         if (isLocal(uri)) {
             java.nio.file.Path p = java.nio.file.Path.of(new Path(uri).toUri().getPath());
             if (!Files.isDirectory(p)) {
@@ -55,21 +55,27 @@ public final class ModelLocalizer {
             }
             return p;
         }
-        java.nio.file.Path target = java.nio.file.Path.of(localBase, hex(sha256(uri.getBytes(StandardCharsets.UTF_8))).substring(0, 16));
+        java.nio.file.Path target = java.nio.file.Path.of(
+                localBase, hex(sha256(uri.getBytes(StandardCharsets.UTF_8))).substring(0, 16));
         Object jvmLock = JVM_LOCKS.computeIfAbsent(target.toString(), k -> new Object());
         synchronized (jvmLock) {
             try {
                 Files.createDirectories(target.getParent());
-                try (FileChannel ch = FileChannel.open(target.getParent().resolve(target.getFileName() + ".lock"),
-                        StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                     FileLock ignored = ch.lock()) {
+                try (FileChannel ch = FileChannel.open(
+                                target.getParent().resolve(target.getFileName() + ".lock"),
+                                StandardOpenOption.CREATE,
+                                StandardOpenOption.WRITE);
+                        FileLock ignored = ch.lock()) {
                     java.nio.file.Path marker = target.resolve(COMPLETE);
                     if (Files.isRegularFile(marker)) {
                         String have = Files.readString(marker).trim();
                         if (expectedFingerprint == null || expectedFingerprint.equals(have)) {
                             return target;
                         }
-                        LOG.warn("local copy {} has fingerprint {} but the model is now {}: copying again", target, have,
+                        LOG.warn(
+                                "local copy {} has fingerprint {} but the model is now {}: copying again",
+                                target,
+                                have,
                                 expectedFingerprint);
                     }
                     copy(uri, target, conf);
@@ -82,7 +88,8 @@ public final class ModelLocalizer {
                     return target;
                 }
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot copy model " + Redaction.uri(uri) + " to " + target + ": " + e.getMessage(), e);
+                throw new UncheckedIOException(
+                        "cannot copy model " + Redaction.uri(uri) + " to " + target + ": " + e.getMessage(), e);
             }
         }
     }
@@ -110,7 +117,11 @@ public final class ModelLocalizer {
             }
             bytes += f.getLen();
         }
-        LOG.info("copied model {} to {} ({} MB in {} s)", Redaction.uri(uri), target, bytes >> 20,
+        LOG.info(
+                "copied model {} to {} ({} MB in {} s)",
+                Redaction.uri(uri),
+                target,
+                bytes >> 20,
                 (System.nanoTime() - t0) / 1_000_000_000);
     }
 
@@ -123,7 +134,8 @@ public final class ModelLocalizer {
             List<java.nio.file.Path> files = new ArrayList<>(s.filter(Files::isRegularFile)
                     .filter(p -> !dir.relativize(p).toString().startsWith(".")
                             && !p.getFileName().toString().startsWith("."))
-                    .sorted().toList());
+                    .sorted()
+                    .toList());
             MessageDigest all = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 16];
             for (java.nio.file.Path f : files) {
@@ -160,7 +172,8 @@ public final class ModelLocalizer {
 
     private static void deleteTree(java.nio.file.Path p) throws IOException {
         try (Stream<java.nio.file.Path> s = Files.walk(p)) {
-            for (java.nio.file.Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (java.nio.file.Path f :
+                    s.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.delete(f);
             }
         }

@@ -22,7 +22,8 @@ import org.apache.hadoop.fs.RemoteIterator;
  */
 public final class OutputStore implements Serializable {
     private static final long serialVersionUID = 1L;
-    private static final Set<String> OBJECT_STORES = Set.of("s3a", "s3", "s3n", "gs", "abfs", "abfss", "wasb", "wasbs", "oss");
+    private static final Set<String> OBJECT_STORES =
+            Set.of("s3a", "s3", "s3n", "gs", "abfs", "abfss", "wasb", "wasbs", "oss");
 
     private final HadoopConf conf;
     private final String root;
@@ -78,7 +79,8 @@ public final class OutputStore implements Serializable {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + Redaction.uri(path(relative).toString()) + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot write " + Redaction.uri(path(relative).toString()) + ": " + e.getMessage(), e);
         }
     }
 

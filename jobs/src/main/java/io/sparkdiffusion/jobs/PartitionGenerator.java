@@ -47,9 +47,17 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
     private final LongAccumulator written;
     private final LongAccumulator failed;
 
-    public PartitionGenerator(ModelHandle model, OutputStore store, InitImages initImages, int batchSize,
-                              boolean keepUnmasked, String runId, io.sparkdiffusion.video.VideoFormat videoFormat,
-                              Integer decodeChunkSize, LongAccumulator written, LongAccumulator failed) {
+    public PartitionGenerator(
+            ModelHandle model,
+            OutputStore store,
+            InitImages initImages,
+            int batchSize,
+            boolean keepUnmasked,
+            String runId,
+            io.sparkdiffusion.video.VideoFormat videoFormat,
+            Integer decodeChunkSize,
+            LongAccumulator written,
+            LongAccumulator failed) {
         this.model = model;
         this.store = store;
         this.initImages = initImages;
@@ -130,8 +138,11 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 if (batch.size() == 1) {
                     ready.add(failure(batch.get(0).row(), "generation", message(e)));
                 } else {
-                    LOG.warn("partition {}: a batch of {} failed ({}); retrying its rows one by one", partition,
-                            batch.size(), message(e));
+                    LOG.warn(
+                            "partition {}: a batch of {} failed ({}); retrying its rows one by one",
+                            partition,
+                            batch.size(),
+                            message(e));
                     for (InitImages.Prepared p : batch) {
                         try {
                             ready.addAll(generate(List.of(p)));
@@ -142,7 +153,11 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 }
             }
             done += batch.size();
-            LOG.info("partition {}: {} rows done, batch of {} in {} s, {} images/s", partition, done, batch.size(),
+            LOG.info(
+                    "partition {}: {} rows done, batch of {} in {} s, {} images/s",
+                    partition,
+                    done,
+                    batch.size(),
                     String.format("%.2f", (System.nanoTime() - t0) / 1e9),
                     String.format("%.2f", done / ((System.nanoTime() - started) / 1e9)));
         }
@@ -152,11 +167,16 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 return generateVideos(video, batch);
             }
             PlannedRow first = batch.get(0).row();
-            GenerationRequest.Builder b = GenerationRequest.builder().steps(first.getSteps())
-                    .guidanceScale(first.getGuidanceScale()).size(batch.get(0).width(), batch.get(0).height())
-                    .scheduler(first.getScheduler()).strength(first.getStrength()).keepUnmasked(keepUnmasked);
+            GenerationRequest.Builder b = GenerationRequest.builder()
+                    .steps(first.getSteps())
+                    .guidanceScale(first.getGuidanceScale())
+                    .size(batch.get(0).width(), batch.get(0).height())
+                    .scheduler(first.getScheduler())
+                    .strength(first.getStrength())
+                    .keepUnmasked(keepUnmasked);
             if (pipeline.takesPrompt()) {
-                b.prompts(column(batch, PlannedRow::getPrompt)).negativePrompts(column(batch, PlannedRow::getNegativePrompt));
+                b.prompts(column(batch, PlannedRow::getPrompt))
+                        .negativePrompts(column(batch, PlannedRow::getNegativePrompt));
             } else {
                 b.rows(batch.size());
             }
@@ -181,8 +201,8 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         }
 
         /** The metadata of a written picture (or a video's poster), counted in the accumulator. */
-        private GeneratedRow writtenRow(InitImages.Prepared p, String relative, byte[] png, long perRowMs, int width,
-                                        int height) {
+        private GeneratedRow writtenRow(
+                InitImages.Prepared p, String relative, byte[] png, long perRowMs, int width, int height) {
             GeneratedRow g = GeneratedRow.of(p.row(), runId, model.name(), model.fingerprint());
             g.setWritten(true);
             g.setImagePath(store.path(relative).toString());
@@ -201,35 +221,45 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
          */
         private List<GeneratedRow> generateVideos(VideoPipeline video, List<InitImages.Prepared> batch) {
             PlannedRow first = batch.get(0).row();
-            VideoRequest.Builder b = VideoRequest.builder().steps(first.getSteps()).guidanceScale(first.getGuidanceScale())
-                    .numFrames(first.getNumFrames()).fps(first.getFps()).motionBucketId(first.getMotionBucketId())
-                    .noiseAugStrength(first.getNoiseAugStrength()).decodeChunkSize(decodeChunkSize)
+            VideoRequest.Builder b = VideoRequest.builder()
+                    .steps(first.getSteps())
+                    .guidanceScale(first.getGuidanceScale())
+                    .numFrames(first.getNumFrames())
+                    .fps(first.getFps())
+                    .motionBucketId(first.getMotionBucketId())
+                    .noiseAugStrength(first.getNoiseAugStrength())
+                    .decodeChunkSize(decodeChunkSize)
                     .scheduler(first.getScheduler());
             if (batch.get(0).image() != null) {
                 b.image(InitImages.images(batch)).rows(batch.size());
             } else {
-                b.prompts(column(batch, PlannedRow::getPrompt)).negativePrompts(column(batch, PlannedRow::getNegativePrompt))
+                b.prompts(column(batch, PlannedRow::getPrompt))
+                        .negativePrompts(column(batch, PlannedRow::getNegativePrompt))
                         .size(batch.get(0).width(), batch.get(0).height());
             }
             long t0 = System.nanoTime();
-            Tensor frames = video.generateVideo(b.build(), new SeededNoise(seeds(batch)),
-                    io.sparkdiffusion.pipeline.StepListener.NONE);
+            Tensor frames = video.generateVideo(
+                    b.build(), new SeededNoise(seeds(batch)), io.sparkdiffusion.pipeline.StepListener.NONE);
             long perRowMs = (System.nanoTime() - t0) / 1_000_000 / batch.size();
             long[] s = frames.shape();
             int f = (int) s[1];
             List<GeneratedRow> out = new ArrayList<>();
             for (int i = 0; i < batch.size(); i++) {
                 InitImages.Prepared p = batch.get(i);
-                Tensor clip = io.sparkdiffusion.tensor.Tensors.sliceBatch(frames, i, i + 1).reshape(f, s[2], s[3], s[4]);
+                Tensor clip = io.sparkdiffusion.tensor.Tensors.sliceBatch(frames, i, i + 1)
+                        .reshape(f, s[2], s[3], s[4]);
                 String stem = p.row().getImageFile().replaceAll("\\.png$", "");
                 String videoRelative = "videos/" + videoFormat.outputName(stem);
                 if (videoFormat == io.sparkdiffusion.video.VideoFormat.PNG_FRAMES) {
                     for (int k = 0; k < f; k++) {
-                        store.put(videoRelative + "/" + io.sparkdiffusion.video.PngFrames.fileName(k, f),
+                        store.put(
+                                videoRelative + "/" + io.sparkdiffusion.video.PngFrames.fileName(k, f),
                                 io.sparkdiffusion.video.PngFrames.frame(clip, k));
                     }
                 } else {
-                    store.put(videoRelative, videoFormat.writer().toBytes(clip, p.row().getFps()));
+                    store.put(
+                            videoRelative,
+                            videoFormat.writer().toBytes(clip, p.row().getFps()));
                 }
                 byte[] poster = io.sparkdiffusion.video.PngFrames.poster(clip);
                 String posterRelative = "images/" + p.row().getImageFile();
@@ -276,7 +306,8 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         return batch.stream().mapToLong(p -> p.row().getSeed()).toArray();
     }
 
-    private static List<String> column(List<InitImages.Prepared> batch, java.util.function.Function<PlannedRow, String> f) {
+    private static List<String> column(
+            List<InitImages.Prepared> batch, java.util.function.Function<PlannedRow, String> f) {
         List<String> out = new ArrayList<>();
         batch.forEach(p -> out.add(f.apply(p.row())));
         return out;

@@ -27,6 +27,7 @@ public class PlannedRow implements Serializable {
     private Double strength;
     /** The init image: a path or URI, or "bytes:" when the bytes travel in {@link #imageBytes}. */
     private String imageRef;
+
     private byte[] imageBytes;
     private String maskRef;
     private byte[] maskBytes;
@@ -35,11 +36,19 @@ public class PlannedRow implements Serializable {
     private int motionBucketId;
     private double noiseAugStrength;
 
-    public PlannedRow() {
-    }
+    public PlannedRow() {}
 
-    static PlannedRow accepted(String id, String inputId, String prompt, String negativePrompt, long seed, int steps,
-                               double guidance, int width, int height, String scheduler) {
+    static PlannedRow accepted(
+            String id,
+            String inputId,
+            String prompt,
+            String negativePrompt,
+            long seed,
+            int steps,
+            double guidance,
+            int width,
+            int height,
+            String scheduler) {
         PlannedRow r = new PlannedRow();
         r.accepted = true;
         r.id = id;
@@ -68,7 +77,8 @@ public class PlannedRow implements Serializable {
 
     /** A copy with another id, seed and guidance (num_images_per_prompt and grid expansion). */
     PlannedRow variant(String newId, long newSeed, double newGuidance) {
-        PlannedRow r = accepted(newId, inputId, prompt, negativePrompt, newSeed, steps, newGuidance, width, height, scheduler);
+        PlannedRow r =
+                accepted(newId, inputId, prompt, negativePrompt, newSeed, steps, newGuidance, width, height, scheduler);
         r.strength = strength;
         r.imageRef = imageRef;
         r.imageBytes = imageBytes;

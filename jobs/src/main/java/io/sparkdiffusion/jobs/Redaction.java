@@ -10,8 +10,7 @@ public final class Redaction {
             "(?i).*(secret|password|passwd|token|credential|access\\.key|session\\.key|signature|\\bkey$).*");
     private static final Pattern USER_INFO = Pattern.compile("(?<=://)[^/@\\s]+@");
 
-    private Redaction() {
-    }
+    private Redaction() {}
 
     /** The value of a setting, or {@code ******} when its key names a credential. */
     public static String value(String key, String value) {

@@ -21,8 +21,7 @@ public final class ResidentPipelines {
     private static final Logger LOG = LogManager.getLogger(ResidentPipelines.class);
     private static final Map<String, DiffusionPipeline> PIPELINES = new ConcurrentHashMap<>();
 
-    private ResidentPipelines() {
-    }
+    private ResidentPipelines() {}
 
     /** The pipeline for this task's device, loading it on first use. */
     public static DiffusionPipeline acquire(ModelHandle handle) {
@@ -37,12 +36,19 @@ public final class ResidentPipelines {
         long t0 = System.nanoTime();
         try {
             DiffusionPipeline p = Pipelines.open(local, options, handle.task());
-            LOG.info("loaded resident pipeline {} on {} in {} ms", handle.name(), options, (System.nanoTime() - t0) / 1_000_000);
+            LOG.info(
+                    "loaded resident pipeline {} on {} in {} ms",
+                    handle.name(),
+                    options,
+                    (System.nanoTime() - t0) / 1_000_000);
             return p;
         } catch (RuntimeException e) {
             if (options.provider().equals("cuda") && handle.fallbackToCpu()) {
-                LOG.warn("CUDA unavailable for {} on device {} ({}); falling back to CPU as runtime.fallback_to_cpu allows",
-                        handle.name(), options.deviceId(), e.getMessage());
+                LOG.warn(
+                        "CUDA unavailable for {} on device {} ({}); falling back to CPU as runtime.fallback_to_cpu allows",
+                        handle.name(),
+                        options.deviceId(),
+                        e.getMessage());
                 return Pipelines.open(local, options.withDevice("cpu", 0), handle.task());
             }
             throw e;
@@ -66,7 +72,8 @@ public final class ResidentPipelines {
             try {
                 device = Integer.parseInt(gpuAddress.trim());
             } catch (NumberFormatException e) {
-                throw new IllegalStateException("GPU address '" + gpuAddress + "' from Spark's resource discovery is not a device ordinal");
+                throw new IllegalStateException(
+                        "GPU address '" + gpuAddress + "' from Spark's resource discovery is not a device ordinal");
             }
         }
         return base.withDevice("cuda", device);

@@ -31,10 +31,26 @@ public final class RowRules implements Serializable {
     private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9._-]+");
 
     /** Job-wide defaults and limits. */
-    public record Defaults(int steps, double guidance, Integer width, Integer height, String scheduler,
-                           String negativePrompt, int maxSteps, int maxImagesPerPrompt, long[] gridSeeds,
-                           double[] gridGuidance, String prompt, Double strength, String mode, boolean archive,
-                           Integer numFrames, int fps, int motionBucketId, double noiseAugStrength, int maxFrames)
+    public record Defaults(
+            int steps,
+            double guidance,
+            Integer width,
+            Integer height,
+            String scheduler,
+            String negativePrompt,
+            int maxSteps,
+            int maxImagesPerPrompt,
+            long[] gridSeeds,
+            double[] gridGuidance,
+            String prompt,
+            Double strength,
+            String mode,
+            boolean archive,
+            Integer numFrames,
+            int fps,
+            int motionBucketId,
+            double noiseAugStrength,
+            int maxFrames)
             implements Serializable {
         /** Whether rows carry an init image (img2img, inpaint). */
         boolean takesImage() {
@@ -43,9 +59,16 @@ public final class RowRules implements Serializable {
     }
 
     /** What the model imposes, read on the driver from its configs. */
-    public record ModelRules(boolean takesPrompt, int sizeMultiple, int defaultHeight, int defaultWidth,
-                             String modelScheduler, boolean imageToVideo) implements Serializable {
-        public ModelRules(boolean takesPrompt, int sizeMultiple, int defaultHeight, int defaultWidth, String modelScheduler) {
+    public record ModelRules(
+            boolean takesPrompt,
+            int sizeMultiple,
+            int defaultHeight,
+            int defaultWidth,
+            String modelScheduler,
+            boolean imageToVideo)
+            implements Serializable {
+        public ModelRules(
+                boolean takesPrompt, int sizeMultiple, int defaultHeight, int defaultWidth, String modelScheduler) {
             this(takesPrompt, sizeMultiple, defaultHeight, defaultWidth, modelScheduler, false);
         }
     }
@@ -104,19 +127,25 @@ public final class RowRules implements Serializable {
             negative = defaults.negativePrompt();
         }
         long seed = field.apply("seed") == null ? seedFromId(id) : parseLong("seed", field.apply("seed"));
-        int steps = field.apply("num_inference_steps") == null ? defaults.steps()
+        int steps = field.apply("num_inference_steps") == null
+                ? defaults.steps()
                 : parseInt("num_inference_steps", field.apply("num_inference_steps"));
         if (steps <= 0 || steps > defaults.maxSteps()) {
-            throw new Rejection("num_inference_steps", "num_inference_steps " + steps + " must be between 1 and "
-                    + defaults.maxSteps() + " (limits.max_steps)");
+            throw new Rejection(
+                    "num_inference_steps",
+                    "num_inference_steps " + steps + " must be between 1 and " + defaults.maxSteps()
+                            + " (limits.max_steps)");
         }
-        double guidance = field.apply("guidance_scale") == null ? defaults.guidance()
+        double guidance = field.apply("guidance_scale") == null
+                ? defaults.guidance()
                 : parseDouble("guidance_scale", field.apply("guidance_scale"));
         // with an init image the size comes from the picture (decoded on the executor) unless the row sets it
         boolean sizedByImage = defaults.takesImage() || model.imageToVideo();
-        int width = sizedByImage && field.apply("width") == null && defaults.width() == null ? 0
+        int width = sizedByImage && field.apply("width") == null && defaults.width() == null
+                ? 0
                 : size("width", field.apply("width"), defaults.width(), model.defaultWidth());
-        int height = sizedByImage && field.apply("height") == null && defaults.height() == null ? 0
+        int height = sizedByImage && field.apply("height") == null && defaults.height() == null
+                ? 0
                 : size("height", field.apply("height"), defaults.height(), model.defaultHeight());
         Double strength = defaults.strength();
         if (field.apply("strength") != null) {
@@ -126,31 +155,39 @@ public final class RowRules implements Serializable {
             throw new Rejection("strength", "strength " + strength + " must be in (0, 1]");
         }
         if ((defaults.takesImage() || model.imageToVideo()) && field.apply("image") == null) {
-            throw new Rejection("image", "image is missing (mode " + defaults.mode() + " needs an init image: bytes or a path)");
+            throw new Rejection(
+                    "image", "image is missing (mode " + defaults.mode() + " needs an init image: bytes or a path)");
         }
         if ("inpaint".equals(defaults.mode()) && field.apply("mask") == null) {
             throw new Rejection("mask", "mask is missing (inpainting needs a mask: white = repaint)");
         }
         String scheduler = field.apply("scheduler") != null ? field.apply("scheduler") : defaults.scheduler();
         if (scheduler != null && !Schedulers.isKnown(scheduler)) {
-            throw new Rejection("scheduler", "unknown scheduler '" + scheduler + "'; known: " + Schedulers.knownNames());
+            throw new Rejection(
+                    "scheduler", "unknown scheduler '" + scheduler + "'; known: " + Schedulers.knownNames());
         }
-        int images = field.apply("num_images_per_prompt") == null ? 1
+        int images = field.apply("num_images_per_prompt") == null
+                ? 1
                 : parseInt("num_images_per_prompt", field.apply("num_images_per_prompt"));
         if (images <= 0 || images > defaults.maxImagesPerPrompt()) {
-            throw new Rejection("num_images_per_prompt", "num_images_per_prompt " + images + " must be between 1 and "
-                    + defaults.maxImagesPerPrompt() + " (limits.max_images_per_prompt)");
+            throw new Rejection(
+                    "num_images_per_prompt",
+                    "num_images_per_prompt " + images + " must be between 1 and " + defaults.maxImagesPerPrompt()
+                            + " (limits.max_images_per_prompt)");
         }
         Integer frames = null;
         int fps = defaults.fps();
         int motion = defaults.motionBucketId();
         double noiseAug = defaults.noiseAugStrength();
         if ("video".equals(defaults.mode())) {
-            frames = field.apply("num_frames") != null ? Integer.valueOf(parseInt("num_frames", field.apply("num_frames")))
+            frames = field.apply("num_frames") != null
+                    ? Integer.valueOf(parseInt("num_frames", field.apply("num_frames")))
                     : defaults.numFrames();
             if (frames != null && (frames <= 0 || frames > defaults.maxFrames())) {
-                throw new Rejection("num_frames", "num_frames " + frames + " must be between 1 and " + defaults.maxFrames()
-                        + " (limits.max_frames)");
+                throw new Rejection(
+                        "num_frames",
+                        "num_frames " + frames + " must be between 1 and " + defaults.maxFrames()
+                                + " (limits.max_frames)");
             }
             if (field.apply("fps") != null) {
                 fps = parseInt("fps", field.apply("fps"));
@@ -169,8 +206,8 @@ public final class RowRules implements Serializable {
             }
         }
         String resolvedScheduler = scheduler != null ? scheduler : model.modelScheduler();
-        PlannedRow base = PlannedRow.accepted(id, id, prompt, negative, seed, steps, guidance, width, height,
-                resolvedScheduler);
+        PlannedRow base =
+                PlannedRow.accepted(id, id, prompt, negative, seed, steps, guidance, width, height, resolvedScheduler);
         base.setStrength(strength);
         base.setNumFrames(frames);
         base.setFps(fps);
@@ -209,8 +246,9 @@ public final class RowRules implements Serializable {
     private int size(String name, String value, Integer configured, int modelDefault) throws Rejection {
         int v = value != null ? parseInt(name, value) : configured != null ? configured : modelDefault;
         if (v <= 0 || v % model.sizeMultiple() != 0) {
-            throw new Rejection(name, name + " " + v + " must be a positive multiple of " + model.sizeMultiple()
-                    + " for this model");
+            throw new Rejection(
+                    name,
+                    name + " " + v + " must be a positive multiple of " + model.sizeMultiple() + " for this model");
         }
         return v;
     }

@@ -23,8 +23,7 @@ class CliTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-    }
+    record Run(int code, String out, String err) {}
 
     @BeforeAll
     static void pointAtTheProject() {
@@ -40,11 +39,24 @@ class CliTest {
 
     @Test
     void generateWritesOneGrayscalePngPerSeedWithTheBundledModel() throws Exception {
-        Run r = cli("generate", "--prompt", "a handwritten digit three", "--seeds", "1,2,3", "--steps", "8",
-                "--guidance", "3", "--batch-size", "2", "--out", tmp.toString());
+        Run r = cli(
+                "generate",
+                "--prompt",
+                "a handwritten digit three",
+                "--seeds",
+                "1,2,3",
+                "--steps",
+                "8",
+                "--guidance",
+                "3",
+                "--batch-size",
+                "2",
+                "--out",
+                tmp.toString());
         assertEquals(0, r.code(), r.err());
         for (int seed = 1; seed <= 3; seed++) {
-            BufferedImage img = ImageIO.read(tmp.resolve("seed-" + seed + ".png").toFile());
+            BufferedImage img =
+                    ImageIO.read(tmp.resolve("seed-" + seed + ".png").toFile());
             assertEquals(16, img.getWidth());
             assertEquals(16, img.getHeight());
             assertEquals(BufferedImage.TYPE_BYTE_GRAY, img.getType());
@@ -54,8 +66,16 @@ class CliTest {
 
     @Test
     void generateRunsUnconditionalModelsWithoutAPrompt() throws Exception {
-        Run r = cli("generate", "--model", Fixtures.model("digits-ddpm").toString(), "--seeds", "4", "--steps", "5",
-                "--out", tmp.toString());
+        Run r = cli(
+                "generate",
+                "--model",
+                Fixtures.model("digits-ddpm").toString(),
+                "--seeds",
+                "4",
+                "--steps",
+                "5",
+                "--out",
+                tmp.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(Files.size(tmp.resolve("seed-4.png")) > 0);
     }
@@ -73,7 +93,9 @@ class CliTest {
             Run r = cli(args);
             assertEquals(2, r.code(), String.join(" ", args) + " -> " + r.err());
             assertEquals(1, r.err().strip().lines().count(), r.err());
-            assertTrue(r.err().matches("(?s).*(--seeds|--steps|--scheduler|--guidance|--prompt|--optimization).*"), r.err());
+            assertTrue(
+                    r.err().matches("(?s).*(--seeds|--steps|--scheduler|--guidance|--prompt|--optimization).*"),
+                    r.err());
         }
     }
 
@@ -81,8 +103,14 @@ class CliTest {
     void replayReproducesTheRecordedCase() throws Exception {
         Path out = tmp.resolve("out.npy");
         Path caseDir = Fixtures.fixture("digits/digits-t2i/cases/ddim_20_g3");
-        Run r = cli("replay", "--model", Fixtures.model("digits-t2i").toString(), "--case", caseDir.toString(),
-                "--out", out.toString());
+        Run r = cli(
+                "replay",
+                "--model",
+                Fixtures.model("digits-t2i").toString(),
+                "--case",
+                caseDir.toString(),
+                "--out",
+                out.toString());
         assertEquals(0, r.code(), r.err());
         Tensor got = Npy.read(out);
         Tensor expected = Npy.read(caseDir.resolve("image.npy"));
@@ -94,8 +122,14 @@ class CliTest {
     void replayOfAnUnsupportedCaseKindSaysSo() throws Exception {
         Path caseDir = Files.createDirectories(tmp.resolve("case"));
         Files.writeString(caseDir.resolve("case.json"), "{\"pipeline\": \"AudioLDMPipeline\"}");
-        Run r = cli("replay", "--model", Fixtures.fixture("t2v-tiny").toString(), "--case", caseDir.toString(),
-                "--out", tmp.resolve("x.npy").toString());
+        Run r = cli(
+                "replay",
+                "--model",
+                Fixtures.fixture("t2v-tiny").toString(),
+                "--case",
+                caseDir.toString(),
+                "--out",
+                tmp.resolve("x.npy").toString());
         assertEquals(1, r.code());
         assertTrue(r.err().contains("AudioLDMPipeline") && r.err().contains("not supported"), r.err());
     }
@@ -104,8 +138,14 @@ class CliTest {
     void replayOfAVideoCaseWritesFramesLikeFramesNpy() throws Exception {
         Path out = tmp.resolve("frames.npy");
         Path caseDir = Fixtures.fixture("t2v-tiny/cases/t2v");
-        Run r = cli("replay", "--model", Fixtures.fixture("t2v-tiny").toString(), "--case", caseDir.toString(),
-                "--out", out.toString());
+        Run r = cli(
+                "replay",
+                "--model",
+                Fixtures.fixture("t2v-tiny").toString(),
+                "--case",
+                caseDir.toString(),
+                "--out",
+                out.toString());
         assertEquals(0, r.code(), r.err());
         Tensor got = Npy.read(out);
         Tensor expected = Npy.read(caseDir.resolve("frames.npy"));
@@ -125,7 +165,10 @@ class CliTest {
     void benchPrintsTheTimeSplit() {
         Run r = cli("bench", "--steps", "2", "--batch", "2", "--iterations", "1", "--warmup", "0");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("images/s") && r.out().contains("run unet") && r.out().contains("ratio total / sum(run)"),
+        assertTrue(
+                r.out().contains("images/s")
+                        && r.out().contains("run unet")
+                        && r.out().contains("ratio total / sum(run)"),
                 r.out());
     }
 }

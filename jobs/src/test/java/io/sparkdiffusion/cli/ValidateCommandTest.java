@@ -36,12 +36,14 @@ class ValidateCommandTest {
     record Run(int code, String out, String err) {
         /** The lines starting with {@code status} whose subject is {@code subject}. */
         List<String> lines(String status, String subject) {
-            return out.lines().filter(l -> l.startsWith(status) && l.substring(6).startsWith(subject + " "))
+            return out.lines()
+                    .filter(l -> l.startsWith(status) && l.substring(6).startsWith(subject + " "))
                     .collect(Collectors.toList());
         }
 
         boolean has(String status, String subject, String... words) {
-            return lines(status, subject).stream().anyMatch(l -> Stream.of(words).allMatch(l::contains));
+            return lines(status, subject).stream()
+                    .anyMatch(l -> Stream.of(words).allMatch(l::contains));
         }
     }
 
@@ -59,8 +61,17 @@ class ValidateCommandTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fixtures/sd-tiny", "fixtures/sd-inpaint-tiny", "fixtures/sdxl-tiny", "fixtures/ddpm-tiny",
-            "fixtures/t2v-tiny", "fixtures/svd-tiny", "fixtures/kandinsky22-tiny", "exported/sd-lcm-tiny"})
+    @ValueSource(
+            strings = {
+                "fixtures/sd-tiny",
+                "fixtures/sd-inpaint-tiny",
+                "fixtures/sdxl-tiny",
+                "fixtures/ddpm-tiny",
+                "fixtures/t2v-tiny",
+                "fixtures/svd-tiny",
+                "fixtures/kandinsky22-tiny",
+                "exported/sd-lcm-tiny"
+            })
     void everyFixtureFolderPassesWithEveryCaseReproduced(String folder) throws IOException {
         Path dir = Fixtures.testdata(folder);
         Run r = validate("--model", dir.toString());
@@ -71,7 +82,13 @@ class ValidateCommandTest {
             cases = s.filter(p -> Files.isRegularFile(p.resolve("case.json"))).count();
         }
         assertTrue(cases > 0);
-        assertEquals(cases, r.out().lines().filter(l -> l.startsWith("OK") && l.contains(" case ")).count(), r.out());
+        assertEquals(
+                cases,
+                r.out()
+                        .lines()
+                        .filter(l -> l.startsWith("OK") && l.contains(" case "))
+                        .count(),
+                r.out());
         assertTrue(r.out().contains(cases + "/" + cases + " reference cases reproduce diffusers"), r.out());
         assertTrue(r.out().contains("OK    engine"), r.out());
         assertTrue(r.out().contains("OK    geometry"), r.out());
@@ -117,12 +134,20 @@ class ValidateCommandTest {
     void anLcmUnetExportedWithoutItsGuidanceInputWarns() throws IOException {
         Path model = copy(Fixtures.exported("sd-lcm-tiny"));
         // the graph of a UNet traced without timestep_cond, under the LCM UNet's config (time_cond_proj_dim 32)
-        Files.copy(Fixtures.fixture("sd-tiny/unet/model.onnx"), model.resolve("unet/model.onnx"),
+        Files.copy(
+                Fixtures.fixture("sd-tiny/unet/model.onnx"),
+                model.resolve("unet/model.onnx"),
                 StandardCopyOption.REPLACE_EXISTING);
         Run r = validate("--model", model.toString(), "--skip-cases");
         assertEquals(0, r.code(), r.out());
-        assertTrue(r.has("WARN", "unet", "time_cond_proj_dim 32", "no 'timestep_cond' input",
-                "guidance_scale has no effect"), r.out());
+        assertTrue(
+                r.has(
+                        "WARN",
+                        "unet",
+                        "time_cond_proj_dim 32",
+                        "no 'timestep_cond' input",
+                        "guidance_scale has no effect"),
+                r.out());
         // the intact export declares it and passes without that warning
         Run intact = validate("--model", Fixtures.exported("sd-lcm-tiny").toString(), "--skip-cases");
         assertTrue(intact.has("OK", "unet", "timestep_cond"), intact.out());
@@ -143,7 +168,8 @@ class ValidateCommandTest {
     @Test
     void aRenamedOutputFailsNamingTheExpectedAndTheActualNames() throws IOException {
         Path model = copy("sd-tiny");
-        Files.write(model.resolve("vae_decoder/model.onnx"),
+        Files.write(
+                model.resolve("vae_decoder/model.onnx"),
                 OnnxGraphs.identity("latent_sample", OnnxGraphs.FLOAT, 4, "image"));
         Run r = validate("--model", model.toString());
         assertEquals(1, r.code(), r.out());
@@ -166,7 +192,8 @@ class ValidateCommandTest {
     @Test
     void aWrongRankFails() throws IOException {
         Path model = copy("sd-tiny");
-        Files.write(model.resolve("vae_decoder/model.onnx"),
+        Files.write(
+                model.resolve("vae_decoder/model.onnx"),
                 OnnxGraphs.identity("latent_sample", OnnxGraphs.FLOAT, 3, "sample"));
         Run r = validate("--model", model.toString(), "--skip-cases");
         assertEquals(1, r.code(), r.out());
@@ -181,18 +208,27 @@ class ValidateCommandTest {
         Files.write(unet, java.util.Arrays.copyOf(all, all.length / 2));
         Run r = validate("--model", model.toString());
         assertEquals(1, r.code(), r.out());
-        assertTrue(r.has("FAIL", "unet", "unet/model.onnx is damaged", "truncated (" + all.length / 2 + " bytes)",
-                "download or export it again"), r.out());
+        assertTrue(
+                r.has(
+                        "FAIL",
+                        "unet",
+                        "unet/model.onnx is damaged",
+                        "truncated (" + all.length / 2 + " bytes)",
+                        "download or export it again"),
+                r.out());
     }
 
     @Test
     void missingExternalDataFailsNamingTheDataFile() throws IOException {
         Path model = copy("sd-tiny");
         Path dir = model.resolve("vae_decoder");
-        Files.write(dir.resolve("model.onnx"), OnnxGraphs.withExternalWeight("latent_sample", 4, "sample", "model.onnx_data"));
+        Files.write(
+                dir.resolve("model.onnx"),
+                OnnxGraphs.withExternalWeight("latent_sample", 4, "sample", "model.onnx_data"));
         Run r = validate("--model", model.toString(), "--skip-cases");
         assertEquals(1, r.code(), r.out());
-        assertTrue(r.has("FAIL", "vae_decoder", "external data", "'model.onnx_data' is missing", "copy the data file"),
+        assertTrue(
+                r.has("FAIL", "vae_decoder", "external data", "'model.onnx_data' is missing", "copy the data file"),
                 r.out());
 
         // with the data file next to it the graph loads, and the file is named on the load line
@@ -205,18 +241,27 @@ class ValidateCommandTest {
     @Test
     void aLegacyLatentSampleEncoderWarnsThatDrawsDiffer() throws IOException {
         Path model = copy("sd-tiny");
-        Files.write(model.resolve("vae_encoder/model.onnx"),
+        Files.write(
+                model.resolve("vae_encoder/model.onnx"),
                 OnnxGraphs.identity("sample", OnnxGraphs.FLOAT, 4, "latent_sample"));
         Run r = validate("--model", model.toString(), "--skip-cases");
         assertEquals(0, r.code(), r.out());
-        assertTrue(r.has("WARN", "vae_encoder", "latent_sample", "legacy", "draws differ from diffusers",
-                "latent_parameters"), r.out());
+        assertTrue(
+                r.has(
+                        "WARN",
+                        "vae_encoder",
+                        "latent_sample",
+                        "legacy",
+                        "draws differ from diffusers",
+                        "latent_parameters"),
+                r.out());
     }
 
     @Test
     void aLegacyEncoderIsAFailureForStableVideoDiffusion() throws IOException {
         Path model = copy("svd-tiny");
-        Files.write(model.resolve("vae_encoder/model.onnx"),
+        Files.write(
+                model.resolve("vae_encoder/model.onnx"),
                 OnnxGraphs.identity("sample", OnnxGraphs.FLOAT, 4, "latent_sample"));
         Run r = validate("--model", model.toString(), "--skip-cases");
         assertEquals(1, r.code(), r.out());
@@ -226,21 +271,26 @@ class ValidateCommandTest {
     @Test
     void anSdxlTextEncoderWithoutHiddenStatesFails() throws IOException {
         Path model = copy("sdxl-tiny");
-        byte[] encoder = OnnxGraphs.graph().input("input_ids", OnnxGraphs.INT64, 2).int64s("axes", 2)
+        byte[] encoder = OnnxGraphs.graph()
+                .input("input_ids", OnnxGraphs.INT64, 2)
+                .int64s("axes", 2)
                 .node("Cast", new String[] {"input_ids"}, new String[] {"ids_f"}, "to", OnnxGraphs.FLOAT)
                 .node("Unsqueeze", new String[] {"ids_f", "axes"}, new String[] {"last_hidden_state"})
-                .output("last_hidden_state", OnnxGraphs.FLOAT, 3).bytes();
+                .output("last_hidden_state", OnnxGraphs.FLOAT, 3)
+                .bytes();
         Files.write(model.resolve("text_encoder/model.onnx"), encoder);
         Run r = validate("--model", model.toString(), "--skip-cases");
         assertEquals(1, r.code(), r.out());
-        assertTrue(r.has("FAIL", "text_encoder", "no hidden_states.* outputs", "SDXL", "output_hidden_states"), r.out());
+        assertTrue(
+                r.has("FAIL", "text_encoder", "no hidden_states.* outputs", "SDXL", "output_hidden_states"), r.out());
         assertTrue(r.has("OK", "text_encoder_2", "io ["), r.out());
     }
 
     @Test
     void float16OnTheCpuProviderWarns() throws IOException {
         Path model = copy("sd-tiny");
-        Files.write(model.resolve("vae_decoder/model.onnx"),
+        Files.write(
+                model.resolve("vae_decoder/model.onnx"),
                 OnnxGraphs.cast("latent_sample", OnnxGraphs.FLOAT16, 4, "sample"));
         Run r = validate("--model", model.toString(), "--skip-cases");
         assertEquals(0, r.code(), r.out());
@@ -252,7 +302,8 @@ class ValidateCommandTest {
     void aFailingCaseReportsItsDifferenceAndWhereItDiverges() throws IOException {
         Path model = copy("sd-tiny");
         try (Stream<Path> s = Files.list(model.resolve("cases"))) {
-            for (Path c : s.filter(c -> !c.getFileName().toString().matches("txt2img_(ddim|euler)")).collect(Collectors.toList())) {
+            for (Path c : s.filter(c -> !c.getFileName().toString().matches("txt2img_(ddim|euler)"))
+                    .collect(Collectors.toList())) {
                 deleteTree(c);
             }
         }
@@ -265,8 +316,15 @@ class ValidateCommandTest {
         Files.write(noise, bytes);
         Run r = validate("--model", model.toString());
         assertEquals(1, r.code(), r.out());
-        assertTrue(r.has("FAIL", "case txt2img_ddim", "max |diff|", "> 2e-03", "prompt_embeds match",
-                "latents first differ after step 0"), r.out());
+        assertTrue(
+                r.has(
+                        "FAIL",
+                        "case txt2img_ddim",
+                        "max |diff|",
+                        "> 2e-03",
+                        "prompt_embeds match",
+                        "latents first differ after step 0"),
+                r.out());
         assertTrue(r.has("OK", "case txt2img_euler", "max |diff|"), r.out());
         assertTrue(r.out().contains("1/2 reference cases reproduce diffusers"), r.out());
     }
@@ -296,7 +354,11 @@ class ValidateCommandTest {
 
     @Test
     void anExplicitCasesFolderThatDoesNotExistFails() {
-        Run r = validate("--model", Fixtures.fixture("ddpm-tiny").toString(), "--cases", tmp.resolve("nope").toString());
+        Run r = validate(
+                "--model",
+                Fixtures.fixture("ddpm-tiny").toString(),
+                "--cases",
+                tmp.resolve("nope").toString());
         assertEquals(1, r.code());
         assertTrue(r.has("FAIL", "cases", "does not exist"), r.out());
     }
@@ -305,8 +367,12 @@ class ValidateCommandTest {
     void helpDescribesTheCommand() {
         Run r = validate("--help");
         assertEquals(0, r.code());
-        assertTrue(r.out().contains("Usage: spark-diffusion validate") && r.out().contains("--cases")
-                && r.out().contains("--skip-cases") && r.out().contains("--provider"), r.out());
+        assertTrue(
+                r.out().contains("Usage: spark-diffusion validate")
+                        && r.out().contains("--cases")
+                        && r.out().contains("--skip-cases")
+                        && r.out().contains("--provider"),
+                r.out());
     }
 
     // ---------------------------------------------------------------- helpers

@@ -1,6 +1,5 @@
 package io.sparkdiffusion.jobs;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -36,7 +35,8 @@ class GenerateJobTest extends LocalSparkTest {
     }
 
     static String digitRow(String id, int digit, long seed) {
-        return "{\"id\":\"" + id + "\",\"prompt\":\"a handwritten digit " + DigitClassifier.word(digit) + "\",\"seed\":" + seed + "}";
+        return "{\"id\":\"" + id + "\",\"prompt\":\"a handwritten digit " + DigitClassifier.word(digit) + "\",\"seed\":"
+                + seed + "}";
     }
 
     static Map<String, String> settings(Path input, Path output, String... more) {
@@ -86,7 +86,10 @@ class GenerateJobTest extends LocalSparkTest {
             BufferedImage img = ImageIO.read(new java.io.ByteArrayInputStream(imgs.get("r" + i + ".png")));
             assertEquals(16, img.getWidth());
         }
-        List<Row> meta = spark.read().parquet(out.resolve("metadata").toString()).orderBy("id").collectAsList();
+        List<Row> meta = spark.read()
+                .parquet(out.resolve("metadata").toString())
+                .orderBy("id")
+                .collectAsList();
         assertEquals(6, meta.size());
         for (int i = 0; i < 6; i++) {
             Row r = meta.get(i);
@@ -130,8 +133,9 @@ class GenerateJobTest extends LocalSparkTest {
                 worst = Math.max(worst, maxPixelDiff(ia.get(k), ib.get(k)));
             }
         }
-        System.out.printf("partitioning/batching: %d/%d PNGs byte-identical, max pixel diff otherwise %d%n", identical,
-                ia.size(), worst);
+        System.out.printf(
+                "partitioning/batching: %d/%d PNGs byte-identical, max pixel diff otherwise %d%n",
+                identical, ia.size(), worst);
         assertTrue(worst <= 1, "pixels differ by " + worst + "/255 between partitionings");
     }
 
@@ -170,7 +174,8 @@ class GenerateJobTest extends LocalSparkTest {
         assertTrue(s.errorBudgetExceeded(), "11 of 13 rows rejected exceeds 0.5");
         assertEquals(java.util.Set.of("good-1.png", "good-2.png"), images(out).keySet());
         Map<String, String> fieldById = new HashMap<>();
-        List<Row> errors = spark.read().parquet(out.resolve("errors").toString()).collectAsList();
+        List<Row> errors =
+                spark.read().parquet(out.resolve("errors").toString()).collectAsList();
         assertEquals(11, errors.size());
         for (Row r : errors) {
             assertTrue(r.getAs("reason") != null && r.getAs("input_row") != null);
@@ -205,16 +210,22 @@ class GenerateJobTest extends LocalSparkTest {
         assertEquals(3, first.written());
         Path full = jsonl(tmp.resolve("full.jsonl"), all);
         IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> run(settings(full, out)));
-        assertTrue(refused.getMessage().contains("--resume") && refused.getMessage().contains("--overwrite"));
+        assertTrue(refused.getMessage().contains("--resume")
+                && refused.getMessage().contains("--overwrite"));
         // an image whose metadata never got committed is regenerated
         Files.delete(out.resolve("images/m1.png"));
         long before = Files.getLastModifiedTime(out.resolve("images/m0.png")).toMillis();
         JobSummary second = run(settings(full, out, "resume", "true"));
         assertEquals(4, second.written(), "m1 (image lost) and m3..m5");
         assertEquals(2, second.skipped());
-        assertEquals(before, Files.getLastModifiedTime(out.resolve("images/m0.png")).toMillis(), "m0 untouched");
+        assertEquals(
+                before, Files.getLastModifiedTime(out.resolve("images/m0.png")).toMillis(), "m0 untouched");
         assertEquals(6, images(out).size());
-        List<Row> ids = spark.read().parquet(out.resolve("metadata").toString()).select("id").distinct().collectAsList();
+        List<Row> ids = spark.read()
+                .parquet(out.resolve("metadata").toString())
+                .select("id")
+                .distinct()
+                .collectAsList();
         assertEquals(6, ids.size());
     }
 
@@ -226,7 +237,8 @@ class GenerateJobTest extends LocalSparkTest {
         Path out = tmp.resolve("out");
         JobSummary s = run(settings(jsonl(tmp.resolve("in.jsonl"), lines), out, "max_error_fraction", "1"));
         assertEquals(java.util.Set.of("a-1.png"), images(out).keySet());
-        List<Row> errors = spark.read().parquet(out.resolve("errors").toString()).collectAsList();
+        List<Row> errors =
+                spark.read().parquet(out.resolve("errors").toString()).collectAsList();
         assertEquals(2, errors.size());
         for (Row r : errors) {
             assertEquals("a-0", r.getAs("id"));
@@ -267,8 +279,8 @@ class GenerateJobTest extends LocalSparkTest {
         JobSummary again = run(settings(in, out, "overwrite", "true"));
         assertEquals(1, again.written());
         Files.writeString(out.resolve("precious.txt"), "not ours");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> run(settings(in, out, "overwrite", "true")));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> run(settings(in, out, "overwrite", "true")));
         assertTrue(e.getMessage().contains("precious.txt"), e.getMessage());
         assertTrue(Files.exists(out.resolve("precious.txt")));
     }
@@ -276,17 +288,23 @@ class GenerateJobTest extends LocalSparkTest {
     @Test
     void csvAndParquetInputsWork() throws Exception {
         Path csv = tmp.resolve("in.csv");
-        Files.writeString(csv, "id,prompt,seed,num_inference_steps\nc1,a handwritten digit one,11,6\nc2,a handwritten digit two,x,6\n");
+        Files.writeString(
+                csv,
+                "id,prompt,seed,num_inference_steps\nc1,a handwritten digit one,11,6\nc2,a handwritten digit two,x,6\n");
         JobSummary s = run(settings(csv, tmp.resolve("csv-out"), "input_format", "csv"));
         assertEquals(1, s.written());
         assertEquals(1, s.rejected());
         Path parquet = tmp.resolve("in.parquet");
         spark.read().csv(csv.toString()).limit(0); // warm the reader
-        spark.sql("SELECT 'p1' AS id, 'a handwritten digit nine' AS prompt, CAST(9 AS BIGINT) AS seed, 2 AS num_images_per_prompt")
-                .write().parquet(parquet.toString());
+        spark.sql(
+                        "SELECT 'p1' AS id, 'a handwritten digit nine' AS prompt, CAST(9 AS BIGINT) AS seed, 2 AS num_images_per_prompt")
+                .write()
+                .parquet(parquet.toString());
         JobSummary p = run(settings(parquet, tmp.resolve("pq-out"), "input_format", "parquet"));
         assertEquals(2, p.written());
-        assertEquals(java.util.Set.of("p1-0.png", "p1-1.png"), images(tmp.resolve("pq-out")).keySet());
+        assertEquals(
+                java.util.Set.of("p1-0.png", "p1-1.png"),
+                images(tmp.resolve("pq-out")).keySet());
     }
 
     @Test
@@ -298,14 +316,24 @@ class GenerateJobTest extends LocalSparkTest {
             }
         }
         Path out = tmp.resolve("out");
-        JobSummary s = run(settings(jsonl(tmp.resolve("in.jsonl"), lines), out, "defaults.num_inference_steps", "20",
-                "partitions", "2", "batch_size", "8"));
+        JobSummary s = run(settings(
+                jsonl(tmp.resolve("in.jsonl"), lines),
+                out,
+                "defaults.num_inference_steps",
+                "20",
+                "partitions",
+                "2",
+                "batch_size",
+                "8"));
         assertEquals(30, s.written());
         int correct = 0;
-        try (DigitClassifier classifier = new DigitClassifier(Fixtures.model("digits-classifier"), RuntimeOptions.DEFAULT)) {
-            for (Row r : spark.read().parquet(out.resolve("metadata").toString()).collectAsList()) {
+        try (DigitClassifier classifier =
+                new DigitClassifier(Fixtures.model("digits-classifier"), RuntimeOptions.DEFAULT)) {
+            for (Row r :
+                    spark.read().parquet(out.resolve("metadata").toString()).collectAsList()) {
                 String id = r.getAs("id");
-                BufferedImage img = ImageIO.read(out.resolve("images").resolve(id + ".png").toFile());
+                BufferedImage img =
+                        ImageIO.read(out.resolve("images").resolve(id + ".png").toFile());
                 float[] px = new float[256];
                 for (int y = 0; y < 16; y++) {
                     for (int x = 0; x < 16; x++) {
@@ -316,7 +344,8 @@ class GenerateJobTest extends LocalSparkTest {
                 correct += predicted == DigitClassifier.promptedDigit(r.getAs("prompt")) ? 1 : 0;
             }
         }
-        System.out.printf("job quality: %d/30 images show the prompted digit; %.2f images/s%n", correct, s.imagesPerSecond());
+        System.out.printf(
+                "job quality: %d/30 images show the prompted digit; %.2f images/s%n", correct, s.imagesPerSecond());
         assertTrue(correct >= 29, correct + "/30 below 95 %");
     }
 }

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** img2img, inpainting and sketch-to-image jobs on the CC0 photos, and the bad-input suite. */
 class ImageJobTest extends LocalSparkTest {
     private static final Path PHOTOS = Fixtures.root().resolve("testdata/assets/images");
+
     @TempDir
     Path tmp;
 
@@ -50,8 +51,11 @@ class ImageJobTest extends LocalSparkTest {
 
     /** A Parquet table with id, prompt, image and mask as bytes (null allowed). */
     Path table(String name, List<Object[]> rows) {
-        StructType schema = new StructType().add("id", DataTypes.StringType).add("prompt", DataTypes.StringType)
-                .add("image", DataTypes.BinaryType).add("mask", DataTypes.BinaryType);
+        StructType schema = new StructType()
+                .add("id", DataTypes.StringType)
+                .add("prompt", DataTypes.StringType)
+                .add("image", DataTypes.BinaryType)
+                .add("mask", DataTypes.BinaryType);
         List<Row> r = new ArrayList<>();
         for (Object[] o : rows) {
             r.add(RowFactory.create(o));
@@ -77,9 +81,12 @@ class ImageJobTest extends LocalSparkTest {
 
     /** Every pixel where the mask thumbnail is black equals the input thumbnail (both at the output's size). */
     static void assertUnmaskedPixelsKept(Path out, String file) throws Exception {
-        BufferedImage result = ImageIO.read(out.resolve("images/" + file + ".png").toFile());
-        BufferedImage input = ImageIO.read(out.resolve("thumbs/" + file + "-input.png").toFile());
-        BufferedImage mask = ImageIO.read(out.resolve("thumbs/" + file + "-mask.png").toFile());
+        BufferedImage result =
+                ImageIO.read(out.resolve("images/" + file + ".png").toFile());
+        BufferedImage input =
+                ImageIO.read(out.resolve("thumbs/" + file + "-input.png").toFile());
+        BufferedImage mask =
+                ImageIO.read(out.resolve("thumbs/" + file + "-mask.png").toFile());
         assertEquals(input.getWidth(), result.getWidth(), "thumbnail at full size for small outputs");
         int kept = 0;
         int masked = 0;
@@ -98,35 +105,57 @@ class ImageJobTest extends LocalSparkTest {
 
     @Test
     void inpaintsTheAstronautWithA9ChannelAndA4ChannelUnet() throws Exception {
-        Path in = table("in", List.<Object[]>of(
-                new Object[] {"astro", "a red brick wall", photo("astronaut_512.jpg"), photo("astronaut_mask_512.png")}));
+        Path in = table("in", List.<Object[]>of(new Object[] {
+            "astro", "a red brick wall", photo("astronaut_512.jpg"), photo("astronaut_mask_512.png")
+        }));
         Path nine = tmp.resolve("nine");
         JobSummary a = run(settings(Fixtures.fixture("sd-inpaint-tiny"), "inpaint", in, nine));
         assertEquals(1, a.written(), "sd-inpaint-tiny");
         assertUnmaskedPixelsKept(nine, "astro");
         Path four = tmp.resolve("four");
-        JobSummary b = run(settings(Fixtures.fixture("sdxl-tiny"), "inpaint", in, four, "defaults.guidance_scale", "0",
-                "defaults.strength", "0.8"));
+        JobSummary b = run(settings(
+                Fixtures.fixture("sdxl-tiny"),
+                "inpaint",
+                in,
+                four,
+                "defaults.guidance_scale",
+                "0",
+                "defaults.strength",
+                "0.8"));
         assertEquals(1, b.written(), "sdxl-tiny (4-channel blending)");
         assertUnmaskedPixelsKept(four, "astro");
         BufferedImage out = ImageIO.read(four.resolve("images/astro.png").toFile());
         assertEquals(64, out.getWidth());
         assertEquals(64, out.getHeight());
         String html = Files.readString(four.resolve("index.html"));
-        assertTrue(html.contains("thumbs/astro-input.png") && html.contains("thumbs/astro-mask.png")
-                && html.contains("images/astro.png"), "input, mask and output side by side");
+        assertTrue(
+                html.contains("thumbs/astro-input.png")
+                        && html.contains("thumbs/astro-mask.png")
+                        && html.contains("images/astro.png"),
+                "input, mask and output side by side");
     }
 
     @Test
     void turnsTheHorseSketchIntoAPictureWithKandinsky() throws Exception {
-        Path in = table("in", List.<Object[]>of(new Object[] {"horse", "a brown horse in a field", photo("horse_sketch_512.png"), null}));
+        Path in = table("in", List.<Object[]>of(new Object[] {
+            "horse", "a brown horse in a field", photo("horse_sketch_512.png"), null
+        }));
         Path out = tmp.resolve("out");
         // the tiny fixture's MoVQ encoder was exported for 32x32 pictures only
-        JobSummary s = run(settings(Fixtures.fixture("kandinsky22-tiny"), "img2img", in, out, "defaults.strength", "0.8",
-                "images.max_side", "32"));
+        JobSummary s = run(settings(
+                Fixtures.fixture("kandinsky22-tiny"),
+                "img2img",
+                in,
+                out,
+                "defaults.strength",
+                "0.8",
+                "images.max_side",
+                "32"));
         assertEquals(1, s.written());
         BufferedImage img = ImageIO.read(out.resolve("images/horse.png").toFile());
-        assertTrue(img.getWidth() > 0 && img.getWidth() <= 64 && img.getHeight() <= 64, img.getWidth() + "x" + img.getHeight());
+        assertTrue(
+                img.getWidth() > 0 && img.getWidth() <= 64 && img.getHeight() <= 64,
+                img.getWidth() + "x" + img.getHeight());
     }
 
     @Test
@@ -137,12 +166,15 @@ class ImageJobTest extends LocalSparkTest {
         Path text = Files.writeString(tmp.resolve("notes.png"), "this is not a picture\n");
         BufferedImage one = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
         BufferedImage black = new BufferedImage(512, 512, BufferedImage.TYPE_INT_RGB);
-        BufferedImage smallMask = ImageIO.read(PHOTOS.resolve("astronaut_mask_512.png").toFile())
-                .getSubimage(0, 0, 512, 512);
+        BufferedImage smallMask =
+                ImageIO.read(PHOTOS.resolve("astronaut_mask_512.png").toFile()).getSubimage(0, 0, 512, 512);
         BufferedImage otherSize = new BufferedImage(128, 128, BufferedImage.TYPE_INT_RGB);
         otherSize.getGraphics().drawImage(smallMask, 0, 0, 128, 128, null);
-        StructType schema = new StructType().add("id", DataTypes.StringType).add("prompt", DataTypes.StringType)
-                .add("image", DataTypes.StringType).add("mask", DataTypes.StringType);
+        StructType schema = new StructType()
+                .add("id", DataTypes.StringType)
+                .add("prompt", DataTypes.StringType)
+                .add("image", DataTypes.StringType)
+                .add("mask", DataTypes.StringType);
         Path goodImage = PHOTOS.resolve("astronaut_512.jpg");
         Path goodMask = PHOTOS.resolve("astronaut_mask_512.png");
         Path truncated = Files.write(tmp.resolve("truncated.jpg"), Arrays.copyOf(jpg, jpg.length / 2));
@@ -152,7 +184,8 @@ class ImageJobTest extends LocalSparkTest {
         Path resizedMask = Files.write(tmp.resolve("mask128.png"), png(otherSize));
         List<Row> rows = List.of(
                 RowFactory.create("good-1", "a cat", goodImage.toString(), goodMask.toString()),
-                RowFactory.create("good-2", "a dog", PHOTOS.resolve("chelsea_512.jpg").toString(), goodMask.toString()),
+                RowFactory.create(
+                        "good-2", "a dog", PHOTOS.resolve("chelsea_512.jpg").toString(), goodMask.toString()),
                 RowFactory.create("mask-other-size", "a bird", goodImage.toString(), resizedMask.toString()),
                 RowFactory.create("truncated", "x", truncated.toString(), goodMask.toString()),
                 RowFactory.create("zero", "x", zero.toString(), goodMask.toString()),
@@ -174,7 +207,10 @@ class ImageJobTest extends LocalSparkTest {
             fields.put(r.getAs("id"), r.getAs("field"));
         }
         assertEquals(8, reasons.size(), reasons.toString());
-        assertTrue(reasons.get("truncated").contains("damaged") || reasons.get("truncated").contains("decode"), reasons.get("truncated"));
+        assertTrue(
+                reasons.get("truncated").contains("damaged")
+                        || reasons.get("truncated").contains("decode"),
+                reasons.get("truncated"));
         assertTrue(reasons.get("zero").contains("empty"), reasons.get("zero"));
         assertTrue(reasons.get("text").contains("not a readable image"), reasons.get("text"));
         assertTrue(reasons.get("tiny").contains("too small"), reasons.get("tiny"));
@@ -184,8 +220,12 @@ class ImageJobTest extends LocalSparkTest {
         assertEquals("mask", fields.get("no-mask"));
         assertEquals("mask", fields.get("black-mask"));
         assertEquals("image", fields.get("bomb"));
-        Row resized = spark.read().parquet(out.resolve("metadata").toString()).filter("id = 'mask-other-size'").first();
-        assertTrue(((String) resized.getAs("notes")).contains("mask resized from 128x128"), (String) resized.getAs("notes"));
+        Row resized = spark.read()
+                .parquet(out.resolve("metadata").toString())
+                .filter("id = 'mask-other-size'")
+                .first();
+        assertTrue(((String) resized.getAs("notes")).contains("mask resized from 128x128"), (String)
+                resized.getAs("notes"));
     }
 
     @Test
@@ -197,9 +237,17 @@ class ImageJobTest extends LocalSparkTest {
         Files.copy(PHOTOS.resolve("coffee_512.jpg"), images.resolve("../coffee.jpg"));
         Files.copy(PHOTOS.resolve("astronaut_mask_512.png"), masks.resolve("../coffee.jpg"));
         Path out = tmp.resolve("out");
-        Map<String, String> s = settings(Fixtures.fixture("sd-inpaint-tiny"), "inpaint", tmp.resolve("unused"), out,
-                "archive.images", tmp.resolve("archive/images").toString(),
-                "archive.masks", tmp.resolve("archive/masks").toString(), "defaults.prompt", "clean background");
+        Map<String, String> s = settings(
+                Fixtures.fixture("sd-inpaint-tiny"),
+                "inpaint",
+                tmp.resolve("unused"),
+                out,
+                "archive.images",
+                tmp.resolve("archive/images").toString(),
+                "archive.masks",
+                tmp.resolve("archive/masks").toString(),
+                "defaults.prompt",
+                "clean background");
         JobSummary first = run(s);
         assertEquals(2, first.written());
         assertTrue(Files.exists(out.resolve("images/2024/may/astro.png")));
@@ -212,10 +260,11 @@ class ImageJobTest extends LocalSparkTest {
 
     @Test
     void img2imgReadsImageBytesFromTheTable() throws Exception {
-        Path in = table("in", List.<Object[]>of(new Object[] {"cam", "a watercolor", photo("camera_512_rgb.png"), null}));
+        Path in =
+                table("in", List.<Object[]>of(new Object[] {"cam", "a watercolor", photo("camera_512_rgb.png"), null}));
         Path out = tmp.resolve("out");
-        JobSummary s = run(settings(Fixtures.fixture("sd-tiny"), "img2img", in, out, "defaults.strength", "0.75",
-                "images.max_side", "48"));
+        JobSummary s = run(settings(
+                Fixtures.fixture("sd-tiny"), "img2img", in, out, "defaults.strength", "0.75", "images.max_side", "48"));
         assertEquals(1, s.written());
         Dataset<Row> meta = spark.read().parquet(out.resolve("metadata").toString());
         Row r = meta.first();

@@ -43,20 +43,49 @@ class JobConfigTest {
         Files.writeString(f, "batchsize: 2\n");
         IllegalArgumentException typo = assertThrows(IllegalArgumentException.class, () -> JobConfig.load(f, Map.of()));
         assertTrue(typo.getMessage().contains("'batchsize'"), typo.getMessage());
-        for (Map.Entry<String, String> bad : Map.of("batch_size", "0", "max_error_fraction", "2", "input_format", "xml",
-                "runtime.provider", "tpu", "defaults.guidance_scale", "NaN", "grid.seeds", "a..b",
-                "runtime.optimization", "max", "resume", "maybe").entrySet()) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> JobConfig.load(null, Map.of(bad.getKey(), bad.getValue())), bad.toString());
-            assertTrue(e.getMessage().contains(bad.getKey().substring(bad.getKey().indexOf('.') + 1)), e.getMessage());
+        for (Map.Entry<String, String> bad : Map.of(
+                        "batch_size",
+                        "0",
+                        "max_error_fraction",
+                        "2",
+                        "input_format",
+                        "xml",
+                        "runtime.provider",
+                        "tpu",
+                        "defaults.guidance_scale",
+                        "NaN",
+                        "grid.seeds",
+                        "a..b",
+                        "runtime.optimization",
+                        "max",
+                        "resume",
+                        "maybe")
+                .entrySet()) {
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> JobConfig.load(null, Map.of(bad.getKey(), bad.getValue())),
+                    bad.toString());
+            assertTrue(
+                    e.getMessage().contains(bad.getKey().substring(bad.getKey().indexOf('.') + 1)), e.getMessage());
         }
-        assertThrows(IllegalArgumentException.class, () -> JobConfig.load(null, Map.of("resume", "true", "overwrite", "true")));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> JobConfig.load(null, Map.of("resume", "true", "overwrite", "true")));
     }
 
     @Test
     void credentialsNeverAppearInTheDescription() {
-        JobConfig c = JobConfig.load(null, Map.of("hadoop.fs.s3a.secret.key", "TOPSECRET", "hadoop.fs.s3a.access.key",
-                "AKIAEXAMPLE", "input", "s3a://user:pass@bucket/in", "hadoop.fs.s3a.endpoint", "http://127.0.0.1:9000"));
+        JobConfig c = JobConfig.load(
+                null,
+                Map.of(
+                        "hadoop.fs.s3a.secret.key",
+                        "TOPSECRET",
+                        "hadoop.fs.s3a.access.key",
+                        "AKIAEXAMPLE",
+                        "input",
+                        "s3a://user:pass@bucket/in",
+                        "hadoop.fs.s3a.endpoint",
+                        "http://127.0.0.1:9000"));
         String d = c.describe();
         assertFalse(d.contains("TOPSECRET") || d.contains("AKIAEXAMPLE") || d.contains("user:pass"), d);
         assertTrue(d.contains("http://127.0.0.1:9000"), d);

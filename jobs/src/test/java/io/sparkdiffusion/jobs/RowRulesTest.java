@@ -19,8 +19,26 @@ class RowRulesTest {
     }
 
     private static RowRules.Defaults defaults(String mode, long[] gridSeeds, double[] gridGuidance) {
-        return new RowRules.Defaults(20, 7.5, null, null, null, null, 50, 8, gridSeeds, gridGuidance, null, null,
-                mode, false, null, 8, 127, 0.02, 24);
+        return new RowRules.Defaults(
+                20,
+                7.5,
+                null,
+                null,
+                null,
+                null,
+                50,
+                8,
+                gridSeeds,
+                gridGuidance,
+                null,
+                null,
+                mode,
+                false,
+                null,
+                8,
+                127,
+                0.02,
+                24);
     }
 
     private static List<PlannedRow> plan(RowRules.ModelRules model, Map<String, String> row) {
@@ -50,7 +68,8 @@ class RowRulesTest {
 
     @Test
     void acceptsAWellFormedRowWithDefaults() {
-        PlannedRow r = plan(TEXT, row("id", "a-1", "prompt", "a cat", "seed", "42")).get(0);
+        PlannedRow r =
+                plan(TEXT, row("id", "a-1", "prompt", "a cat", "seed", "42")).get(0);
         assertTrue(r.isAccepted());
         assertEquals("a-1.png", r.getImageFile());
         assertEquals(42, r.getSeed());
@@ -64,10 +83,14 @@ class RowRulesTest {
     void rejectsEachBadFieldByName() {
         rejected(plan(TEXT, row("prompt", "x")), "id");
         rejected(plan(TEXT, row("id", "  ", "prompt", "x")), "id");
-        assertTrue(rejected(plan(TEXT, row("id", "../x", "prompt", "x")), "id").getErrorReason().contains("path"));
+        assertTrue(rejected(plan(TEXT, row("id", "../x", "prompt", "x")), "id")
+                .getErrorReason()
+                .contains("path"));
         rejected(plan(TEXT, row("id", "a/b", "prompt", "x")), "id");
         rejected(plan(TEXT, row("id", "a\\b", "prompt", "x")), "id");
-        assertTrue(rejected(plan(TEXT, row("id", "d", "prompt", "x"), 2), "id").getErrorReason().contains("duplicate"));
+        assertTrue(rejected(plan(TEXT, row("id", "d", "prompt", "x"), 2), "id")
+                .getErrorReason()
+                .contains("duplicate"));
         rejected(plan(TEXT, row("id", "p")), "prompt");
         rejected(plan(TEXT, row("id", "s", "prompt", "x", "seed", "forty-two")), "seed");
         rejected(plan(TEXT, row("id", "n", "prompt", "x", "num_inference_steps", "0")), "num_inference_steps");
@@ -78,7 +101,8 @@ class RowRulesTest {
         rejected(plan(TEXT, row("id", "w", "prompt", "x", "width", "60")), "width");
         rejected(plan(TEXT, row("id", "h", "prompt", "x", "height", "-8")), "height");
         assertTrue(rejected(plan(TEXT, row("id", "k", "prompt", "x", "scheduler", "heun")), "scheduler")
-                .getErrorReason().contains("euler_a"));
+                .getErrorReason()
+                .contains("euler_a"));
         rejected(plan(TEXT, row("id", "m", "prompt", "x", "num_images_per_prompt", "9")), "num_images_per_prompt");
         rejected(plan(TEXT, row("id", "m", "prompt", "x", "num_images_per_prompt", "0")), "num_images_per_prompt");
     }
@@ -86,7 +110,9 @@ class RowRulesTest {
     @Test
     void aMissingSeedIsDerivedFromTheIdAlone() {
         long a = plan(TEXT, row("id", "row-7", "prompt", "x")).get(0).getSeed();
-        long b = plan(TEXT, row("id", "row-7", "prompt", "something else")).get(0).getSeed();
+        long b = plan(TEXT, row("id", "row-7", "prompt", "something else"))
+                .get(0)
+                .getSeed();
         long c = plan(TEXT, row("id", "row-8", "prompt", "x")).get(0).getSeed();
         assertEquals(a, b);
         assertNotEquals(a, c);
@@ -105,9 +131,14 @@ class RowRulesTest {
 
     @Test
     void expandsImagesPerPrompt() {
-        List<PlannedRow> rows = plan(TEXT, row("id", "cat", "prompt", "x", "seed", "100", "num_images_per_prompt", "3"));
-        assertEquals(List.of("cat-0", "cat-1", "cat-2"), rows.stream().map(PlannedRow::getId).toList());
-        assertEquals(List.of(100L, 101L, 102L), rows.stream().map(PlannedRow::getSeed).toList());
+        List<PlannedRow> rows =
+                plan(TEXT, row("id", "cat", "prompt", "x", "seed", "100", "num_images_per_prompt", "3"));
+        assertEquals(
+                List.of("cat-0", "cat-1", "cat-2"),
+                rows.stream().map(PlannedRow::getId).toList());
+        assertEquals(
+                List.of(100L, 101L, 102L),
+                rows.stream().map(PlannedRow::getSeed).toList());
         assertTrue(rows.stream().allMatch(r -> r.getInputId().equals("cat")));
     }
 
@@ -116,7 +147,8 @@ class RowRulesTest {
         RowRules rules = new RowRules(defaults(new long[] {1, 2}, new double[] {1.5, 3}), TEXT);
         Map<String, String> r = row("id", "fox", "prompt", "a fox");
         List<PlannedRow> rows = rules.plan(r::get, 1, "{}");
-        assertEquals(List.of("fox-s1-g1.5", "fox-s1-g3", "fox-s2-g1.5", "fox-s2-g3"),
+        assertEquals(
+                List.of("fox-s1-g1.5", "fox-s1-g3", "fox-s2-g1.5", "fox-s2-g3"),
                 rows.stream().map(PlannedRow::getId).toList());
         assertEquals(3.0, rows.get(1).getGuidanceScale());
         assertEquals(2, rows.get(2).getSeed());
@@ -133,15 +165,17 @@ class RowRulesTest {
     @Test
     void videoRowsCheckFramesAndFps() {
         RowRules video = new RowRules(defaults("video", new long[0], new double[0]), TEXT);
-        RowRules svd = new RowRules(defaults("video", new long[0], new double[0]),
+        RowRules svd = new RowRules(
+                defaults("video", new long[0], new double[0]),
                 new RowRules.ModelRules(true, 8, 64, 64, "EulerDiscreteScheduler", true));
         Map<String, String> ok = row("id", "v", "prompt", "a panda", "num_frames", "16", "fps", "12");
         PlannedRow r = video.plan(ok::get, 1, "{}").get(0);
         assertTrue(r.isAccepted(), r.getErrorReason());
         assertEquals(16, r.getNumFrames());
         assertEquals(12, r.getFps());
-        for (String[] bad : new String[][] {{"num_frames", "0"}, {"num_frames", "25"}, {"fps", "0"}, {"fps", "-3"},
-                {"noise_aug_strength", "-1"}}) {
+        for (String[] bad : new String[][] {
+            {"num_frames", "0"}, {"num_frames", "25"}, {"fps", "0"}, {"fps", "-3"}, {"noise_aug_strength", "-1"}
+        }) {
             Map<String, String> m = row("id", "v", "prompt", "x", bad[0], bad[1]);
             rejected(video.plan(m::get, 1, "{}"), bad[0]);
         }
@@ -156,7 +190,8 @@ class RowRulesTest {
 
     @Test
     void numbersWrittenAsDecimalsAreAccepted() {
-        PlannedRow r = plan(TEXT, row("id", "f", "prompt", "x", "seed", "7.0", "num_inference_steps", "12")).get(0);
+        PlannedRow r = plan(TEXT, row("id", "f", "prompt", "x", "seed", "7.0", "num_inference_steps", "12"))
+                .get(0);
         assertEquals(7, r.getSeed());
         assertEquals(12, r.getSteps());
     }

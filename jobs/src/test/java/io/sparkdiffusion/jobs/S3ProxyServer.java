@@ -44,7 +44,8 @@ public final class S3ProxyServer implements AutoCloseable {
     /** Stops the process should the test JVM exit without {@link #close()} (e.g. a test run interrupted). */
     private final Thread shutdownHook;
 
-    private S3ProxyServer(Process process, Path dir, Path log, int port, String bucket, String accessKey, String secretKey) {
+    private S3ProxyServer(
+            Process process, Path dir, Path log, int port, String bucket, String accessKey, String secretKey) {
         this.process = process;
         this.dir = dir;
         this.log = log;
@@ -62,7 +63,8 @@ public final class S3ProxyServer implements AutoCloseable {
      */
     public static S3ProxyServer start() {
         Path jar = jar();
-        String bucket = "sdtest-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        String bucket =
+                "sdtest-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         String accessKey = "sdtest-access-" + UUID.randomUUID().toString().substring(0, 8);
         String secretKey = "sdtest-secret-" + UUID.randomUUID();
         Path dir;
@@ -80,20 +82,34 @@ public final class S3ProxyServer implements AutoCloseable {
             Process p = null;
             try {
                 Path props = dir.resolve("s3proxy-" + attempt + ".properties");
-                Files.writeString(props, String.join("\n",
-                        "s3proxy.endpoint=http://127.0.0.1:" + port,
-                        "s3proxy.authorization=aws-v2-or-v4",
-                        "s3proxy.identity=" + accessKey,
-                        "s3proxy.credential=" + secretKey,
-                        "jclouds.provider=filesystem-nio2",
-                        "jclouds.identity=" + accessKey,
-                        "jclouds.credential=" + secretKey,
-                        "jclouds.filesystem.basedir=" + dir.resolve("data"),
-                        ""), StandardCharsets.UTF_8);
-                String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-                ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC",
-                        "-DLOG_LEVEL=warn", "-DJETTY_LOG_LEVEL=warn", "-jar", jar.toString(), "--properties", props.toString())
-                        .redirectErrorStream(true).redirectOutput(log.toFile());
+                Files.writeString(
+                        props,
+                        String.join(
+                                "\n",
+                                "s3proxy.endpoint=http://127.0.0.1:" + port,
+                                "s3proxy.authorization=aws-v2-or-v4",
+                                "s3proxy.identity=" + accessKey,
+                                "s3proxy.credential=" + secretKey,
+                                "jclouds.provider=filesystem-nio2",
+                                "jclouds.identity=" + accessKey,
+                                "jclouds.credential=" + secretKey,
+                                "jclouds.filesystem.basedir=" + dir.resolve("data"),
+                                ""),
+                        StandardCharsets.UTF_8);
+                String java =
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString();
+                ProcessBuilder pb = new ProcessBuilder(
+                                java,
+                                "-Xmx256m",
+                                "-XX:+UseSerialGC",
+                                "-DLOG_LEVEL=warn",
+                                "-DJETTY_LOG_LEVEL=warn",
+                                "-jar",
+                                jar.toString(),
+                                "--properties",
+                                props.toString())
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile());
                 pb.environment().put("LOG_LEVEL", "warn");
                 pb.environment().put("JETTY_LOG_LEVEL", "warn");
                 p = pb.start();
@@ -109,8 +125,10 @@ public final class S3ProxyServer implements AutoCloseable {
                 if (p != null) {
                     destroy(p);
                 }
-                failure = new IllegalStateException("S3Proxy did not start on 127.0.0.1:" + port + " (attempt " + attempt
-                        + " of " + START_ATTEMPTS + "): " + e.getMessage() + "\n--- S3Proxy output ---\n" + tail(log), e);
+                failure = new IllegalStateException(
+                        "S3Proxy did not start on 127.0.0.1:" + port + " (attempt " + attempt + " of " + START_ATTEMPTS
+                                + "): " + e.getMessage() + "\n--- S3Proxy output ---\n" + tail(log),
+                        e);
                 if (e instanceof InterruptedRuntime) {
                     break;
                 }
@@ -151,7 +169,8 @@ public final class S3ProxyServer implements AutoCloseable {
                 throw new IllegalStateException("the S3Proxy process exited with status " + process.exitValue());
             }
             try {
-                HttpURLConnection c = (HttpURLConnection) URI.create(endpoint() + "/").toURL().openConnection();
+                HttpURLConnection c =
+                        (HttpURLConnection) URI.create(endpoint() + "/").toURL().openConnection();
                 c.setConnectTimeout(1000);
                 c.setReadTimeout(2000);
                 try {

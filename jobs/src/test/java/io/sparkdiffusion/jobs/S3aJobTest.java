@@ -95,13 +95,20 @@ class S3aJobTest {
                 String id = "d" + i;
                 long seed = 1000 + 7L * i;
                 SEEDS.put(id, seed);
-                jsonl.append("{\"id\":\"").append(id).append("\",\"prompt\":\"a handwritten digit ")
-                        .append(DigitClassifier.word(i)).append("\",\"seed\":").append(seed).append("}\n");
+                jsonl.append("{\"id\":\"")
+                        .append(id)
+                        .append("\",\"prompt\":\"a handwritten digit ")
+                        .append(DigitClassifier.word(i))
+                        .append("\",\"seed\":")
+                        .append(seed)
+                        .append("}\n");
             }
-            try (FSDataOutputStream out = fs.create(new org.apache.hadoop.fs.Path(s3.uri("input/prompts.jsonl")), true)) {
+            try (FSDataOutputStream out =
+                    fs.create(new org.apache.hadoop.fs.Path(s3.uri("input/prompts.jsonl")), true)) {
                 out.write(jsonl.toString().getBytes(StandardCharsets.UTF_8));
             }
-            // through S3 (not into S3Proxy's folder behind its back): real objects, with ETags for S3A's change detection
+            // through S3 (not into S3Proxy's folder behind its back): real objects, with ETags for S3A's change
+            // detection
             Path model = Fixtures.model("digits-t2i");
             uploadTree(fs, model, s3.uri("models/digits-t2i"));
             assertEquals(countFiles(model), countFiles(fs, s3.uri("models/digits-t2i")), "model files uploaded");
@@ -117,7 +124,8 @@ class S3aJobTest {
             try {
                 if (s3 != null && spark != null) {
                     // the cached S3A client of this bucket (its thread pools), before its server goes
-                    FileSystem.get(URI.create(s3.uri("")), spark.sparkContext().hadoopConfiguration()).close();
+                    FileSystem.get(URI.create(s3.uri("")), spark.sparkContext().hadoopConfiguration())
+                            .close();
                 }
             } finally {
                 if (s3 != null) {
@@ -198,7 +206,8 @@ class S3aJobTest {
             List<Path> copies = s.filter(Files::isDirectory).toList();
             assertEquals(1, copies.size(), "one local copy of the model: " + copies);
             assertTrue(Files.isRegularFile(copies.get(0).resolve(".complete")), "the copy is marked complete");
-            assertEquals(countFiles(Fixtures.model("digits-t2i")) + 1, countFiles(copies.get(0)), "every model file copied");
+            assertEquals(
+                    countFiles(Fixtures.model("digits-t2i")) + 1, countFiles(copies.get(0)), "every model file copied");
         }
     }
 
@@ -206,7 +215,8 @@ class S3aJobTest {
     @Order(2)
     void metadataAndErrorsReadableThroughS3a() {
         Dataset<Row> meta = spark.read().parquet(s3.uri("out/metadata"));
-        List<Row> rows = meta.select("id", "seed", "image_path", "width", "height", "num_inference_steps").collectAsList();
+        List<Row> rows = meta.select("id", "seed", "image_path", "width", "height", "num_inference_steps")
+                .collectAsList();
         assertEquals(ROWS, rows.size());
         Map<String, Long> seeds = new TreeMap<>();
         for (Row r : rows) {
@@ -235,7 +245,8 @@ class S3aJobTest {
 
         String describe = JobConfig.load(null, settings()).describe();
         assertTrue(describe.contains("hadoop.fs.s3a.secret.key = ******"), describe);
-        assertTrue(LOG.toString().contains("copied model " + s3.uri("models/digits-t2i")),
+        assertTrue(
+                LOG.toString().contains("copied model " + s3.uri("models/digits-t2i")),
                 "the model copy from s3a is logged:\n" + LOG);
         for (String secret : List.of(s3.secretKey(), s3.accessKey())) {
             assertFalse(html.contains(secret), "credential in index.html");
@@ -285,8 +296,13 @@ class S3aJobTest {
     private static void startLogCapture() {
         LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
         var config = ctx.getConfiguration();
-        logCapture = WriterAppender.newBuilder().setName("s3a-test-capture").setTarget(LOG)
-                .setLayout(PatternLayout.newBuilder().withPattern("%-5level %c{1} - %msg%n%throwable").build()).build();
+        logCapture = WriterAppender.newBuilder()
+                .setName("s3a-test-capture")
+                .setTarget(LOG)
+                .setLayout(PatternLayout.newBuilder()
+                        .withPattern("%-5level %c{1} - %msg%n%throwable")
+                        .build())
+                .build();
         logCapture.start();
         config.addAppender(logCapture);
         config.getRootLogger().addAppender(logCapture, null, null);

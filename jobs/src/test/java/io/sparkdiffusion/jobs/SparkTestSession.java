@@ -4,11 +4,12 @@ import org.apache.spark.sql.SparkSession;
 
 /** The local[2] SparkSession the job tests share (one per test class: start it in @BeforeAll, stop it in @AfterAll). */
 public final class SparkTestSession {
-    private SparkTestSession() {
-    }
+    private SparkTestSession() {}
 
     public static SparkSession start() {
-        return SparkSession.builder().appName("spark-diffusion-test").master("local[2]")
+        return SparkSession.builder()
+                .appName("spark-diffusion-test")
+                .master("local[2]")
                 .config("spark.driver.bindAddress", "127.0.0.1")
                 .config("spark.driver.host", "127.0.0.1")
                 .config("spark.ui.enabled", "false")

@@ -18,7 +18,6 @@ import org.apache.spark.sql.Row;
 import org.jcodec.api.FrameGrab;
 import org.jcodec.common.io.ByteBufferSeekableByteChannel;
 import org.jcodec.common.model.Picture;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -60,12 +59,14 @@ class VideoJobTest extends LocalSparkTest {
 
     @Test
     void textToVideoWritesDecodableMp4sWithPostersAndMetadata() throws Exception {
-        Path in = Files.write(tmp.resolve("in.jsonl"), List.of(
-                "{\"id\":\"panda\",\"prompt\":\"a panda playing guitar\",\"seed\":1,\"num_frames\":4,\"fps\":6}",
-                "{\"id\":\"beach\",\"prompt\":\"waves on a beach\",\"seed\":2,\"num_frames\":4,\"fps\":6}",
-                "{\"id\":\"zero-frames\",\"prompt\":\"x\",\"num_frames\":0}",
-                "{\"id\":\"zero-fps\",\"prompt\":\"x\",\"num_frames\":4,\"fps\":0}",
-                "{\"id\":\"too-long\",\"prompt\":\"x\",\"num_frames\":1000}"));
+        Path in = Files.write(
+                tmp.resolve("in.jsonl"),
+                List.of(
+                        "{\"id\":\"panda\",\"prompt\":\"a panda playing guitar\",\"seed\":1,\"num_frames\":4,\"fps\":6}",
+                        "{\"id\":\"beach\",\"prompt\":\"waves on a beach\",\"seed\":2,\"num_frames\":4,\"fps\":6}",
+                        "{\"id\":\"zero-frames\",\"prompt\":\"x\",\"num_frames\":0}",
+                        "{\"id\":\"zero-fps\",\"prompt\":\"x\",\"num_frames\":4,\"fps\":0}",
+                        "{\"id\":\"too-long\",\"prompt\":\"x\",\"num_frames\":1000}"));
         Path out = tmp.resolve("out");
         JobSummary s = GenerateJob.run(spark, JobConfig.load(null, settings(Fixtures.fixture("t2v-tiny"), in, out)));
         assertEquals(2, s.written());
@@ -78,7 +79,10 @@ class VideoJobTest extends LocalSparkTest {
             assertTrue(Files.size(out.resolve("images/" + id + ".png")) > 0, "poster frame");
             ffprobe(out.resolve("videos/" + id + ".mp4"), 4);
         }
-        Row meta = spark.read().parquet(out.resolve("metadata").toString()).filter("id = 'panda'").first();
+        Row meta = spark.read()
+                .parquet(out.resolve("metadata").toString())
+                .filter("id = 'panda'")
+                .first();
         assertEquals(4, (int) meta.getAs("num_frames"));
         assertEquals(6, (int) meta.getAs("fps"));
         assertEquals(4 / 6.0, (double) meta.getAs("duration_s"), 1e-9);
@@ -89,16 +93,21 @@ class VideoJobTest extends LocalSparkTest {
         }
         assertEquals(Map.of("zero-frames", "num_frames", "zero-fps", "fps", "too-long", "num_frames"), fields);
         String html = Files.readString(out.resolve("index.html"));
-        assertTrue(html.contains("href=\"videos/panda.mp4\"") && html.contains("images/panda.png"), "poster linked to the video");
+        assertTrue(
+                html.contains("href=\"videos/panda.mp4\"") && html.contains("images/panda.png"),
+                "poster linked to the video");
     }
 
     @Test
     void imageToVideoAnimatesAPictureAndRejectsAnUndecodableOne() throws Exception {
         Path pic = Fixtures.root().resolve("testdata/assets/images/coffee_512.jpg");
         Path broken = Files.writeString(tmp.resolve("broken.png"), "not a picture");
-        Path in = Files.write(tmp.resolve("in.jsonl"), List.of(
-                "{\"id\":\"coffee\",\"image\":\"" + pic + "\",\"seed\":3,\"num_frames\":3,\"fps\":7,\"motion_bucket_id\":100}",
-                "{\"id\":\"broken\",\"image\":\"" + broken + "\",\"seed\":4}"));
+        Path in = Files.write(
+                tmp.resolve("in.jsonl"),
+                List.of(
+                        "{\"id\":\"coffee\",\"image\":\"" + pic
+                                + "\",\"seed\":3,\"num_frames\":3,\"fps\":7,\"motion_bucket_id\":100}",
+                        "{\"id\":\"broken\",\"image\":\"" + broken + "\",\"seed\":4}"));
         Path out = tmp.resolve("out");
         Map<String, String> s = settings(Fixtures.fixture("svd-tiny"), in, out);
         s.put("video.num_frames", "3");
@@ -124,9 +133,20 @@ class VideoJobTest extends LocalSparkTest {
             System.out.println("ffprobe not installed: skipping the ffprobe check of " + mp4.getFileName());
             return;
         }
-        Process p = new ProcessBuilder(ffprobe.toString(), "-v", "error", "-select_streams", "v:0", "-count_frames",
-                "-show_entries", "stream=codec_name,nb_read_frames", "-of", "default=noprint_wrappers=1", mp4.toString())
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        ffprobe.toString(),
+                        "-v",
+                        "error",
+                        "-select_streams",
+                        "v:0",
+                        "-count_frames",
+                        "-show_entries",
+                        "stream=codec_name,nb_read_frames",
+                        "-of",
+                        "default=noprint_wrappers=1",
+                        mp4.toString())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), out);
