@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Submits the spark-diffusion generation job (io.sparkdiffusion.jobs.GenerateJob) to a Spark 4.1 cluster with GPUs:
+# Submits the spark-diffusion generation job (io.sparkdiffusion.jobs.GenerateJob) to a Spark 4.2 cluster with GPUs:
 # one GPU per executor, one task per GPU, every executor keeping one pipeline resident on its GPU.
 #
 #   deploy/spark-submit-gpu.sh --config job.yaml [job flags: --input URI --output URI --set key=value ...]
@@ -28,7 +28,7 @@ JOB_ARGS are the job's own flags, e.g.:
   --config job.yaml --input s3a://bucket/prompts/ --output s3a://bucket/out/run-1 --set runtime.provider=cuda
 
 Environment (defaults in brackets):
-  SPARK_HOME              Spark 4.1 installation [/opt/spark]
+  SPARK_HOME              Spark 4.2 installation [/opt/spark]
   APP_JAR                 application jar, built with -Pgpu [jobs/target/spark-diffusion-jobs-*-app.jar]
   MASTER                  yarn, spark://host:7077, k8s://https://... [yarn]
   DEPLOY_MODE             client or cluster [client]; in cluster mode --config FILE is shipped with --files
@@ -95,9 +95,9 @@ if [ -z "${TASK_CPUS:-}" ]; then
   fi
 fi
 
-# s3a for Spark 4.1.3 (Hadoop 3.4.2): hadoop-aws plus the two AWS SDK v2 modules it uses. hadoop-aws declares the
+# s3a for Spark 4.2.0 (Hadoop 3.5.0): hadoop-aws plus the two AWS SDK v2 modules it uses. hadoop-aws declares the
 # whole AWS SDK bundle (about 640 MB) as a dependency; it is not needed and is excluded below.
-S3A_PACKAGES="org.apache.hadoop:hadoop-aws:3.4.2,software.amazon.awssdk:s3:2.29.52,software.amazon.awssdk:s3-transfer-manager:2.29.52"
+S3A_PACKAGES="org.apache.hadoop:hadoop-aws:3.5.0,software.amazon.awssdk:s3:2.35.4,software.amazon.awssdk:s3-transfer-manager:2.35.4"
 S3A_EXCLUDES="software.amazon.awssdk:bundle,software.amazon.encryption.s3:amazon-s3-encryption-client-java"
 
 # ---- checks --------------------------------------------------------------------------------------------------

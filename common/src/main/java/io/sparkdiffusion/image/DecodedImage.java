@@ -8,6 +8,7 @@ import io.sparkdiffusion.tensor.Tensor;
  *
  * @param alphaDropped the source had an alpha channel, composited over white
  */
+@SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
 public record DecodedImage(float[] rgb, int width, int height, boolean alphaDropped) {
 
     /** As a batch of one, {@code (1, H, W, 3)}. */
@@ -25,7 +26,8 @@ public record DecodedImage(float[] rgb, int width, int height, boolean alphaDrop
             int r = Math.round(rgb[3 * i] * 255);
             int g = Math.round(rgb[3 * i + 1] * 255);
             int b = Math.round(rgb[3 * i + 2] * 255);
-            out[i] = ((r * 299 + g * 587 + b * 114 + 500) / 1000) / 255f;
+            int luma = (r * 299 + g * 587 + b * 114 + 500) / 1000; // integer ITU-R 601 luma, as PIL's convert("L")
+            out[i] = luma / 255f;
         }
         return out;
     }

@@ -17,6 +17,8 @@ import javax.imageio.stream.ImageInputStream;
  */
 public final class ImageDecoder {
     /**
+     * Size limits checked on the header, before any pixel is decoded.
+     *
      * @param maxPixels the largest width x height accepted (a header beyond it is refused before decoding)
      * @param minSide the smallest width or height accepted
      */

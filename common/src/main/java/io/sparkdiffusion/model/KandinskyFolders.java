@@ -68,7 +68,7 @@ public final class KandinskyFolders {
         } else {
             double[] pair = unet.getDoubleArray("sample_size");
             if (pair != null && pair.length == 2) {
-                size = new int[] {(int) pair[0] * movqFactor, (int) pair[1] * movqFactor};
+                size = new int[] {((int) pair[0]) * movqFactor, ((int) pair[1]) * movqFactor};
             }
         }
         return new ModelInfo(

@@ -243,7 +243,7 @@ public final class ModelValidator {
                                     : family.description));
         }
         for (Component c : PipelineContract.components(family, className)) {
-            checkComponent(dir, prefix, c, family, className);
+            checkComponent(dir, prefix, c, className);
         }
         for (String[] tok : PipelineContract.tokenizers(family)) {
             checkTokenizer(dir, prefix, tok[0], tok[1]);
@@ -262,7 +262,7 @@ public final class ModelValidator {
         return runnable;
     }
 
-    private void checkComponent(Path dir, String prefix, Component c, Family family, String className) {
+    private void checkComponent(Path dir, String prefix, Component c, String className) {
         String subject = prefix + c.name();
         Path cdir = dir.resolve(c.name());
         Path file = cdir.resolve(ModelFolder.MODEL_FILE);
@@ -303,7 +303,7 @@ public final class ModelValidator {
                         options.provider(),
                         ModelFolder.MODEL_FILE + " " + bytes(scan.fileSize()),
                         externalText(scan)));
-        checkInterface(subject, c, graph, family);
+        checkInterface(subject, c, graph);
         checkGuidanceEmbedding(subject, cdir, c, graph);
         if (options.provider().equals("cpu")) {
             List<String> half = graph.inputs.entrySet().stream()
@@ -382,7 +382,7 @@ public final class ModelValidator {
         return b.toString();
     }
 
-    private void checkInterface(String subject, Component c, Graph g, Family family) {
+    private void checkInterface(String subject, Component c, Graph g) {
         List<String> problems = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         List<String> fed = c.inputs().stream().map(Port::name).collect(Collectors.toList());

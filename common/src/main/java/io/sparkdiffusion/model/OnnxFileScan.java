@@ -227,6 +227,8 @@ public final class OnnxFileScan {
     }
 
     private static final class Malformed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
         Malformed(String message) {
             super(message, null, false, false);
         }

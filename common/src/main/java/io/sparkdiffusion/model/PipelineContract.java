@@ -53,7 +53,9 @@ final class PipelineContract {
                         OnnxJavaType.FLOAT16),
                 "bool, int or float");
 
+        @SuppressWarnings("ImmutableEnumChecker") // an EnumSet built once in the constructor and never changed
         final Set<OnnxJavaType> types;
+
         final String text;
 
         Kind(Set<OnnxJavaType> types, String text) {
@@ -63,6 +65,7 @@ final class PipelineContract {
     }
 
     /** One input or output: name, accepted types, accepted ranks, and whether the pipeline needs it. */
+    @SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
     record Port(String name, Kind kind, int[] ranks, boolean required) {
         String ranksText() {
             StringBuilder b = new StringBuilder();

@@ -10,6 +10,7 @@ import io.sparkdiffusion.util.JsonConfig;
  * as SD / SDXL). {@link #unscale} is the inverse that diffusers applies before the VAE decode. (diffusers' inpainting
  * pipelines encode with {@code scaling_factor} alone even when {@code latents_mean} is set; no SD or SDXL VAE sets it.)
  */
+@SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
 record LatentScaling(float scalingFactor, float shiftFactor, float[] mean, float[] std) {
     static LatentScaling of(JsonConfig vae) {
         double[] mean = vae.getDoubleArray("latents_mean");

@@ -11,6 +11,7 @@ import java.util.Arrays;
  * @param begin index of the first kept timestep in {@code scheduler.timesteps()}
  * @param timesteps the kept timesteps, in loop order
  */
+@SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
 record StrengthSchedule(int begin, double[] timesteps) {
     /** Sets {@code scheduler}'s timesteps for {@code steps} and its begin index for {@code strength}. */
     static StrengthSchedule apply(Scheduler scheduler, int steps, double strength) {

@@ -45,7 +45,7 @@ final class VideoDecoder {
             Tensor part = Tensors.sliceBatch(z, i, Math.min(n, i + chunk));
             Map<String, Tensor> feeds = new HashMap<>();
             feeds.put(input, part);
-            feeds.put("num_frames", Tensor.full(part.dim(0), 1));
+            feeds.put("num_frames", Tensor.full((float) part.dim(0), 1));
             parts.add(DiffusionPipeline.toImage01(session.run1(feeds, output)));
         }
         return Tensors.concatBatch(parts);

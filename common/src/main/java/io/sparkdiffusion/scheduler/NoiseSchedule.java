@@ -42,7 +42,7 @@ public final class NoiseSchedule {
                 case "scaled_linear" -> {
                     double[] b = linspace(Math.sqrt(start), Math.sqrt(end), n);
                     for (int i = 0; i < n; i++) {
-                        b[i] = (float) ((float) b[i] * (float) b[i]);
+                        b[i] = (float) b[i] * (float) b[i];
                     }
                     yield b;
                 }

@@ -140,7 +140,7 @@ public final class UnClipScheduler extends AbstractScheduler {
         long[] s1 = shape.clone();
         s1[1] = first;
         long[] s2 = shape.clone();
-        s2[1] = channels - first;
+        s2[1] = (long) channels - first;
         float[] a = new float[batch * first * inner];
         float[] b = new float[batch * (channels - first) * inner];
         float[] d = x.data();

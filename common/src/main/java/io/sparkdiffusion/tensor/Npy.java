@@ -136,7 +136,7 @@ public final class Npy {
 
     private static long[] parseShape(String text) {
         List<Long> dims = new ArrayList<>();
-        for (String part : text.split(",")) {
+        for (String part : text.split(",", -1)) {
             String p = part.trim();
             if (!p.isEmpty()) {
                 dims.add(Long.parseLong(p.replace("L", "")));

@@ -109,7 +109,7 @@ public final class Tensors {
     public static Tensor sliceBatch(Tensor x, int from, int to) {
         int row = x.rowSize();
         long[] shape = x.shape();
-        shape[0] = to - from;
+        shape[0] = (long) to - from;
         return new Tensor(shape, Arrays.copyOfRange(x.data(), from * row, to * row));
     }
 
@@ -131,7 +131,7 @@ public final class Tensors {
             System.arraycopy(b.data(), i * cb, out, i * (ca + cb) + ca, cb);
         }
         long[] s = sa.clone();
-        s[s.length - 1] = ca + cb;
+        s[s.length - 1] = (long) ca + cb;
         return new Tensor(s, out);
     }
 

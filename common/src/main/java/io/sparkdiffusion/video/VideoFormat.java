@@ -71,6 +71,8 @@ public enum VideoFormat {
     private final String extension;
     private final String mimeType;
     private final boolean directory;
+
+    @SuppressWarnings("ImmutableEnumChecker") // the writers are stateless: all state is per call
     private final VideoWriter writer;
 
     VideoFormat(String id, String extension, String mimeType, boolean directory) {
@@ -154,21 +156,13 @@ public enum VideoFormat {
         if (name == null) {
             throw new IllegalArgumentException("no video format given; expected one of " + names());
         }
-        switch (name.trim().toLowerCase(Locale.ROOT).replace('_', '-')) {
-            case "mp4":
-            case "h264":
-            case "h.264":
-                return MP4;
-            case "gif":
-                return GIF;
-            case "png-frames":
-            case "pngs":
-            case "png":
-            case "frames":
-                return PNG_FRAMES;
-            default:
+        return switch (name.trim().toLowerCase(Locale.ROOT).replace('_', '-')) {
+            case "mp4", "h264", "h.264" -> MP4;
+            case "gif" -> GIF;
+            case "png-frames", "pngs", "png", "frames" -> PNG_FRAMES;
+            default ->
                 throw new IllegalArgumentException("unknown video format '" + name + "'; expected one of " + names());
-        }
+        };
     }
 
     /** {@code fromName(name).writer()}. */

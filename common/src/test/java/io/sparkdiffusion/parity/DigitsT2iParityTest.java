@@ -1,9 +1,11 @@
 package io.sparkdiffusion.parity;
 
+import io.sparkdiffusion.testing.Slow;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The bundled real digits text-to-image model (pixel space, identity VAE) against diffusers. */
+@Slow
 class DigitsT2iParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"ddim_20_g3", "euler_a_20_g3"})

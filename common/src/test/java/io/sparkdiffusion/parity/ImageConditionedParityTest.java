@@ -1,6 +1,7 @@
 package io.sparkdiffusion.parity;
 
 import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.testing.Slow;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -9,6 +10,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * on SD's 4-channel UNet, the 9-channel inpainting UNet at strength 1.0 and 0.8, and SDXL-Turbo img2img and
  * inpainting (4-channel blending). Each case replays the recorded VAE posterior, forward and step draws in order.
  */
+@Slow
 class ImageConditionedParityTest {
     @ParameterizedTest
     @ValueSource(

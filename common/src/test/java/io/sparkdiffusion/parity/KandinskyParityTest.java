@@ -21,6 +21,7 @@ import io.sparkdiffusion.pipeline.Task;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.testing.Slow;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.Test;
  * decoder's latents after every step (1e-3) and the final pixels (2e-3), the tolerances of
  * testdata/fixtures/README.md.
  */
+@Slow
 class KandinskyParityTest {
     private static final Path ROOT = Fixtures.fixture("kandinsky22-tiny");
     private static final Path CASE = Fixtures.fixture("kandinsky22-tiny/cases/sketch2img");

@@ -11,6 +11,7 @@ import io.sparkdiffusion.pipeline.GenerationRequest;
 import io.sparkdiffusion.pipeline.TextToImagePipeline;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.testing.Slow;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -20,6 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * An LCM-distilled UNet (guidance as the input {@code timestep_cond}, no classifier-free guidance pass), exported
  * by tools/export/export_onnx.py, against diffusers' {@code LatentConsistencyModelPipeline} on the same weights.
  */
+@Slow
 class LcmDistilledParityTest {
     private static final Path MODEL = Fixtures.exported("sd-lcm-tiny");
 

@@ -1,10 +1,12 @@
 package io.sparkdiffusion.parity;
 
 import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.testing.Slow;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Stable Diffusion text-to-image against diffusers, one case per scheduler, plus a two-row unguided batch. */
+@Slow
 class SdTxt2ImgParityTest {
     @ParameterizedTest
     @ValueSource(

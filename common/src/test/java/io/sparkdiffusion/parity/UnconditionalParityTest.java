@@ -1,9 +1,11 @@
 package io.sparkdiffusion.parity;
 
+import io.sparkdiffusion.testing.Slow;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** DDPMPipeline / DDIMPipeline on the tiny random UNet2DModel and on the real digits DDPM. */
+@Slow
 class UnconditionalParityTest {
     @ParameterizedTest
     @CsvSource({

@@ -22,6 +22,7 @@ import io.sparkdiffusion.scheduler.Schedulers;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.testing.Slow;
 import io.sparkdiffusion.util.JsonConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.Test;
  * EDM Euler, temporal VAE decoder). Embeddings and per-step latents within 1e-3, frames within 2e-3
  * (testdata/fixtures/README.md); then other frame counts, sizes, batches, seeds and schedulers.
  */
+@Slow
 class VideoParityTest {
     private static final Path T2V = Fixtures.fixture("t2v-tiny");
     private static final Path T2V_CASE = Fixtures.fixture("t2v-tiny/cases/t2v");

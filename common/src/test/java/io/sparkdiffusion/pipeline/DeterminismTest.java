@@ -9,6 +9,7 @@ import io.sparkdiffusion.noise.SeededNoise;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.testing.Slow;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * sizes, so the float output is compared with a bound and the 8-bit output is required to be within 1/255;
  * docs/determinism.md records the measured figures.
  */
+@Slow
 class DeterminismTest {
     @Test
     void aRowGivesTheSameImageAloneOrInABatch() {

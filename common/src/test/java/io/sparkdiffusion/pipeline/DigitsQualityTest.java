@@ -7,6 +7,7 @@ import io.sparkdiffusion.noise.SeededNoise;
 import io.sparkdiffusion.quality.DigitClassifier;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.testing.Slow;
 import java.util.Collections;
 import org.junit.jupiter.api.Test;
 
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
  * The bundled real model draws the digit it is asked for: 10 digits x 5 seeds, 20 steps, guidance 3, production
  * noise, scored by the bundled classifier. The PyTorch reference reaches 100 % at guidance 3.
  */
+@Slow
 class DigitsQualityTest {
     private static final int SEEDS = 5;
 

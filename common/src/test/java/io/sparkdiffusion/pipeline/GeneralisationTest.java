@@ -8,10 +8,12 @@ import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.noise.SeededNoise;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.testing.Slow;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Beyond the recorded cases: non-square sizes, several rows with their own negative prompts, bad sizes. */
+@Slow
 class GeneralisationTest {
     @Test
     void nonSquareSizesAndMixedRowsRun() {

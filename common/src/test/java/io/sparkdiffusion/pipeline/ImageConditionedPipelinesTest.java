@@ -12,6 +12,7 @@ import io.sparkdiffusion.noise.SeededNoise;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.testing.Slow;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * Image-to-image and inpainting beyond the recorded cases: task selection, other strengths and step counts, the
  * strength error, {@code keepUnmasked}, and batching (a row gives the same picture alone or in a batch).
  */
+@Slow
 class ImageConditionedPipelinesTest {
     private static final String IMAGE = "sd-inpaint-tiny/cases/inpaint_ddim/input_image.npy";
     private static final String MASK = "sd-inpaint-tiny/cases/inpaint_ddim/mask.npy";

@@ -165,7 +165,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (batchSize <= 0) {
             throw new CommandLine.ParameterException(cl, "--batch-size must be positive, got " + batchSize);
         }
-        if (width != null && width <= 0 || height != null && height <= 0) {
+        if ((width != null && width <= 0) || (height != null && height <= 0)) {
             throw new CommandLine.ParameterException(cl, "--width and --height must be positive");
         }
         if (scheduler != null && !Schedulers.isKnown(scheduler)) {

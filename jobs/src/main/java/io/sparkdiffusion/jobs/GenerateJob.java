@@ -28,6 +28,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.logging.log4j.LogManager;
@@ -511,7 +512,8 @@ public final class GenerateJob {
             t.setDaemon(true);
             return t;
         });
-        s.scheduleAtFixedRate(
+        // the task's future is not kept: the executor is shut down after generation, which cancels it
+        ScheduledFuture<?> unused = s.scheduleAtFixedRate(
                 () -> {
                     long done = written.value() + failed.value();
                     double elapsed = (System.nanoTime() - start) / 1e9;

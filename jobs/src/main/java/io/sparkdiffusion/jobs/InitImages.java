@@ -24,6 +24,7 @@ final class InitImages implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** A row ready for the engine. */
+    @SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
     record Prepared(PlannedRow row, DecodedImage image, float[] mask, int width, int height, List<String> notes) {
         String batchKey() {
             return row.batchKey() + "|" + width + "x" + height;
@@ -50,7 +51,7 @@ final class InitImages implements Serializable {
 
     Prepared prepare(PlannedRow r) throws RowRules.Rejection {
         boolean hasImage = r.getImageBytes() != null || r.getImageRef() != null;
-        if (!takesImage() || mode.equals("video") && !hasImage) {
+        if (!takesImage() || (mode.equals("video") && !hasImage)) {
             return new Prepared(r, null, null, r.getWidth(), r.getHeight(), List.of());
         }
         List<String> notes = new ArrayList<>();

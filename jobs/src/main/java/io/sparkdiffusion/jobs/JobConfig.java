@@ -430,7 +430,7 @@ public final class JobConfig implements Serializable {
         }
         List<Long> out = new ArrayList<>();
         try {
-            for (String part : v.split(",")) {
+            for (String part : v.split(",", -1)) {
                 String p = part.trim();
                 if (p.contains("..")) {
                     long from = Long.parseLong(p.substring(0, p.indexOf("..")).trim());
@@ -457,7 +457,7 @@ public final class JobConfig implements Serializable {
             return new double[0];
         }
         List<Double> out = new ArrayList<>();
-        for (String part : v.split(",")) {
+        for (String part : v.split(",", -1)) {
             if (!part.isBlank()) {
                 try {
                     double g = Double.parseDouble(part.trim());

@@ -44,6 +44,8 @@ public final class ModelLocalizer {
     }
 
     /**
+     * The local copy of the model at {@code uri}, copied on first use (once per JVM and host, under a file lock).
+     *
      * @param expectedFingerprint the driver's fingerprint, or null on the driver itself
      */
     public static java.nio.file.Path localize(
@@ -65,7 +67,8 @@ public final class ModelLocalizer {
                                 target.getParent().resolve(target.getFileName() + ".lock"),
                                 StandardOpenOption.CREATE,
                                 StandardOpenOption.WRITE);
-                        FileLock ignored = ch.lock()) {
+                        FileLock held = ch.lock()) {
+                    assert held.isValid();
                     java.nio.file.Path marker = target.resolve(COMPLETE);
                     if (Files.isRegularFile(marker)) {
                         String have = Files.readString(marker).trim();

@@ -57,7 +57,7 @@ public final class ResidentPipelines {
 
     static RuntimeOptions deviceOptions(ModelHandle handle, String gpuAddress) {
         RuntimeOptions base = handle.runtime();
-        boolean cuda = handle.provider().equals("cuda") || handle.provider().equals("auto") && gpuAddress != null;
+        boolean cuda = handle.provider().equals("cuda") || (handle.provider().equals("auto") && gpuAddress != null);
         if (!cuda) {
             if (base.intraOpThreads() == 0) {
                 // the executor's task slots share the resident pipeline and run concurrently: give each run its

@@ -31,6 +31,7 @@ public final class RowRules implements Serializable {
     private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9._-]+");
 
     /** Job-wide defaults and limits. */
+    @SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
     public record Defaults(
             int steps,
             double guidance,
@@ -83,6 +84,7 @@ public final class RowRules implements Serializable {
 
     /** A rejection: which field, why. */
     public static final class Rejection extends Exception {
+        private static final long serialVersionUID = 1L;
         private final String field;
 
         public Rejection(String field, String reason) {
@@ -114,7 +116,12 @@ public final class RowRules implements Serializable {
         if (id == null || id.isBlank()) {
             throw new Rejection("id", "id is missing");
         }
-        String key = defaults.archive() ? archiveKey(id) : fileKey(id);
+        // the id must make a safe file key (throws the rejection otherwise); the key itself is made when planned
+        if (defaults.archive()) {
+            archiveKey(id);
+        } else {
+            fileKey(id);
+        }
         if (idCount > 1) {
             throw new Rejection("id", "duplicate id: " + idCount + " input rows share it, none of them is generated");
         }

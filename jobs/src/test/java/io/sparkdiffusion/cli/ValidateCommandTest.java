@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkdiffusion.testing.Fixtures;
 import io.sparkdiffusion.testing.OnnxGraphs;
+import io.sparkdiffusion.testing.Slow;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -29,6 +30,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * its mistake: a component removed, an output renamed, a truncated {@code model.onnx}, external weights left behind,
  * a legacy {@code latent_sample} VAE encoder, an SDXL text encoder without {@code hidden_states.*}, float16 on CPU.
  */
+@Slow
 class ValidateCommandTest {
     @TempDir
     Path tmp;

@@ -179,7 +179,8 @@ class GenerateJobTest extends LocalSparkTest {
         assertEquals(11, errors.size());
         for (Row r : errors) {
             assertTrue(r.getAs("reason") != null && r.getAs("input_row") != null);
-            fieldById.merge(String.valueOf((Object) r.getAs("id")), r.getAs("field"), (x, y) -> x);
+            Object id = r.getAs("id"); // an Object, so that valueOf does not pick the char[] overload
+            fieldById.merge(String.valueOf(id), r.getAs("field"), (x, y) -> x);
         }
         assertEquals("id", fieldById.get("null"));
         assertEquals("id", fieldById.get("dup"));

@@ -227,7 +227,7 @@ public final class S3ProxyServer implements AutoCloseable {
 
     /**
      * The Hadoop settings (no {@code hadoop.} prefix) that make S3A talk to this server. Found by trying, with
-     * hadoop-aws 3.4.2, AWS SDK 2.29.52 and S3Proxy 4.1.0 (filesystem-nio2): the endpoint, region, path-style access,
+     * hadoop-aws 3.5.0, AWS SDK 2.35.4 and S3Proxy 4.1.0 (filesystem-nio2): the endpoint, region, path-style access,
      * plain HTTP and the credentials are all it takes. Not needed: checksum settings (SDK 2.29 predates the default
      * CRC trailers of 2.30+), change-detection settings (S3Proxy returns ETags for objects written through S3; a file
      * put into the bucket folder behind its back has none, and S3A's default change detection then fails with

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkdiffusion.quality.DigitClassifier;
 import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.testing.Slow;
 import io.sparkdiffusion.util.JsonConfig;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -57,6 +58,7 @@ import org.junit.jupiter.api.io.TempDir;
  * --overwrite, and a no-op with --resume.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Slow
 class S3aJobTest {
     private static final int ROWS = 6;
 
