@@ -72,7 +72,14 @@ public final class KandinskyFolders {
             }
         }
         return new ModelInfo(
-                pipelineClass, true, movqFactor, movqFactor * unetFactor, size, movq.getInt("out_channels", 3));
+                pipelineClass,
+                PipelineFamily.KANDINSKY_22,
+                true,
+                movqFactor,
+                movqFactor * unetFactor,
+                size,
+                movq.getInt("out_channels", 3),
+                ModelInfo.schedulerClass(decoder));
     }
 
     private static int powerOfTwoOfBlocks(JsonConfig c, int dflt) {

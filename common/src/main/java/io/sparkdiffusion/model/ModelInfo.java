@@ -1,8 +1,8 @@
 package io.sparkdiffusion.model;
 
 import io.sparkdiffusion.util.JsonConfig;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * What a model folder's configs say about the pictures it makes, read without opening any ONNX session (a Spark
@@ -12,28 +12,30 @@ import java.util.List;
  * UNet interpolates other sizes, a traced ONNX graph fails inside a {@code Concat}.
  */
 public final class ModelInfo {
-    /** Pipeline classes of unconditional (prompt-free) models. */
-    public static final List<String> UNCONDITIONAL = List.of("DDPMPipeline", "DDIMPipeline");
-
     private final String pipelineClass;
+    private final PipelineFamily family;
     private final boolean takesPrompt;
     private final int vaeFactor;
     private final int sizeMultiple;
     private final int[] defaultSize;
     private final int imageChannels;
+    private final String schedulerClass;
 
     private ModelInfo(ModelFolder folder) {
         this.pipelineClass = folder.pipelineClass();
-        this.takesPrompt = !UNCONDITIONAL.contains(pipelineClass);
+        this.family = PipelineFamily.ofFolder(folder.root(), pipelineClass);
+        this.takesPrompt = family.inputs(Task.TEXT_TO_IMAGE).prompt(); // the same for every task of a family
+        // unconditional UNet2DModels denoise pixels; every other family denoises VAE latents
+        boolean pixelSpace = family == PipelineFamily.UNCONDITIONAL;
         JsonConfig unet = folder.componentConfig("unet");
         JsonConfig vae = folder.componentConfig("vae_decoder");
-        this.vaeFactor = takesPrompt ? powerOfTwoOfBlocks(vae, 8) : 1;
+        this.vaeFactor = pixelSpace ? 1 : powerOfTwoOfBlocks(vae, 8);
         this.sizeMultiple = vaeFactor * powerOfTwoOfBlocks(unet, 1);
         int[] latent = sampleSize(unet);
         this.defaultSize = new int[] {latent[0] * vaeFactor, latent[1] * vaeFactor};
-        this.imageChannels = takesPrompt
-                ? vae.getInt("out_channels", 3)
-                : unet.getInt("out_channels", unet.getInt("in_channels", 3));
+        this.imageChannels =
+                pixelSpace ? unet.getInt("out_channels", unet.getInt("in_channels", 3)) : vae.getInt("out_channels", 3);
+        this.schedulerClass = schedulerClass(folder);
     }
 
     public static ModelInfo of(ModelFolder folder) {
@@ -46,17 +48,32 @@ public final class ModelInfo {
     /** Explicit values, for layouts other than one model folder (see {@link KandinskyFolders#info}). */
     ModelInfo(
             String pipelineClass,
+            PipelineFamily family,
             boolean takesPrompt,
             int vaeFactor,
             int sizeMultiple,
             int[] defaultSize,
-            int imageChannels) {
+            int imageChannels,
+            String schedulerClass) {
         this.pipelineClass = pipelineClass;
+        this.family = family;
         this.takesPrompt = takesPrompt;
         this.vaeFactor = vaeFactor;
         this.sizeMultiple = sizeMultiple;
         this.defaultSize = defaultSize.clone();
         this.imageChannels = imageChannels;
+        this.schedulerClass = schedulerClass;
+    }
+
+    /**
+     * {@code scheduler/scheduler_config.json}'s {@code _class_name} (DDIM when it names none, diffusers' default); null
+     * when the folder has no scheduler config (the pipeline will not open; validation reports it).
+     */
+    static String schedulerClass(ModelFolder folder) {
+        if (!Files.isRegularFile(folder.componentDir("scheduler").resolve("scheduler_config.json"))) {
+            return null;
+        }
+        return folder.schedulerConfig().getString("_class_name", "DDIMScheduler");
     }
 
     /**
@@ -94,6 +111,12 @@ public final class ModelInfo {
         return pipelineClass;
     }
 
+    /** The family in the pipeline registry. */
+    public PipelineFamily family() {
+        return family;
+    }
+
+    /** Whether the model is conditioned on text (false: unconditional). */
     public boolean takesPrompt() {
         return takesPrompt;
     }
@@ -114,6 +137,11 @@ public final class ModelInfo {
 
     public int imageChannels() {
         return imageChannels;
+    }
+
+    /** The class of the model's own scheduler (the decoder's for Kandinsky 2.2); null when it has no config. */
+    public String schedulerClass() {
+        return schedulerClass;
     }
 
     /** Null when {@code pixels} is a valid height or width, else the reason. */

@@ -10,6 +10,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import io.sparkdiffusion.tensor.Float16;
 import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.util.EngineException;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -131,7 +132,7 @@ public final class OnnxModel implements AutoCloseable {
             for (Map.Entry<String, TensorInfo> in : inputs.entrySet()) {
                 Tensor v = feeds.get(in.getKey());
                 if (v == null) {
-                    throw new IllegalArgumentException("component '" + name + "' needs input '" + in.getKey()
+                    throw new EngineException("component '" + name + "' needs input '" + in.getKey()
                             + "' " + describe(in.getValue()) + " which this pipeline does not provide; provided: "
                             + feeds.keySet());
                 }
@@ -140,7 +141,7 @@ public final class OnnxModel implements AutoCloseable {
             List<String> names = wanted.length == 0 ? List.copyOf(outputs.keySet()) : Arrays.asList(wanted);
             for (String w : names) {
                 if (!outputs.containsKey(w)) {
-                    throw new IllegalArgumentException(
+                    throw new EngineException(
                             "component '" + name + "' has no output '" + w + "'; outputs: " + outputs.keySet());
                 }
             }
@@ -156,7 +157,8 @@ public final class OnnxModel implements AutoCloseable {
                 return out;
             }
         } catch (OrtException e) {
-            throw new IllegalStateException("component '" + name + "' failed: " + e.getMessage(), e);
+            // the request was checked before it reached the session: a failing run is the model's or the device's
+            throw new EngineException("component '" + name + "' failed: " + e.getMessage(), e);
         } finally {
             ort.values().forEach(OnnxTensor::close);
         }
@@ -187,8 +189,8 @@ public final class OnnxModel implements AutoCloseable {
             shape[0] = 1;
             data = Arrays.copyOf(data, row);
         } else if (declared.length != shape.length) {
-            throw new IllegalArgumentException("component '" + name + "' input '" + input + "' expects rank "
-                    + declared.length + " " + describe(info) + " but got shape " + Arrays.toString(shape));
+            throw new EngineException("component '" + name + "' input '" + input + "' expects rank " + declared.length
+                    + " " + describe(info) + " but got shape " + Arrays.toString(shape));
         }
         OrtEnvironment env = OrtRuntime.environment();
         return switch (info.type) {
@@ -232,7 +234,7 @@ public final class OnnxModel implements AutoCloseable {
                 yield OnnxTensor.createTensor(env, b, shape, OnnxJavaType.BOOL);
             }
             default ->
-                throw new IllegalArgumentException(
+                throw new EngineException(
                         "component '" + name + "' input '" + input + "' has unsupported element type " + info.type);
         };
     }
@@ -263,18 +265,20 @@ public final class OnnxModel implements AutoCloseable {
         return new Tensor(shape, out);
     }
 
-    /** Total wall time spent inside {@code OrtSession.run} since creation (or the last reset). */
-    public long runNanos() {
-        return runNanos.get();
+    /**
+     * Calls of {@code OrtSession.run} and the wall time inside them, since the session was opened: a monotonic
+     * counter shared by every caller (a benchmark subtracts two snapshots instead of resetting shared state).
+     */
+    public RunStats stats() {
+        return new RunStats(calls.get(), runNanos.get());
     }
 
-    public long calls() {
-        return calls.get();
-    }
-
-    public void resetStats() {
-        runNanos.set(0);
-        calls.set(0);
+    /** A snapshot of {@link #stats()}. */
+    public record RunStats(long calls, long nanos) {
+        /** What happened between {@code earlier} and this snapshot. */
+        public RunStats since(RunStats earlier) {
+            return new RunStats(calls - earlier.calls, nanos - earlier.nanos);
+        }
     }
 
     @Override

@@ -74,7 +74,7 @@ public record RuntimeOptions(int intraOpThreads, int interOpThreads, String opti
     }
 
     /** Fresh session options; the caller closes them. */
-    OrtSession.SessionOptions toSessionOptions() throws OrtException {
+    public OrtSession.SessionOptions toSessionOptions() throws OrtException {
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
         o.setOptimizationLevel(optLevel(optimization));
         if (intraOpThreads > 0) {

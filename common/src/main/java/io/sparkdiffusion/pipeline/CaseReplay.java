@@ -1,6 +1,6 @@
 package io.sparkdiffusion.pipeline;
 
-import io.sparkdiffusion.model.ModelFolder;
+import io.sparkdiffusion.model.PipelineFamily;
 import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.noise.ReplayNoise;
 import io.sparkdiffusion.tensor.Npy;
@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Replays a recorded diffusers run (a case folder: {@code case.json} + {@code noise_NNN.npy}) on a model folder:
@@ -22,52 +21,45 @@ import java.util.Set;
  * case's {@code image.npy}. A user runs this to check that the engine reproduces diffusers on their own export.
  */
 public final class CaseReplay implements AutoCloseable {
-    /** The case kinds replay handles so far. */
-    public static final Set<String> SUPPORTED = Set.of(
-            "StableDiffusionPipeline",
-            "StableDiffusionXLPipeline",
-            "LatentConsistencyModelPipeline",
-            "DDPMPipeline",
-            "DDIMPipeline",
-            "StableDiffusionImg2ImgPipeline",
-            "StableDiffusionInpaintPipeline",
-            "StableDiffusionXLImg2ImgPipeline",
-            "StableDiffusionXLInpaintPipeline",
-            KandinskyReplay.KIND,
-            "TextToVideoSDPipeline",
-            "StableVideoDiffusionPipeline");
-
     private final JsonConfig caseJson;
     private final Path caseDir;
-    private final DiffusionPipeline pipeline;
+    private final Pipeline pipeline;
+    private final JsonConfig schedulerConfig;
 
+    /**
+     * Opens the model for the case's pipeline class: its family must be the model's, and the class names the task
+     * ({@code StableDiffusionImg2ImgPipeline}: image-to-image on an SD folder).
+     */
     public CaseReplay(Path modelDir, Path caseDir, RuntimeOptions options) {
         this.caseDir = caseDir;
         this.caseJson = KandinskyReplay.callArguments(JsonConfig.read(caseDir.resolve("case.json")));
         String kind = caseJson.getString("pipeline", null);
-        if (kind == null || !SUPPORTED.contains(kind)) {
+        PipelineFamily.Resolved resolved =
+                kind == null ? null : PipelineFamily.resolve(kind).orElse(null);
+        if (resolved == null || !resolved.family().runnable()) {
             throw new IllegalArgumentException(caseDir + ": case pipeline '" + kind
-                    + "' is not supported by replay yet; supported: " + String.join(", ", SUPPORTED));
+                    + "' is not supported by replay; supported: the pipeline classes "
+                    + PipelineFamily.supportedClasses()
+                    + " (a Kandinsky 2.2 case names its prior and decoder classes, \"A + B\")");
         }
-        if (KandinskyReplay.KIND.equals(kind)) {
-            // a Kandinsky 2.2 root (prior/ + decoder/): no model_index.json of its own
-            this.pipeline = KandinskyReplay.open(modelDir, caseJson, options);
-        } else {
-            ModelFolder model = new ModelFolder(modelDir, options);
-            try {
-                this.pipeline = Pipelines.forClass(kind, model);
-            } catch (RuntimeException e) {
-                model.close();
-                throw e;
-            }
+        PipelineFamily modelFamily = PipelineFamily.of(modelDir);
+        if (!sameModels(resolved.family(), modelFamily)) {
+            throw new IllegalArgumentException(
+                    caseDir + " was recorded with a " + resolved.family().description() + " pipeline, but " + modelDir
+                            + " is a " + modelFamily.description() + " model");
         }
-        JsonConfig sched = caseJson.getObject("scheduler");
-        if (sched != null) {
-            pipeline.setSchedulerConfig(sched);
-        }
+        this.pipeline = Pipelines.open(modelDir, options, resolved.task());
+        this.schedulerConfig = caseJson.getObject(KandinskyReplay.decoderSchedulerKey(caseJson));
     }
 
-    public DiffusionPipeline pipeline() {
+    /** LCM-distilled folders are SD folders: a case of either replays on the other. */
+    private static boolean sameModels(PipelineFamily a, PipelineFamily b) {
+        java.util.Set<PipelineFamily> sd =
+                java.util.EnumSet.of(PipelineFamily.STABLE_DIFFUSION, PipelineFamily.LATENT_CONSISTENCY);
+        return a == b || (sd.contains(a) && sd.contains(b));
+    }
+
+    public Pipeline pipeline() {
         return pipeline;
     }
 
@@ -75,18 +67,28 @@ public final class CaseReplay implements AutoCloseable {
         return caseJson;
     }
 
+    /**
+     * The prompt conditioning the replayed call encodes (SD and SDXL pictures: the feeds the recorded
+     * {@code prompt_embeds} are compared with); null for pipelines without such a text encoder.
+     */
+    public Conditioning promptConditioning() {
+        return pipeline instanceof TextToImagePipeline t2i ? t2i.encodePrompt(request()) : null;
+    }
+
     /** The call's arguments as an engine request. */
-    public GenerationRequest request() {
-        GenerationRequest.Builder b = GenerationRequest.builder()
-                .steps(caseJson.getInt("num_inference_steps", 50))
-                .guidanceScale(caseJson.getDouble("guidance_scale", 7.5));
+    public ImageRequest request() {
+        ImageRequest.Builder b = ImageRequest.builder()
+                .steps(caseJson.getInt("num_inference_steps", ImageRequest.DEFAULT_STEPS))
+                .guidanceScale(caseJson.getDouble("guidance_scale", ImageRequest.DEFAULT_GUIDANCE_SCALE))
+                .schedulerConfig(schedulerConfig);
+        KandinskyReplay.prior(caseJson, b);
         if (caseJson.has("height") || caseJson.has("width")) {
             b.size(
                     caseJson.has("width") ? caseJson.getInt("width", 0) : null,
                     caseJson.has("height") ? caseJson.getInt("height", 0) : null);
         }
         int rows;
-        if (pipeline.takesPrompt()) {
+        if (pipeline.info().takesPrompt()) {
             List<String> prompts = caseJson.getStringList("prompt");
             rows = prompts.size();
             b.prompts(prompts);
@@ -144,7 +146,8 @@ public final class CaseReplay implements AutoCloseable {
 
     /** The call's arguments as a video request (video cases: {@link VideoReplay}). */
     public VideoRequest videoRequest() {
-        return VideoReplay.request(caseJson, pipeline.takesPrompt() ? null : caseInput("input_image.npy", 3, 1));
+        return VideoReplay.request(
+                caseJson, pipeline.info().takesPrompt() ? null : caseInput("input_image.npy", 3, 1), schedulerConfig);
     }
 
     /**
@@ -153,9 +156,10 @@ public final class CaseReplay implements AutoCloseable {
      */
     public Tensor run(StepListener listener) throws IOException {
         ReplayNoise noise = ReplayNoise.fromCaseDir(caseDir);
-        Tensor image = pipeline instanceof VideoPipeline video
-                ? video.generateVideo(videoRequest(), noise, listener)
-                : pipeline.generate(request(), noise, listener);
+        Tensor image = switch (pipeline.family().output()) {
+            case VIDEO -> ((VideoPipeline) pipeline).generate(videoRequest(), noise, listener);
+            case IMAGE -> ((ImagePipeline) pipeline).generate(request(), noise, listener);
+        };
         if (noise.consumed() != noise.recorded()) {
             throw new IllegalStateException("the run used " + noise.consumed() + " noise draws but " + caseDir
                     + " recorded " + noise.recorded() + ": the draw order departs from diffusers");

@@ -2,77 +2,62 @@ package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.ModelInfo;
+import io.sparkdiffusion.model.OnnxModel;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.scheduler.Scheduler;
 import io.sparkdiffusion.scheduler.Schedulers;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
+import io.sparkdiffusion.util.InvalidRequestException;
 import io.sparkdiffusion.util.JsonConfig;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * Base of every pipeline: owns the model folder, builds the per-call scheduler, runs the denoising loop and the
- * VAE decode. Subclasses supply the conditioning and the UNet call. Thread-safety: one call at a time per
- * instance (ONNX Runtime sessions are thread-safe, the per-call scheduler state is local).
+ * Base of every pipeline: owns the model folder and its scheduler config, makes the per-call scheduler, runs the
+ * denoising loop. Subclasses supply the conditioning, the UNet call and the decode, and implement
+ * {@link ImagePipeline} or {@link VideoPipeline}. Immutable once constructed: the sessions are thread-safe (ONNX
+ * Runtime's {@code run} may be called concurrently) and every call's state (scheduler, latents) is local to it.
  */
-public abstract class DiffusionPipeline implements AutoCloseable {
+abstract class DiffusionPipeline implements Pipeline {
     protected final ModelFolder model;
+    /** The model's {@code scheduler_config.json}. */
     protected final JsonConfig schedulerConfig;
-    /** Scheduler config a caller supplied (replay of a reference case); null means the model's. */
-    private JsonConfig schedulerOverride;
 
-    protected DiffusionPipeline(ModelFolder model) {
+    private final Task task;
+
+    protected DiffusionPipeline(ModelFolder model, Task task) {
         this.model = model;
         this.schedulerConfig = model.schedulerConfig();
+        this.task = task;
     }
 
-    public ModelFolder model() {
-        return model;
+    @Override
+    public Task task() {
+        return task;
     }
 
-    /** Generates one batch; the result holds images in [0, 1] as {@code (B, H, W, C)}. */
-    public Tensor generate(GenerationRequest request, NoiseSource noise) {
-        return generate(request, noise, StepListener.NONE);
-    }
-
-    public abstract Tensor generate(GenerationRequest request, NoiseSource noise, StepListener listener);
-
-    /** Output channels of the images (1 for grayscale models). */
-    public abstract int imageChannels();
-
-    /** Size rules, default size and channels of the model. */
-    public abstract ModelInfo info();
-
-    /** Fails with the reason when a height or width does not fit the model. */
-    protected void checkSize(ModelInfo info, String what, int pixels) {
-        String problem = info.checkSize(what, pixels);
+    /** Fails with the reason, naming the field, when a height or width does not fit the model. */
+    protected void checkSize(ModelInfo info, String field, int pixels) {
+        String problem = info.checkSize(field, pixels);
         if (problem != null) {
-            throw new IllegalArgumentException(problem + " for " + model.name());
+            throw new InvalidRequestException(field, problem + " for " + model.name());
         }
-    }
-
-    /** Whether this pipeline conditions on text (false for unconditional models). */
-    public abstract boolean takesPrompt();
-
-    /** A fresh scheduler for one call: the model's, or the named one configured from the model's config. */
-    protected Scheduler newScheduler(String name, JsonConfig override) {
-        return Schedulers.create(name, override != null ? override : schedulerConfig);
-    }
-
-    /** Uses this scheduler config instead of the model's (replaying a case recorded with another scheduler). */
-    public void setSchedulerConfig(JsonConfig config) {
-        this.schedulerOverride = config;
     }
 
     /**
-     * The scheduler of one call: the request's named one, else the supplied config's class, else
-     * {@link #defaultSchedulerName()}, else the model config's {@code _class_name}.
+     * The scheduler of one call, fresh: the request's named one (configured from its scheduler config or the
+     * model's), else the request's scheduler config's class, else {@link #defaultSchedulerName()}, else the model
+     * config's {@code _class_name}.
      */
     protected Scheduler schedulerFor(GenerationRequest request) {
         String name = request.scheduler();
-        if (name == null && schedulerOverride == null) {
+        JsonConfig override = request.schedulerConfig();
+        if (name == null && override == null) {
             name = defaultSchedulerName();
         }
-        return newScheduler(name, schedulerOverride);
+        return Schedulers.create(name, override != null ? override : schedulerConfig);
     }
 
     /** The scheduler this pipeline class uses when none is named (null: the model's own). */
@@ -152,5 +137,22 @@ public abstract class DiffusionPipeline implements AutoCloseable {
     @Override
     public void close() {
         model.close();
+    }
+
+    @Override
+    public Map<String, OnnxModel.RunStats> runStats() {
+        return statsOf(model, "");
+    }
+
+    /** The run statistics of a folder's open sessions, keyed by {@code prefix + component}. */
+    static Map<String, OnnxModel.RunStats> statsOf(ModelFolder folder, String prefix) {
+        Map<String, OnnxModel.RunStats> out = new TreeMap<>();
+        folder.openSessions().forEach((name, session) -> out.put(prefix + name, session.stats()));
+        return out;
+    }
+
+    /** The name a message gives the model: its folder's name. */
+    protected String modelName() {
+        return model.name();
     }
 }

@@ -1,101 +1,79 @@
 package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.util.InvalidRequestException;
+import io.sparkdiffusion.util.JsonConfig;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
 /**
- * One engine batch: rows that share size, step count, guidance and scheduler. Per-row values are the prompts and
- * negative prompts (a null negative prompt means "none given", which SDXL treats differently from ""); the noise
- * source passed next to the request carries the per-row seeds.
+ * What every engine batch carries, image or video: rows that share size, step count, guidance and scheduler. Per-row
+ * values are the prompts and negative prompts (a null negative prompt means "none given", which SDXL treats
+ * differently from "") and the init or conditioning images; the noise source passed next to the request carries the
+ * per-row seeds. Everything a call varies lives here (never in the shared pipeline), so one resident pipeline serves
+ * concurrent calls. {@link ImageRequest} and {@link VideoRequest} add their own fields; the values are checked once,
+ * when built, by {@link RequestRules}.
  */
-public final class GenerationRequest {
+public abstract class GenerationRequest {
+    private final int rows;
     private final List<String> prompts;
     private final List<String> negativePrompts;
-    private final int rows;
-    private final int steps;
+    private final Tensor image;
+    private final Integer steps;
     private final double guidanceScale;
     private final Integer width;
     private final Integer height;
     private final String scheduler;
-    private final Tensor image;
-    private final Tensor mask;
-    private final Double strength;
-    private final boolean keepUnmasked;
+    private final JsonConfig schedulerConfig;
 
-    private GenerationRequest(Builder b) {
+    protected GenerationRequest(Builder<?, ?> b) {
         this.rows = b.rows;
         this.prompts = b.prompts == null ? null : Collections.unmodifiableList(new ArrayList<>(b.prompts));
         this.negativePrompts =
                 b.negativePrompts == null ? null : Collections.unmodifiableList(new ArrayList<>(b.negativePrompts));
+        this.image = b.image;
         this.steps = b.steps;
         this.guidanceScale = b.guidanceScale;
         this.width = b.width;
         this.height = b.height;
         this.scheduler = b.scheduler;
-        this.image = b.image;
-        this.mask = b.mask;
-        this.strength = b.strength;
-        this.keepUnmasked = b.keepUnmasked;
+        this.schedulerConfig = b.schedulerConfig;
         if (rows <= 0) {
-            throw new IllegalArgumentException("a batch needs at least one row");
+            throw new InvalidRequestException(null, "a batch needs at least one row");
         }
         if (prompts != null && prompts.size() != rows) {
-            throw new IllegalArgumentException(prompts.size() + " prompts for " + rows + " rows");
+            throw new InvalidRequestException("prompt", prompts.size() + " prompts for " + rows + " rows");
+        }
+        if (prompts != null && prompts.contains(null)) {
+            throw new InvalidRequestException(
+                    "prompt", "row " + prompts.indexOf(null) + " has no prompt; a text-conditioned model needs one");
         }
         if (negativePrompts != null && negativePrompts.size() != rows) {
-            throw new IllegalArgumentException(negativePrompts.size() + " negative prompts for " + rows + " rows");
+            throw new InvalidRequestException(
+                    "negative_prompt", negativePrompts.size() + " negative prompts for " + rows + " rows");
         }
-        if (steps <= 0) {
-            throw new IllegalArgumentException("num_inference_steps must be positive, got " + steps);
+        if (steps != null) {
+            RequestRules.positive("num_inference_steps", steps);
         }
-        if (!Double.isFinite(guidanceScale)) {
-            throw new IllegalArgumentException("guidance_scale must be finite, got " + guidanceScale);
+        RequestRules.finite("guidance_scale", guidanceScale);
+        if (width != null) {
+            RequestRules.positive("width", width);
+        }
+        if (height != null) {
+            RequestRules.positive("height", height);
         }
         if (image != null && (image.rank() != 4 || image.dim(0) != rows)) {
-            throw new IllegalArgumentException("image must be (rows, H, W, C) for " + rows + " rows, got " + image);
+            throw new InvalidRequestException(
+                    "image", "image must be (rows, H, W, C) for " + rows + " rows, got " + image);
         }
-        if (mask != null && (mask.rank() != 3 || mask.dim(0) != rows)) {
-            throw new IllegalArgumentException("mask must be (rows, H, W) for " + rows + " rows, got " + mask);
-        }
-        if (mask != null && image != null && (mask.dim(1) != image.dim(1) || mask.dim(2) != image.dim(2))) {
-            throw new IllegalArgumentException("mask " + mask + " and image " + image + " differ in size");
-        }
-        if (strength != null && !(strength > 0 && strength <= 1)) {
-            throw new IllegalArgumentException("strength must be in (0, 1], got " + strength);
-        }
-    }
-
-    /** Init images, {@code (B, H, W, C)} floats in [0, 1] (img2img, inpainting, sketch-to-image); null otherwise. */
-    public Tensor image() {
-        return image;
-    }
-
-    /** Inpainting masks, {@code (B, H, W)} in [0, 1], 1 = repaint (binarised at 0.5 by the pipeline); null otherwise. */
-    public Tensor mask() {
-        return mask;
-    }
-
-    /** How far to re-noise the init image (diffusers {@code strength}); null for the pipeline's default. */
-    public Double strength() {
-        return strength;
-    }
-
-    /** Inpainting: paste the original pixels back outside the mask (off for parity with diffusers). */
-    public boolean keepUnmasked() {
-        return keepUnmasked;
-    }
-
-    public static Builder builder() {
-        return new Builder();
     }
 
     public int rows() {
         return rows;
     }
 
-    /** Prompts, one per row; null for unconditional models. */
+    /** Prompts, one per row; null for models without text (unconditional, image-to-video). */
     public List<String> prompts() {
         return prompts;
     }
@@ -105,15 +83,30 @@ public final class GenerationRequest {
         return negativePrompts;
     }
 
-    public int steps() {
+    /**
+     * Init or conditioning images {@code (B, H, W, C)} in [0, 1] (image-to-image, inpainting, sketch-to-image,
+     * image-to-video); null otherwise.
+     */
+    public Tensor image() {
+        return image;
+    }
+
+    /** Denoising steps ({@code num_inference_steps}), or null for the pipeline's default. */
+    public Integer steps() {
         return steps;
     }
 
+    /** The steps, or {@code dflt} (the pipeline's default) when the request leaves them unset. */
+    public int stepsOr(int dflt) {
+        return steps != null ? steps : dflt;
+    }
+
+    /** Classifier-free guidance scale (guided when above 1, as in diffusers). */
     public double guidanceScale() {
         return guidanceScale;
     }
 
-    /** Requested width in pixels, or null for the model's default. */
+    /** Requested width in pixels, or null for the model's default (or the init image's). */
     public Integer width() {
         return width;
     }
@@ -127,82 +120,94 @@ public final class GenerationRequest {
         return scheduler;
     }
 
-    public static final class Builder {
+    /**
+     * A scheduler config to use instead of the model's (replaying a reference case recorded with another scheduler);
+     * null for the model's.
+     */
+    public JsonConfig schedulerConfig() {
+        return schedulerConfig;
+    }
+
+    /**
+     * The fields every request has, with a builder of the concrete type {@code B}; {@code R} is what it builds.
+     *
+     * @param <R> the request type
+     * @param <B> the concrete builder (returned by every setter, so chains keep their type)
+     */
+    public abstract static class Builder<R extends GenerationRequest, B extends Builder<R, B>> {
+        private int rows = -1;
         private List<String> prompts;
         private List<String> negativePrompts;
-        private int rows = -1;
-        private int steps = 50;
-        private double guidanceScale = 7.5;
+        private Tensor image;
+        private Integer steps;
+        private double guidanceScale;
         private Integer width;
         private Integer height;
         private String scheduler;
-        private Tensor image;
-        private Tensor mask;
-        private Double strength;
-        private boolean keepUnmasked;
+        private JsonConfig schedulerConfig;
 
-        public Builder image(Tensor nhwc01) {
-            this.image = nhwc01;
-            return this;
+        protected Builder(Integer defaultSteps, double defaultGuidanceScale) {
+            this.steps = defaultSteps;
+            this.guidanceScale = defaultGuidanceScale;
         }
 
-        public Builder mask(Tensor bhw01) {
-            this.mask = bhw01;
-            return this;
-        }
+        protected abstract B self();
 
-        public Builder strength(Double s) {
-            this.strength = s;
-            return this;
-        }
+        public abstract R build();
 
-        public Builder keepUnmasked(boolean k) {
-            this.keepUnmasked = k;
-            return this;
-        }
-
-        public Builder prompts(List<String> p) {
+        /** Prompts, one per row; also sets the row count when unset. */
+        public B prompts(List<String> p) {
             this.prompts = p;
-            if (rows < 0) {
+            if (rows < 0 && p != null) {
                 rows = p.size();
             }
-            return this;
+            return self();
         }
 
-        public Builder negativePrompts(List<String> n) {
+        public B negativePrompts(List<String> n) {
             this.negativePrompts = n;
-            return this;
+            return self();
         }
 
-        /** Row count for unconditional models (text models take it from the prompts). */
-        public Builder rows(int n) {
+        /** Init or conditioning images {@code (B, H, W, C)} in [0, 1]; also sets the row count when unset. */
+        public B image(Tensor nhwc01) {
+            this.image = nhwc01;
+            if (rows < 0 && nhwc01 != null) {
+                rows = (int) nhwc01.dim(0);
+            }
+            return self();
+        }
+
+        /** Row count for requests without prompts or images (unconditional models). */
+        public B rows(int n) {
             this.rows = n;
-            return this;
+            return self();
         }
 
-        public Builder steps(int s) {
+        public B steps(Integer s) {
             this.steps = s;
-            return this;
+            return self();
         }
 
-        public Builder guidanceScale(double g) {
+        public B guidanceScale(double g) {
             this.guidanceScale = g;
-            return this;
+            return self();
         }
 
-        public Builder size(Integer w, Integer h) {
+        public B size(Integer w, Integer h) {
             this.width = w;
             this.height = h;
-            return this;
+            return self();
         }
 
-        public Builder scheduler(String s) {
+        public B scheduler(String s) {
             this.scheduler = s;
-            return this;
+            return self();
         }
 
-        public GenerationRequest build() {
-            return new GenerationRequest(this);
+        public B schedulerConfig(JsonConfig c) {
+            this.schedulerConfig = c;
+            return self();
         }
     }
 }

@@ -3,6 +3,7 @@ package io.sparkdiffusion.pipeline;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.scheduler.Scheduler;
 import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.util.InvalidRequestException;
 import io.sparkdiffusion.util.ModelLoadException;
 
 /**
@@ -19,34 +20,35 @@ final class ImageToImage {
 
     ImageToImage(TextToImagePipeline pipeline, double defaultStrength) {
         this.pipeline = pipeline;
-        this.encoder = new LatentEncoder(pipeline.model());
+        this.encoder = new LatentEncoder(pipeline.model);
         this.defaultStrength = defaultStrength;
-        int channels = pipeline.unetInChannels();
+        int channels = pipeline.unet.inChannels();
         if (channels != pipeline.decoder.latentChannels()) {
-            throw new ModelLoadException(pipeline.model().root() + ": the UNet takes " + channels
+            throw new ModelLoadException(pipeline.model.root() + ": the UNet takes " + channels
                     + " input channels (an inpainting model); image-to-image needs a plain "
                     + pipeline.decoder.latentChannels() + "-channel UNet");
         }
     }
 
-    Tensor generate(GenerationRequest request, NoiseSource noise, StepListener listener) {
+    Tensor generate(ImageRequest request, NoiseSource noise, StepListener listener) {
         if (request.image() == null) {
-            throw new IllegalArgumentException("image-to-image needs an init image for every row");
+            throw new InvalidRequestException("image", "image-to-image needs an init image for every row");
         }
         if (request.mask() != null) {
-            throw new IllegalArgumentException("image-to-image takes no mask; inpainting (Task.INPAINT) does");
+            throw new InvalidRequestException("mask", "image-to-image takes no mask; inpainting (Task.INPAINT) does");
         }
-        TextToImagePipeline.Call call = pipeline.begin(request);
+        ConditionedUnet.Call call = pipeline.begin(request);
         Scheduler scheduler = pipeline.schedulerFor(request);
         double strength = request.strength() != null ? request.strength() : defaultStrength;
-        StrengthSchedule schedule = StrengthSchedule.apply(scheduler, request.steps(), strength);
+        StrengthSchedule schedule =
+                StrengthSchedule.apply(scheduler, request.stepsOr(ImageRequest.DEFAULT_STEPS), strength);
         Tensor imageLatents = encoder.encode(LatentEncoder.pixels(request.image()), noise);
         Tensor latents = scheduler.addNoise(imageLatents, noise.next(imageLatents.shape()), schedule.first());
         Tensor result = DiffusionPipeline.denoise(
                 scheduler,
                 schedule.begin(),
                 latents,
-                (x, t) -> pipeline.predict(call, x, t, null),
+                (x, t) -> pipeline.unet.predict(call, x, t, null),
                 DiffusionPipeline.AfterStep.NONE,
                 noise,
                 listener);

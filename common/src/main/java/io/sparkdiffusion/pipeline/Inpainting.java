@@ -4,6 +4,7 @@ import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.scheduler.Scheduler;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
+import io.sparkdiffusion.util.InvalidRequestException;
 import io.sparkdiffusion.util.ModelLoadException;
 
 /**
@@ -28,16 +29,16 @@ final class Inpainting {
 
     Inpainting(TextToImagePipeline pipeline, double defaultStrength) {
         this.pipeline = pipeline;
-        this.encoder = new LatentEncoder(pipeline.model());
+        this.encoder = new LatentEncoder(pipeline.model);
         this.defaultStrength = defaultStrength;
-        int channels = pipeline.unetInChannels();
+        int channels = pipeline.unet.inChannels();
         int latent = pipeline.decoder.latentChannels();
         if (channels == 2 * latent + 1) {
             this.maskChannels = true;
         } else if (channels == latent) {
             this.maskChannels = false;
         } else {
-            throw new ModelLoadException(pipeline.model().root() + ": an inpainting UNet takes " + latent + " or "
+            throw new ModelLoadException(pipeline.model.root() + ": an inpainting UNet takes " + latent + " or "
                     + (2 * latent + 1) + " input channels, this one " + channels);
         }
     }
@@ -47,14 +48,17 @@ final class Inpainting {
         return maskChannels;
     }
 
-    Tensor generate(GenerationRequest request, NoiseSource noise, StepListener listener) {
+    Tensor generate(ImageRequest request, NoiseSource noise, StepListener listener) {
         if (request.image() == null || request.mask() == null) {
-            throw new IllegalArgumentException("inpainting needs an init image and a mask for every row");
+            throw new InvalidRequestException(
+                    request.image() == null ? "image" : "mask",
+                    "inpainting needs an init image and a mask for every row");
         }
-        TextToImagePipeline.Call call = pipeline.begin(request);
+        ConditionedUnet.Call call = pipeline.begin(request);
         Scheduler scheduler = pipeline.schedulerFor(request);
         double strength = request.strength() != null ? request.strength() : defaultStrength;
-        StrengthSchedule schedule = StrengthSchedule.apply(scheduler, request.steps(), strength);
+        StrengthSchedule schedule =
+                StrengthSchedule.apply(scheduler, request.stepsOr(ImageRequest.DEFAULT_STEPS), strength);
         boolean fromNoise = strength == 1.0;
         int f = pipeline.decoder.scaleFactor();
         InpaintMask mask = InpaintMask.of(request.mask(), call.height() / f, call.width() / f);
@@ -90,7 +94,7 @@ final class Inpainting {
                 scheduler,
                 schedule.begin(),
                 latents,
-                (x, t) -> pipeline.predict(call, x, t, unetExtra),
+                (x, t) -> pipeline.unet.predict(call, x, t, unetExtra),
                 after,
                 noise,
                 listener);

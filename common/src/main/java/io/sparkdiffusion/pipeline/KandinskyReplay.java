@@ -1,9 +1,7 @@
 package io.sparkdiffusion.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.util.JsonConfig;
-import java.nio.file.Path;
 
 /**
  * {@link CaseReplay} support for Kandinsky 2.2 sketch-to-image cases ({@code kandinsky22-tiny/cases/sketch2img}):
@@ -37,29 +35,21 @@ final class KandinskyReplay {
         return c;
     }
 
-    /** The image-to-image pipeline with the case's prior steps, prior guidance and both scheduler configs. */
-    static KandinskyV22Pipeline open(Path modelDir, JsonConfig caseJson, RuntimeOptions options) {
-        KandinskyV22Pipeline p = KandinskyV22Pipeline.open(modelDir, options, Task.IMAGE_TO_IMAGE);
-        try {
-            if (caseJson.has("prior_steps")) {
-                p.priorSteps(caseJson.getInt("prior_steps", KandinskyV22Prior.DEFAULT_STEPS));
-            }
-            if (caseJson.has("prior_guidance_scale")) {
-                p.priorGuidanceScale(
-                        caseJson.getDouble("prior_guidance_scale", KandinskyV22Prior.DEFAULT_GUIDANCE_SCALE));
-            }
-            JsonConfig priorScheduler = caseJson.getObject("prior_scheduler");
-            if (priorScheduler != null) {
-                p.prior().setSchedulerConfig(priorScheduler);
-            }
-            JsonConfig decoderScheduler = caseJson.getObject("decoder_scheduler");
-            if (decoderScheduler != null) {
-                p.setSchedulerConfig(decoderScheduler);
-            }
-            return p;
-        } catch (RuntimeException e) {
-            p.close();
-            throw e;
+    /** Where the case keeps the (decoder's) scheduler config: {@code decoder_scheduler} or {@code scheduler}. */
+    static String decoderSchedulerKey(JsonConfig caseJson) {
+        return KIND.equals(caseJson.getString("pipeline", null)) ? "decoder_scheduler" : "scheduler";
+    }
+
+    /** The prior's recorded steps, guidance and scheduler config on the request (Kandinsky cases only). */
+    static void prior(JsonConfig caseJson, ImageRequest.Builder b) {
+        if (!KIND.equals(caseJson.getString("pipeline", null))) {
+            return;
         }
+        b.prior(
+                caseJson.has("prior_steps") ? caseJson.getInt("prior_steps", KandinskyV22Prior.DEFAULT_STEPS) : null,
+                caseJson.has("prior_guidance_scale")
+                        ? caseJson.getDouble("prior_guidance_scale", KandinskyV22Prior.DEFAULT_GUIDANCE_SCALE)
+                        : null,
+                caseJson.getObject("prior_scheduler"));
     }
 }

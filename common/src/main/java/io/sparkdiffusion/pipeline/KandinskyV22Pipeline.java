@@ -5,10 +5,12 @@ import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.ModelInfo;
 import io.sparkdiffusion.model.OnnxModel;
 import io.sparkdiffusion.model.RuntimeOptions;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.scheduler.Scheduler;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
+import io.sparkdiffusion.util.InvalidRequestException;
 import io.sparkdiffusion.util.JsonConfig;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -36,10 +38,10 @@ import java.util.Map;
  *
  * <p>Draw order: the prior's initial latents and one draw per prior step above t = 0, then the forward noise of
  * {@code add_noise} (image-to-image) or the initial latents (text-to-image), then any stochastic decoder steps.
- * The prior's steps and guidance are properties of the pipeline ({@link #priorSteps}, {@link #priorGuidanceScale},
- * diffusers' defaults 25 and 4); the request's steps, guidance and scheduler apply to the decoder.
+ * The prior's steps, guidance and scheduler config come with the request ({@link ImageRequest#priorSteps()} and
+ * the others; diffusers' defaults 25 and 4); the request's steps, guidance and scheduler apply to the decoder.
  */
-public final class KandinskyV22Pipeline extends DiffusionPipeline {
+final class KandinskyV22Pipeline extends DiffusionPipeline implements ImagePipeline {
     /** diffusers' default {@code strength} of {@code KandinskyV22Img2ImgPipeline}. */
     public static final double DEFAULT_STRENGTH = 0.3;
 
@@ -48,27 +50,27 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
     static final String MOVQ_DECODER = "movq_decoder";
 
     private final KandinskyV22Prior prior;
-    private final Task task;
     private final OnnxModel unet;
     private final OnnxModel movqDecoder;
+    /** The sketch encoder (image-to-image only; null for text-to-image). */
+    private final OnnxModel movqEncoder;
+
     private final String unetOutput;
     private final int latentChannels;
     private final int movqFactor;
     private final ModelInfo info;
-    private int priorSteps = KandinskyV22Prior.DEFAULT_STEPS;
-    private double priorGuidanceScale = KandinskyV22Prior.DEFAULT_GUIDANCE_SCALE;
 
     KandinskyV22Pipeline(KandinskyV22Prior prior, ModelFolder decoder, Task task, ModelInfo info) {
-        super(decoder);
+        super(decoder, task);
         if (task == Task.INPAINT) {
             throw new IllegalArgumentException(decoder.root().getParent() + ": Kandinsky 2.2 supports "
                     + Task.IMAGE_TO_IMAGE + " (sketch-to-image) and " + Task.TEXT_TO_IMAGE + ", not " + task);
         }
         this.prior = prior;
-        this.task = task;
         this.info = info;
         this.unet = decoder.session(UNET);
         this.movqDecoder = decoder.session(MOVQ_DECODER);
+        this.movqEncoder = task == Task.IMAGE_TO_IMAGE ? decoder.session(MOVQ_ENCODER) : null;
         this.unetOutput = unet.outputOr("out_sample");
         JsonConfig movq = KandinskyFolders.movqConfig(decoder);
         JsonConfig unetConfig = decoder.componentConfig(UNET);
@@ -110,51 +112,36 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
         }
     }
 
-    public KandinskyV22Prior prior() {
+    @Override
+    public Map<String, OnnxModel.RunStats> runStats() {
+        Map<String, OnnxModel.RunStats> out = new java.util.TreeMap<>(super.runStats());
+        out.putAll(statsOf(prior.folder(), KandinskyFolders.PRIOR + "/"));
+        return out;
+    }
+
+    /** The prior half (parity tests compare its embeddings alone). */
+    KandinskyV22Prior prior() {
         return prior;
     }
 
-    public Task task() {
-        return task;
-    }
-
-    /** Prior denoising steps (diffusers' prior {@code num_inference_steps}, default 25; at least 2). */
-    public KandinskyV22Pipeline priorSteps(int steps) {
-        if (steps < 2) {
-            throw new IllegalArgumentException("the Kandinsky prior needs at least 2 steps, got " + steps);
-        }
-        this.priorSteps = steps;
-        return this;
-    }
-
-    public int priorSteps() {
-        return priorSteps;
-    }
-
-    /** The prior's classifier-free guidance scale (default 4; guidance runs when above 1). */
-    public KandinskyV22Pipeline priorGuidanceScale(double scale) {
-        if (!Double.isFinite(scale)) {
-            throw new IllegalArgumentException("prior guidance scale must be finite, got " + scale);
-        }
-        this.priorGuidanceScale = scale;
-        return this;
-    }
-
-    public double priorGuidanceScale() {
-        return priorGuidanceScale;
-    }
-
     @Override
-    public Tensor generate(GenerationRequest request, NoiseSource noise, StepListener listener) {
+    public Tensor generate(ImageRequest request, NoiseSource noise, StepListener listener) {
         if (request.prompts() == null) {
-            throw new IllegalArgumentException("Kandinsky 2.2 needs a prompt for every row");
+            throw new InvalidRequestException("prompt", "Kandinsky 2.2 needs a prompt for every row");
         }
         int rows = request.rows();
         int[] size = size(request);
         checkSize(info, "height", size[0]);
         checkSize(info, "width", size[1]);
-        KandinskyV22Prior.Embeddings embeds =
-                prior.embed(request.prompts(), request.negativePrompts(), priorSteps, priorGuidanceScale, noise);
+        KandinskyV22Prior.Embeddings embeds = prior.embed(
+                request.prompts(),
+                request.negativePrompts(),
+                request.priorSteps() != null ? request.priorSteps() : KandinskyV22Prior.DEFAULT_STEPS,
+                request.priorGuidanceScale() != null
+                        ? request.priorGuidanceScale()
+                        : KandinskyV22Prior.DEFAULT_GUIDANCE_SCALE,
+                request.priorSchedulerConfig(),
+                noise);
         boolean guided = request.guidanceScale() > 1.0;
         Tensor imageEmbeds =
                 guided ? Tensors.concatBatch(embeds.negativeImageEmbeds(), embeds.imageEmbeds()) : embeds.imageEmbeds();
@@ -162,14 +149,15 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
 
         Scheduler scheduler = schedulerFor(request);
         Tensor result;
-        if (task == Task.IMAGE_TO_IMAGE) {
+        if (task() == Task.IMAGE_TO_IMAGE) {
             double strength = request.strength() != null ? request.strength() : DEFAULT_STRENGTH;
-            StrengthSchedule schedule = StrengthSchedule.apply(scheduler, request.steps(), strength);
+            StrengthSchedule schedule =
+                    StrengthSchedule.apply(scheduler, request.stepsOr(ImageRequest.DEFAULT_STEPS), strength);
             Tensor imageLatents = encode(request.image());
             Tensor latents = scheduler.addNoise(imageLatents, noise.next(imageLatents.shape()), schedule.first());
             result = denoise(scheduler, schedule.begin(), latents, denoiser, AfterStep.NONE, noise, listener);
         } else {
-            scheduler.setTimesteps(request.steps());
+            scheduler.setTimesteps(request.stepsOr(ImageRequest.DEFAULT_STEPS));
             int f = movqFactor;
             int h = ceilDiv(size[0], f * f) * f;
             int w = ceilDiv(size[1], f * f) * f;
@@ -182,26 +170,30 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
     }
 
     /** The size of the call: the init image's (image-to-image; a requested size must match it), else requested or default. */
-    private int[] size(GenerationRequest request) {
+    private int[] size(ImageRequest request) {
         Tensor image = request.image();
-        if (task == Task.IMAGE_TO_IMAGE) {
+        if (task() == Task.IMAGE_TO_IMAGE) {
             if (image == null) {
-                throw new IllegalArgumentException(
-                        "Kandinsky 2.2 image-to-image needs an init image (sketch) for every row");
+                throw new InvalidRequestException(
+                        "image", "Kandinsky 2.2 image-to-image needs an init image (sketch) for every row");
             }
             int h = (int) image.dim(1);
             int w = (int) image.dim(2);
             if ((request.height() != null && request.height() != h)
                     || (request.width() != null && request.width() != w)) {
-                throw new IllegalArgumentException("the init image is " + w + "x" + h + " but the request asks for "
-                        + request.width() + "x" + request.height() + "; resize the image to the output size");
+                throw new InvalidRequestException(
+                        "image",
+                        "the init image is " + w + "x" + h + " but the request asks for " + request.width() + "x"
+                                + request.height() + "; resize the image to the output size");
             }
             checkEncoderSize(h, w);
             return new int[] {h, w};
         }
         if (image != null) {
-            throw new IllegalArgumentException("this Kandinsky 2.2 pipeline was opened for " + task
-                    + " and takes no init image; open it for " + Task.IMAGE_TO_IMAGE);
+            throw new InvalidRequestException(
+                    "image",
+                    "this Kandinsky 2.2 pipeline was opened for " + task() + " and takes no init image; open it for "
+                            + Task.IMAGE_TO_IMAGE);
         }
         int[] d = info.defaultSize();
         return new int[] {
@@ -214,20 +206,24 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
      * (e.g. the kandinsky22-tiny fixture's, 32x32: only its batch axis is dynamic).
      */
     private void checkEncoderSize(int h, int w) {
-        OnnxModel encoder = model.session(MOVQ_ENCODER);
+        OnnxModel encoder = movqEncoder;
         long[] declared = encoder.inputShape(encoder.inputOr("sample"));
         if (declared.length == 4 && ((declared[2] > 0 && declared[2] != h) || (declared[3] > 0 && declared[3] != w))) {
-            throw new IllegalArgumentException(model.root() + "/" + MOVQ_ENCODER + " was exported for "
-                    + declared[3] + "x" + declared[2] + " pictures only (fixed input shape); the init image is " + w
-                    + "x" + h + ": resize it to " + declared[3] + "x" + declared[2] + " or use an export with dynamic"
-                    + " height and width");
+            throw new InvalidRequestException(
+                    "image",
+                    model.root() + "/" + MOVQ_ENCODER + " was exported for "
+                            + declared[3] + "x" + declared[2] + " pictures only (fixed input shape); the init image is "
+                            + w
+                            + "x" + h + ": resize it to " + declared[3] + "x" + declared[2]
+                            + " or use an export with dynamic"
+                            + " height and width");
         }
     }
 
     /** Sketches {@code (B, H, W, C)} in [0, 1] to MoVQ latents (diffusers: {@code movq.encode(2x - 1).latents}). */
     private Tensor encode(Tensor nhwc01) {
         Tensor rgb = toThreeChannels(nhwc01);
-        OnnxModel encoder = model.session(MOVQ_ENCODER);
+        OnnxModel encoder = movqEncoder;
         return encoder.run1(
                 Map.of(encoder.inputOr("sample"), LatentEncoder.pixels(rgb)), encoder.outputOr("latent_sample"));
     }
@@ -239,7 +235,7 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
             return nhwc;
         }
         if (c != 1 && c != 4) {
-            throw new IllegalArgumentException("init images must have 1, 3 or 4 channels, got " + nhwc);
+            throw new InvalidRequestException("image", "init images must have 1, 3 or 4 channels, got " + nhwc);
         }
         int pixels = nhwc.size() / c;
         float[] in = nhwc.data();
@@ -299,11 +295,6 @@ public final class KandinskyV22Pipeline extends DiffusionPipeline {
     @Override
     public ModelInfo info() {
         return info;
-    }
-
-    @Override
-    public boolean takesPrompt() {
-        return true;
     }
 
     @Override

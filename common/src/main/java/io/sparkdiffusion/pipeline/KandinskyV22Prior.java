@@ -39,7 +39,7 @@ import java.util.Map;
  * {@code prior/prior/clip_mean.npy} and {@code clip_std.npy} when present; without them it is the identity (the
  * statistics are not part of the exported graph: an export whose graph does not fold them in must provide them).
  */
-public final class KandinskyV22Prior implements AutoCloseable {
+final class KandinskyV22Prior implements AutoCloseable {
     static final String TEXT_ENCODER = "text_encoder";
     static final String PRIOR = "prior";
     static final String IMAGE_ENCODER = "image_encoder";
@@ -57,7 +57,6 @@ public final class KandinskyV22Prior implements AutoCloseable {
     private final int embeddingDim;
     private final Tensor clipMean;
     private final Tensor clipStd;
-    private JsonConfig schedulerOverride;
 
     /** The image embeddings of a batch: {@code (B, embedding_dim)} each. */
     public record Embeddings(Tensor imageEmbeds, Tensor negativeImageEmbeds) {}
@@ -103,19 +102,21 @@ public final class KandinskyV22Prior implements AutoCloseable {
         return embeddingDim;
     }
 
-    /** Uses this scheduler config instead of {@code prior/scheduler/} (replaying a recorded case). */
-    public void setSchedulerConfig(JsonConfig config) {
-        this.schedulerOverride = config;
-    }
-
     /**
      * The image embeddings of {@code prompts}.
      *
      * @param negativePrompts one per row, entries may be null (no negative prompt: zero-image embedding); null for none
+     * @param schedulerOverride a scheduler config instead of {@code prior/scheduler/} (replaying a recorded case), or
+     *     null
      * @param noise the call's Gaussian draws: the initial latents, then one draw per prior step above t = 0
      */
     public Embeddings embed(
-            List<String> prompts, List<String> negativePrompts, int steps, double guidanceScale, NoiseSource noise) {
+            List<String> prompts,
+            List<String> negativePrompts,
+            int steps,
+            double guidanceScale,
+            JsonConfig schedulerOverride,
+            NoiseSource noise) {
         int rows = prompts.size();
         boolean[] hasNegative = new boolean[rows];
         boolean anyNegative = false;

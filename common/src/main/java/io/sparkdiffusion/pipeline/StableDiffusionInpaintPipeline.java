@@ -1,6 +1,7 @@
 package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.model.ModelFolder;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.tensor.Tensor;
 
@@ -9,14 +10,14 @@ import io.sparkdiffusion.tensor.Tensor;
  * flow, for 9-channel inpainting UNets and, by latent blending, plain 4-channel ones; strength 1.0 unless the
  * request sets one.
  */
-public class StableDiffusionInpaintPipeline extends StableDiffusionPipeline {
+final class StableDiffusionInpaintPipeline extends StableDiffusionPipeline {
     /** diffusers' default {@code strength} for this pipeline. */
     public static final double DEFAULT_STRENGTH = 1.0;
 
     private final Inpainting flow;
 
-    public StableDiffusionInpaintPipeline(ModelFolder model) {
-        super(model);
+    StableDiffusionInpaintPipeline(ModelFolder model) {
+        super(model, Task.INPAINT);
         this.flow = new Inpainting(this, DEFAULT_STRENGTH);
     }
 
@@ -26,7 +27,7 @@ public class StableDiffusionInpaintPipeline extends StableDiffusionPipeline {
     }
 
     @Override
-    public Tensor generate(GenerationRequest request, NoiseSource noise, StepListener listener) {
+    public Tensor generate(ImageRequest request, NoiseSource noise, StepListener listener) {
         return flow.generate(request, noise, listener);
     }
 }

@@ -1,49 +1,18 @@
 package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.model.ModelFolder;
-import io.sparkdiffusion.model.OnnxModel;
-import io.sparkdiffusion.tensor.Tensor;
-import io.sparkdiffusion.text.ClipTokenizer;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
+import io.sparkdiffusion.model.Task;
 
 /**
- * diffusers' {@code StableDiffusionPipeline} (SD 1.x/2.x, SD-Turbo, the pixel-space digits model): one CLIP text
- * encoder whose {@code last_hidden_state} conditions the UNet; a missing negative prompt is encoded as "".
+ * diffusers' {@code StableDiffusionPipeline} (SD 1.x/2.x, SD-Turbo, LCM-distilled UNets, the pixel-space digits
+ * model): {@link ClipPromptEncoder}'s conditioning, the text-to-image flow.
  */
-public class StableDiffusionPipeline extends TextToImagePipeline {
-    private final ClipTokenizer tokenizer;
-    private final OnnxModel textEncoder;
-
-    public StableDiffusionPipeline(ModelFolder model) {
-        super(model);
-        this.tokenizer = ClipTokenizer.load(model.componentDir("tokenizer"));
-        this.textEncoder = model.session("text_encoder");
+class StableDiffusionPipeline extends TextToImagePipeline {
+    StableDiffusionPipeline(ModelFolder model) {
+        this(model, Task.TEXT_TO_IMAGE);
     }
 
-    @Override
-    public Conditioning encodePrompt(
-            List<String> prompts, List<String> negativePrompts, boolean guided, int height, int width) {
-        Map<String, Tensor> positive = Map.of("encoder_hidden_states", encode(prompts));
-        if (!guided) {
-            return Conditioning.unguided(positive);
-        }
-        List<String> negatives = new ArrayList<>();
-        for (String n : negativePrompts) {
-            negatives.add(n == null ? "" : n);
-        }
-        return Conditioning.guided(Map.of("encoder_hidden_states", encode(negatives)), positive);
-    }
-
-    private Tensor encode(List<String> texts) {
-        Tensor ids = tokenizer.encodeBatch(texts);
-        return textEncoder.run1(Map.of("input_ids", ids), textEncoder.outputOr("last_hidden_state"));
-    }
-
-    @Override
-    public void close() {
-        tokenizer.close();
-        super.close();
+    StableDiffusionPipeline(ModelFolder model, Task task) {
+        super(model, task, new ClipPromptEncoder(model));
     }
 }

@@ -1,6 +1,7 @@
 package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.model.ModelFolder;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.ModelLoadException;
@@ -11,14 +12,14 @@ import io.sparkdiffusion.util.ModelLoadException;
  * {@code (H, W, 0, 0, H, W)} from the init image's size ({@code requires_aesthetics_score} false); models that
  * condition on an aesthetic score instead (the SDXL refiner) are refused.
  */
-public class StableDiffusionXLImg2ImgPipeline extends StableDiffusionXLPipeline {
+final class StableDiffusionXLImg2ImgPipeline extends StableDiffusionXLPipeline {
     /** diffusers' default {@code strength} for this pipeline. */
     public static final double DEFAULT_STRENGTH = 0.3;
 
     private final ImageToImage flow;
 
-    public StableDiffusionXLImg2ImgPipeline(ModelFolder model) {
-        super(model);
+    StableDiffusionXLImg2ImgPipeline(ModelFolder model) {
+        super(model, Task.IMAGE_TO_IMAGE);
         if (model.modelIndex().getBoolean("requires_aesthetics_score", false)) {
             throw new ModelLoadException(model.root() + ": requires_aesthetics_score (aesthetic-score time ids, the"
                     + " SDXL refiner) is not supported");
@@ -27,7 +28,7 @@ public class StableDiffusionXLImg2ImgPipeline extends StableDiffusionXLPipeline 
     }
 
     @Override
-    public Tensor generate(GenerationRequest request, NoiseSource noise, StepListener listener) {
+    public Tensor generate(ImageRequest request, NoiseSource noise, StepListener listener) {
         return flow.generate(request, noise, listener);
     }
 }

@@ -1,6 +1,7 @@
 package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.model.ModelFolder;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.ModelLoadException;
@@ -10,14 +11,14 @@ import io.sparkdiffusion.util.ModelLoadException;
  * with the {@link Inpainting} flow, for 9-channel inpainting UNets and, by latent blending, plain 4-channel ones;
  * strength 0.9999 unless the request sets one (diffusers' default).
  */
-public class StableDiffusionXLInpaintPipeline extends StableDiffusionXLPipeline {
+final class StableDiffusionXLInpaintPipeline extends StableDiffusionXLPipeline {
     /** diffusers' default {@code strength} for this pipeline. */
     public static final double DEFAULT_STRENGTH = 0.9999;
 
     private final Inpainting flow;
 
-    public StableDiffusionXLInpaintPipeline(ModelFolder model) {
-        super(model);
+    StableDiffusionXLInpaintPipeline(ModelFolder model) {
+        super(model, Task.INPAINT);
         if (model.modelIndex().getBoolean("requires_aesthetics_score", false)) {
             throw new ModelLoadException(
                     model.root() + ": requires_aesthetics_score (aesthetic-score time ids) is not" + " supported");
@@ -31,7 +32,7 @@ public class StableDiffusionXLInpaintPipeline extends StableDiffusionXLPipeline 
     }
 
     @Override
-    public Tensor generate(GenerationRequest request, NoiseSource noise, StepListener listener) {
+    public Tensor generate(ImageRequest request, NoiseSource noise, StepListener listener) {
         return flow.generate(request, noise, listener);
     }
 }

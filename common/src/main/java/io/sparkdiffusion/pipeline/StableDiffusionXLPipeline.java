@@ -1,124 +1,18 @@
 package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.model.ModelFolder;
-import io.sparkdiffusion.model.OnnxModel;
-import io.sparkdiffusion.tensor.Tensor;
-import io.sparkdiffusion.tensor.Tensors;
-import io.sparkdiffusion.text.ClipTokenizer;
-import io.sparkdiffusion.util.ModelLoadException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
+import io.sparkdiffusion.model.Task;
 
 /**
- * diffusers' {@code StableDiffusionXLPipeline} (SDXL, SDXL-Turbo, Playground v2): the penultimate hidden states of
- * both CLIP encoders concatenated on the feature axis, the second encoder's projected {@code text_embeds} as the
- * pooled embedding, and {@code time_ids = (H, W, 0, 0, H, W)} (original size, crop top-left, target size). With
- * guidance, a row without a negative prompt gets zero negative embeddings when the model sets
- * {@code force_zeros_for_empty_prompt} (the default). Guidance 0 (Turbo) runs one UNet pass per step.
+ * diffusers' {@code StableDiffusionXLPipeline} (SDXL, SDXL-Turbo, Playground v2): {@link SdxlPromptEncoder}'s
+ * conditioning, the text-to-image flow. Guidance 0 (Turbo) runs one UNet pass per step.
  */
-public class StableDiffusionXLPipeline extends TextToImagePipeline {
-    private final ClipTokenizer tokenizer;
-    private final ClipTokenizer tokenizer2;
-    private final OnnxModel textEncoder;
-    private final OnnxModel textEncoder2;
-    private final boolean forceZerosForEmptyPrompt;
-
-    public StableDiffusionXLPipeline(ModelFolder model) {
-        super(model);
-        this.tokenizer = ClipTokenizer.load(model.componentDir("tokenizer"));
-        this.tokenizer2 = ClipTokenizer.load(model.componentDir("tokenizer_2"));
-        this.textEncoder = model.session("text_encoder");
-        this.textEncoder2 = model.session("text_encoder_2");
-        this.forceZerosForEmptyPrompt = model.modelIndex().getBoolean("force_zeros_for_empty_prompt", true);
+class StableDiffusionXLPipeline extends TextToImagePipeline {
+    StableDiffusionXLPipeline(ModelFolder model) {
+        this(model, Task.TEXT_TO_IMAGE);
     }
 
-    /** One side (prompt or negative) of the conditioning: hidden states and pooled embedding. */
-    private record Encoded(Tensor hiddenStates, Tensor pooled) {}
-
-    @Override
-    public Conditioning encodePrompt(
-            List<String> prompts, List<String> negativePrompts, boolean guided, int height, int width) {
-        int rows = prompts.size();
-        Encoded pos = encode(prompts);
-        Tensor timeIds = timeIds(rows, height, width);
-        Map<String, Tensor> positive = feeds(pos, timeIds);
-        if (!guided) {
-            return Conditioning.unguided(positive);
-        }
-        List<String> negTexts = new ArrayList<>();
-        for (String n : negativePrompts) {
-            negTexts.add(n == null ? "" : n);
-        }
-        Encoded neg = encode(negTexts);
-        if (forceZerosForEmptyPrompt) {
-            neg = zeroRowsWithoutNegative(neg, negativePrompts);
-        }
-        return Conditioning.guided(feeds(neg, timeIds), positive);
-    }
-
-    private static Map<String, Tensor> feeds(Encoded e, Tensor timeIds) {
-        return Map.of("encoder_hidden_states", e.hiddenStates(), "text_embeds", e.pooled(), "time_ids", timeIds);
-    }
-
-    private Encoded encode(List<String> texts) {
-        Tensor h1 = textEncoder.run1(Map.of("input_ids", tokenizer.encodeBatch(texts)), penultimate(textEncoder));
-        Map<String, Tensor> out2 = textEncoder2.run(
-                Map.of("input_ids", tokenizer2.encodeBatch(texts)),
-                penultimate(textEncoder2),
-                textEncoder2.outputOr("text_embeds"));
-        Tensor h2 = out2.get(penultimate(textEncoder2));
-        Tensor pooled = out2.get(textEncoder2.outputOr("text_embeds"));
-        if (pooled.rank() != 2) {
-            throw new ModelLoadException(
-                    model.root() + ": text_encoder_2 has no pooled 'text_embeds' output (rank 2); outputs: "
-                            + textEncoder2.outputNames());
-        }
-        return new Encoded(Tensors.concatLastAxis(h1, h2), pooled);
-    }
-
-    /** The name of the second-to-last {@code hidden_states.N} output (diffusers' {@code hidden_states[-2]}). */
-    private String penultimate(OnnxModel encoder) {
-        int count = 0;
-        for (String n : encoder.outputNames()) {
-            if (n.startsWith("hidden_states.")) {
-                count++;
-            }
-        }
-        if (count < 2) {
-            throw new ModelLoadException(
-                    model.root() + ": " + encoder.name()
-                            + " exports no hidden_states.* outputs; SDXL needs the penultimate layer (re-export with output_hidden_states)");
-        }
-        return "hidden_states." + (count - 2);
-    }
-
-    private static Encoded zeroRowsWithoutNegative(Encoded e, List<String> negativePrompts) {
-        Tensor h = e.hiddenStates().copy();
-        Tensor p = e.pooled().copy();
-        for (int r = 0; r < negativePrompts.size(); r++) {
-            if (negativePrompts.get(r) == null) {
-                java.util.Arrays.fill(h.data(), r * h.rowSize(), (r + 1) * h.rowSize(), 0f);
-                java.util.Arrays.fill(p.data(), r * p.rowSize(), (r + 1) * p.rowSize(), 0f);
-            }
-        }
-        return new Encoded(h, p);
-    }
-
-    /** {@code [original_h, original_w, crop_top, crop_left, target_h, target_w]} per row. */
-    private static Tensor timeIds(int rows, int height, int width) {
-        float[] one = {height, width, 0, 0, height, width};
-        float[] d = new float[rows * one.length];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(one, 0, d, r * one.length, one.length);
-        }
-        return new Tensor(new long[] {rows, one.length}, d);
-    }
-
-    @Override
-    public void close() {
-        tokenizer.close();
-        tokenizer2.close();
-        super.close();
+    StableDiffusionXLPipeline(ModelFolder model, Task task) {
+        super(model, task, new SdxlPromptEncoder(model));
     }
 }

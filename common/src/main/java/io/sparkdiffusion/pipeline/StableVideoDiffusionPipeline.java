@@ -4,12 +4,14 @@ import io.sparkdiffusion.image.AntialiasResize;
 import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.ModelInfo;
 import io.sparkdiffusion.model.OnnxModel;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.scheduler.EulerDiscreteScheduler;
 import io.sparkdiffusion.scheduler.Scheduler;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.tensor.VideoTensors;
+import io.sparkdiffusion.util.InvalidRequestException;
 import io.sparkdiffusion.util.JsonConfig;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.nio.file.Files;
@@ -34,7 +36,7 @@ import java.util.Map;
  *   <li>the temporal VAE decoder, {@code decode_chunk_size} frames per call ({@link VideoDecoder}).</li>
  * </ol>
  */
-public class StableVideoDiffusionPipeline extends DiffusionPipeline implements VideoPipeline {
+final class StableVideoDiffusionPipeline extends DiffusionPipeline implements VideoPipeline {
     /** diffusers' call default; the frame default is the UNet config's {@code num_frames} (14, or 25 for -xt). */
     public static final int DEFAULT_STEPS = 25;
     /** OpenAI CLIP normalisation, when the export has no feature_extractor/preprocessor_config.json. */
@@ -58,8 +60,8 @@ public class StableVideoDiffusionPipeline extends DiffusionPipeline implements V
     private final int vaeFactor;
     private final int defaultFrames;
 
-    public StableVideoDiffusionPipeline(ModelFolder model) {
-        super(model);
+    StableVideoDiffusionPipeline(ModelFolder model) {
+        super(model, Task.VIDEO);
         this.imageEncoder = model.session("image_encoder");
         this.vaeEncoder = model.session(LatentEncoder.COMPONENT);
         this.unet = model.session("unet");
@@ -124,29 +126,33 @@ public class StableVideoDiffusionPipeline extends DiffusionPipeline implements V
     }
 
     @Override
-    public Tensor generateVideo(VideoRequest request, NoiseSource noise, StepListener listener) {
+    public Tensor generate(VideoRequest request, NoiseSource noise, StepListener listener) {
         Tensor image = request.image();
         if (image == null) {
-            throw new IllegalArgumentException(model.name() + " is an image-to-video model: every row needs an image");
+            throw new InvalidRequestException(
+                    "image", model.name() + " is an image-to-video model: every row needs an image");
         }
         if (request.prompts() != null) {
-            throw new IllegalArgumentException(model.name() + " is an image-to-video model: it takes no prompt");
+            throw new InvalidRequestException(
+                    "prompt", model.name() + " is an image-to-video model: it takes no prompt");
         }
         if (image.dim(3) != 3) {
-            throw new IllegalArgumentException("the conditioning image must have 3 channels, got " + image);
+            throw new InvalidRequestException("image", "the conditioning image must have 3 channels, got " + image);
         }
         int rows = request.rows();
         int height = (int) image.dim(1);
         int width = (int) image.dim(2);
         if ((request.height() != null && request.height() != height)
                 || (request.width() != null && request.width() != width)) {
-            throw new IllegalArgumentException("the image is " + width + "x" + height + " but the request asks for "
-                    + request.width() + "x" + request.height() + "; resize the image to the output size");
+            throw new InvalidRequestException(
+                    "image",
+                    "the image is " + width + "x" + height + " but the request asks for " + request.width() + "x"
+                            + request.height() + "; resize the image to the output size");
         }
         checkSize(info, "height", height);
         checkSize(info, "width", width);
         int frames = request.numFrames() != null ? request.numFrames() : defaultFrames;
-        int steps = request.steps() != null ? request.steps() : DEFAULT_STEPS;
+        int steps = request.stepsOr(DEFAULT_STEPS);
         int chunk = request.decodeChunkSize() != null ? request.decodeChunkSize() : frames;
         // diffusers decides guidance from max_guidance_scale before it builds the per-frame scales
         boolean guided = request.maxGuidanceScale() > 1.0;
@@ -164,7 +170,7 @@ public class StableVideoDiffusionPipeline extends DiffusionPipeline implements V
         int n = (int) embeddings.dim(0);
         Tensor timeIds = addedTimeIds(request, n);
 
-        Scheduler scheduler = scheduler(request, rows, steps);
+        Scheduler scheduler = scheduler(request);
         scheduler.setTimesteps(steps);
         // draw 2: the initial latents (B, F, C, h, w)
         Tensor latents = noise.next(rows, frames, latentChannels, height / vaeFactor, width / vaeFactor);
@@ -255,16 +261,13 @@ public class StableVideoDiffusionPipeline extends DiffusionPipeline implements V
         return new Tensor(new long[] {n, 3}, ids);
     }
 
-    private Scheduler scheduler(VideoRequest request, int rows, int steps) {
-        Scheduler s = schedulerFor(GenerationRequest.builder()
-                .rows(rows)
-                .steps(steps)
-                .scheduler(request.scheduler())
-                .build());
+    private Scheduler scheduler(VideoRequest request) {
+        Scheduler s = schedulerFor(request);
         if (request.scheduler() != null
                 && s.getClass() != EulerDiscreteScheduler.class
                 && "continuous".equals(schedulerConfig.getString("timestep_type", "discrete"))) {
-            throw new IllegalArgumentException(
+            throw new InvalidRequestException(
+                    "scheduler",
                     model.name() + ": the UNet is conditioned on continuous (EDM) timesteps; "
                             + "only EulerDiscreteScheduler provides them, not '" + request.scheduler() + "'");
         }
@@ -309,25 +312,8 @@ public class StableVideoDiffusionPipeline extends DiffusionPipeline implements V
         return new Tensor(s, out);
     }
 
-    /** Not an image model: videos come from {@link #generateVideo} ({@link Task#VIDEO}). */
-    @Override
-    public Tensor generate(GenerationRequest request, NoiseSource noise, StepListener listener) {
-        throw new UnsupportedOperationException(model.name() + " is an image-to-video model (" + model.pipelineClass()
-                + "): use generateVideo / Task.VIDEO");
-    }
-
-    @Override
-    public int imageChannels() {
-        return info.imageChannels();
-    }
-
     @Override
     public ModelInfo info() {
         return info;
-    }
-
-    @Override
-    public boolean takesPrompt() {
-        return false;
     }
 }

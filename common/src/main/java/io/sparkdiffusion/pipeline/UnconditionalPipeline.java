@@ -3,6 +3,7 @@ package io.sparkdiffusion.pipeline;
 import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.ModelInfo;
 import io.sparkdiffusion.model.OnnxModel;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.scheduler.Scheduler;
 import io.sparkdiffusion.tensor.Tensor;
@@ -13,14 +14,14 @@ import java.util.Map;
  * diffusers' {@code DDPMPipeline} and {@code DDIMPipeline}: a pixel-space {@code UNet2DModel} denoising pure noise,
  * any channel count. {@code DDIMPipeline} swaps the model's scheduler for DDIM (eta 0) as diffusers does.
  */
-public final class UnconditionalPipeline extends DiffusionPipeline {
+final class UnconditionalPipeline extends DiffusionPipeline implements ImagePipeline {
     private final OnnxModel unet;
     private final int channels;
     private final ModelInfo info;
     private final boolean forceDdim;
 
-    public UnconditionalPipeline(ModelFolder model) {
-        super(model);
+    UnconditionalPipeline(ModelFolder model) {
+        super(model, Task.TEXT_TO_IMAGE);
         this.unet = model.session("unet");
         JsonConfig c = model.componentConfig("unet");
         // the export's fixed channel dimension when the config does not say
@@ -30,13 +31,13 @@ public final class UnconditionalPipeline extends DiffusionPipeline {
     }
 
     @Override
-    public Tensor generate(GenerationRequest request, NoiseSource noise, StepListener listener) {
+    public Tensor generate(ImageRequest request, NoiseSource noise, StepListener listener) {
         int h = request.height() != null ? request.height() : info.defaultSize()[0];
         int w = request.width() != null ? request.width() : info.defaultSize()[1];
         checkSize(info, "height", h);
         checkSize(info, "width", w);
         Scheduler scheduler = schedulerFor(request);
-        scheduler.setTimesteps(request.steps());
+        scheduler.setTimesteps(request.stepsOr(ImageRequest.DEFAULT_STEPS));
         int rows = request.rows();
         Tensor image = noise.next(rows, channels, h, w);
         Tensor out = denoise(
@@ -62,10 +63,5 @@ public final class UnconditionalPipeline extends DiffusionPipeline {
     @Override
     public ModelInfo info() {
         return info;
-    }
-
-    @Override
-    public boolean takesPrompt() {
-        return false;
     }
 }

@@ -12,9 +12,14 @@ import java.util.List;
 final class VideoReplay {
     private VideoReplay() {}
 
-    /** @param image the conditioning images {@code (B, H, W, C)} of an image-to-video case, else null */
-    static VideoRequest request(JsonConfig c, Tensor image) {
-        VideoRequest.Builder b = VideoRequest.builder();
+    /**
+     * The case's video request.
+     *
+     * @param image the conditioning images {@code (B, H, W, C)} of an image-to-video case, else null
+     * @param schedulerConfig the case's scheduler config, or null for the model's
+     */
+    static VideoRequest request(JsonConfig c, Tensor image, JsonConfig schedulerConfig) {
+        VideoRequest.Builder b = VideoRequest.builder().schedulerConfig(schedulerConfig);
         if (image != null) {
             b.image(image);
         } else {

@@ -29,9 +29,9 @@ class DeterminismTest {
                 "a handwritten digit zero",
                 "a handwritten digit four");
         long[] seeds = {11, 42, 7, 2024};
-        try (DiffusionPipeline pipeline = Pipelines.open(Fixtures.model("digits-t2i"), RuntimeOptions.DEFAULT)) {
+        try (ImagePipeline pipeline = Pipelines.openImage(Fixtures.model("digits-t2i"), RuntimeOptions.DEFAULT)) {
             Tensor batch = pipeline.generate(
-                    GenerationRequest.builder()
+                    ImageRequest.builder()
                             .prompts(prompts)
                             .steps(10)
                             .guidanceScale(3)
@@ -43,7 +43,7 @@ class DeterminismTest {
             int worst8bit = 0;
             for (int r = 0; r < prompts.size(); r++) {
                 Tensor alone = pipeline.generate(
-                        GenerationRequest.builder()
+                        ImageRequest.builder()
                                 .prompts(List.of(prompts.get(r)))
                                 .steps(10)
                                 .guidanceScale(3)
@@ -72,8 +72,8 @@ class DeterminismTest {
 
     @Test
     void theSameSeedTwiceGivesIdenticalBytes() {
-        try (DiffusionPipeline pipeline = Pipelines.open(Fixtures.model("digits-t2i"), RuntimeOptions.DEFAULT)) {
-            GenerationRequest r = GenerationRequest.builder()
+        try (ImagePipeline pipeline = Pipelines.openImage(Fixtures.model("digits-t2i"), RuntimeOptions.DEFAULT)) {
+            ImageRequest r = ImageRequest.builder()
                     .prompts(List.of("a handwritten digit five"))
                     .steps(8)
                     .guidanceScale(3)

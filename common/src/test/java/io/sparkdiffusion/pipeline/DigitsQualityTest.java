@@ -24,7 +24,7 @@ class DigitsQualityTest {
         int correct = 0;
         int total = 0;
         int[][] confusion = new int[10][10];
-        try (DiffusionPipeline pipeline = Pipelines.open(Fixtures.model("digits-t2i"), RuntimeOptions.DEFAULT);
+        try (ImagePipeline pipeline = Pipelines.openImage(Fixtures.model("digits-t2i"), RuntimeOptions.DEFAULT);
                 DigitClassifier classifier =
                         new DigitClassifier(Fixtures.model("digits-classifier"), RuntimeOptions.DEFAULT)) {
             for (int digit = 0; digit < 10; digit++) {
@@ -34,7 +34,7 @@ class DigitsQualityTest {
                     seeds[s] = 1000L * digit + s;
                 }
                 Tensor images = pipeline.generate(
-                        GenerationRequest.builder()
+                        ImageRequest.builder()
                                 .prompts(Collections.nCopies(SEEDS, prompt))
                                 .steps(20)
                                 .guidanceScale(3.0)

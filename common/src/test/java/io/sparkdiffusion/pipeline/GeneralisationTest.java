@@ -17,9 +17,9 @@ import org.junit.jupiter.api.Test;
 class GeneralisationTest {
     @Test
     void nonSquareSizesAndMixedRowsRun() {
-        try (DiffusionPipeline sd = Pipelines.open(Fixtures.fixture("sd-tiny"), RuntimeOptions.DEFAULT)) {
+        try (ImagePipeline sd = Pipelines.openImage(Fixtures.fixture("sd-tiny"), RuntimeOptions.DEFAULT)) {
             Tensor out = sd.generate(
-                    GenerationRequest.builder()
+                    ImageRequest.builder()
                             .prompts(List.of("a very long prompt about " + "mountains and rivers ".repeat(20), "东京の夜景"))
                             .negativePrompts(java.util.Arrays.asList("blurry", null))
                             .size(48, 24)
@@ -33,9 +33,9 @@ class GeneralisationTest {
                 assertTrue(v >= 0 && v <= 1 && !Float.isNaN(v));
             }
         }
-        try (DiffusionPipeline xl = Pipelines.open(Fixtures.fixture("sdxl-tiny"), RuntimeOptions.DEFAULT)) {
+        try (ImagePipeline xl = Pipelines.openImage(Fixtures.fixture("sdxl-tiny"), RuntimeOptions.DEFAULT)) {
             Tensor out = xl.generate(
-                    GenerationRequest.builder()
+                    ImageRequest.builder()
                             .prompts(List.of("a fox", "a cat", "a dog"))
                             .negativePrompts(java.util.Arrays.asList(null, "ugly", null))
                             .size(16, 40)
@@ -49,11 +49,11 @@ class GeneralisationTest {
 
     @Test
     void aSizeThatIsNotAMultipleOfTheVaeFactorIsRejected() {
-        try (DiffusionPipeline sd = Pipelines.open(Fixtures.fixture("sd-tiny"), RuntimeOptions.DEFAULT)) {
+        try (ImagePipeline sd = Pipelines.openImage(Fixtures.fixture("sd-tiny"), RuntimeOptions.DEFAULT)) {
             IllegalArgumentException e = assertThrows(
                     IllegalArgumentException.class,
                     () -> sd.generate(
-                            GenerationRequest.builder()
+                            ImageRequest.builder()
                                     .prompts(List.of("x"))
                                     .size(30, 32)
                                     .steps(1)
@@ -65,11 +65,11 @@ class GeneralisationTest {
 
     @Test
     void anUnknownSchedulerListsTheKnownOnes() {
-        try (DiffusionPipeline sd = Pipelines.open(Fixtures.fixture("sd-tiny"), RuntimeOptions.DEFAULT)) {
+        try (ImagePipeline sd = Pipelines.openImage(Fixtures.fixture("sd-tiny"), RuntimeOptions.DEFAULT)) {
             IllegalArgumentException e = assertThrows(
                     IllegalArgumentException.class,
                     () -> sd.generate(
-                            GenerationRequest.builder()
+                            ImageRequest.builder()
                                     .prompts(List.of("x"))
                                     .steps(1)
                                     .scheduler("heun")

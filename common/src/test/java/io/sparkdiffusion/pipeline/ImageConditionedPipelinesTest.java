@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkdiffusion.model.RuntimeOptions;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.noise.SeededNoise;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
@@ -58,15 +59,15 @@ class ImageConditionedPipelinesTest {
         return new Tensor(s, out);
     }
 
-    private static GenerationRequest.Builder request(String prompt) {
-        return GenerationRequest.builder()
+    private static ImageRequest.Builder request(String prompt) {
+        return ImageRequest.builder()
                 .prompts(List.of(prompt))
                 .guidanceScale(7.5)
                 .image(image());
     }
 
     /** Runs and returns the number of denoising steps the loop made. */
-    private static int countSteps(DiffusionPipeline p, GenerationRequest r) {
+    private static int countSteps(ImagePipeline p, ImageRequest r) {
         int[] steps = {0};
         Tensor out = p.generate(r, new SeededNoise(3), (i, t, latents) -> steps[0]++);
         assertArrayEquals(new long[] {1, 32, 32, 3}, out.shape());
@@ -79,24 +80,24 @@ class ImageConditionedPipelinesTest {
     @Test
     void everyTaskOfAnSdOrSdxlFolderHasItsPipeline() {
         RuntimeOptions o = RuntimeOptions.DEFAULT;
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-tiny"), o, Task.IMAGE_TO_IMAGE)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sd-tiny"), o, Task.IMAGE_TO_IMAGE)) {
             assertInstanceOf(StableDiffusionImg2ImgPipeline.class, p);
         }
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-tiny"), o, Task.INPAINT)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sd-tiny"), o, Task.INPAINT)) {
             assertFalse(
                     assertInstanceOf(StableDiffusionInpaintPipeline.class, p).usesMaskChannels());
         }
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-inpaint-tiny"), o, Task.INPAINT)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sd-inpaint-tiny"), o, Task.INPAINT)) {
             assertTrue(assertInstanceOf(StableDiffusionInpaintPipeline.class, p).usesMaskChannels());
         }
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-inpaint-tiny"), o)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sd-inpaint-tiny"), o)) {
             // model_index.json names StableDiffusionInpaintPipeline
             assertInstanceOf(StableDiffusionInpaintPipeline.class, p);
         }
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sdxl-tiny"), o, Task.IMAGE_TO_IMAGE)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sdxl-tiny"), o, Task.IMAGE_TO_IMAGE)) {
             assertInstanceOf(StableDiffusionXLImg2ImgPipeline.class, p);
         }
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sdxl-tiny"), o, Task.INPAINT)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sdxl-tiny"), o, Task.INPAINT)) {
             assertFalse(
                     assertInstanceOf(StableDiffusionXLInpaintPipeline.class, p).usesMaskChannels());
         }
@@ -105,7 +106,7 @@ class ImageConditionedPipelinesTest {
     @Test
     void otherStrengthsAndStepCountsRunIntStepsTimesStrengthSteps() {
         RuntimeOptions o = RuntimeOptions.DEFAULT;
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-tiny"), o, Task.IMAGE_TO_IMAGE)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sd-tiny"), o, Task.IMAGE_TO_IMAGE)) {
             assertEquals(
                     4,
                     countSteps(
@@ -122,7 +123,7 @@ class ImageConditionedPipelinesTest {
             // sd-tiny's own PNDM has steps + 1 timesteps (one repeated), so the loop makes one more, as in diffusers
             assertEquals(5, countSteps(p, request("a lake").steps(5).build()));
         }
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-tiny"), o, Task.INPAINT)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sd-tiny"), o, Task.INPAINT)) {
             assertEquals(
                     3,
                     countSteps(
@@ -134,7 +135,7 @@ class ImageConditionedPipelinesTest {
                                     .scheduler("ddim")
                                     .build()));
         }
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-inpaint-tiny"), o, Task.INPAINT)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sd-inpaint-tiny"), o, Task.INPAINT)) {
             assertEquals(
                     3,
                     countSteps(
@@ -146,12 +147,12 @@ class ImageConditionedPipelinesTest {
                                     .scheduler("dpmpp_2m")
                                     .build()));
         }
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sdxl-tiny"), o, Task.IMAGE_TO_IMAGE)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sdxl-tiny"), o, Task.IMAGE_TO_IMAGE)) {
             // the default strength, 0.3: int(10 * 0.3) = 3
             assertEquals(
                     3, countSteps(p, request("a fox").steps(10).guidanceScale(0).build()));
         }
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sdxl-tiny"), o, Task.INPAINT)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sdxl-tiny"), o, Task.INPAINT)) {
             assertEquals(
                     3,
                     countSteps(
@@ -168,7 +169,7 @@ class ImageConditionedPipelinesTest {
     @Test
     void tooFewStepsForTheStrengthIsAClearError() {
         RuntimeOptions o = RuntimeOptions.DEFAULT;
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-tiny"), o, Task.IMAGE_TO_IMAGE)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sd-tiny"), o, Task.IMAGE_TO_IMAGE)) {
             IllegalArgumentException e = assertThrows(
                     IllegalArgumentException.class,
                     () -> p.generate(request("x").steps(4).strength(0.2).build(), new SeededNoise(1)));
@@ -176,7 +177,7 @@ class ImageConditionedPipelinesTest {
                     e.getMessage().contains("strength 0.2") && e.getMessage().contains("num_inference_steps 4"),
                     e.getMessage());
         }
-        try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture("sd-inpaint-tiny"), o, Task.INPAINT)) {
+        try (ImagePipeline p = Pipelines.openImage(Fixtures.fixture("sd-inpaint-tiny"), o, Task.INPAINT)) {
             IllegalArgumentException e = assertThrows(
                     IllegalArgumentException.class,
                     () -> p.generate(
@@ -195,9 +196,9 @@ class ImageConditionedPipelinesTest {
         for (int i = 0; i < m.length; i++) {
             m[i] = m[i] > 0 ? (i % 3 == 0 ? 0.5f : 0.9f) : (i % 2 == 0 ? 0.3f : 0f);
         }
-        try (DiffusionPipeline p =
-                Pipelines.open(Fixtures.fixture("sd-inpaint-tiny"), RuntimeOptions.DEFAULT, Task.INPAINT)) {
-            GenerationRequest.Builder r = request("a red brick wall").mask(mask).steps(4);
+        try (ImagePipeline p =
+                Pipelines.openImage(Fixtures.fixture("sd-inpaint-tiny"), RuntimeOptions.DEFAULT, Task.INPAINT)) {
+            ImageRequest.Builder r = request("a red brick wall").mask(mask).steps(4);
             Tensor plain = p.generate(r.build(), new SeededNoise(9));
             Tensor kept = p.generate(r.keepUnmasked(true).build(), new SeededNoise(9));
             Tensor input = image();
@@ -227,9 +228,10 @@ class ImageConditionedPipelinesTest {
                 new Setup("sd-tiny", Task.INPAINT, "ddim"),
                 new Setup("sd-inpaint-tiny", Task.INPAINT, "euler_a"),
                 new Setup("sdxl-tiny", Task.INPAINT, "euler_a"))) {
-            try (DiffusionPipeline p = Pipelines.open(Fixtures.fixture(s.folder()), RuntimeOptions.DEFAULT, s.task())) {
+            try (ImagePipeline p =
+                    Pipelines.openImage(Fixtures.fixture(s.folder()), RuntimeOptions.DEFAULT, s.task())) {
                 boolean inpaint = s.task() == Task.INPAINT;
-                GenerationRequest.Builder both = GenerationRequest.builder()
+                ImageRequest.Builder both = ImageRequest.builder()
                         .prompts(prompts)
                         .negativePrompts(java.util.Arrays.asList("blurry", null))
                         .image(images)
@@ -239,7 +241,7 @@ class ImageConditionedPipelinesTest {
                 Tensor batch = p.generate((inpaint ? both.mask(masks) : both).build(), new SeededNoise(seeds));
                 List<Double> diffs = new ArrayList<>();
                 for (int r = 0; r < 2; r++) {
-                    GenerationRequest.Builder one = GenerationRequest.builder()
+                    ImageRequest.Builder one = ImageRequest.builder()
                             .prompts(List.of(prompts.get(r)))
                             .negativePrompts(java.util.Arrays.asList(r == 0 ? "blurry" : null))
                             .image(Tensors.sliceBatch(images, r, r + 1))

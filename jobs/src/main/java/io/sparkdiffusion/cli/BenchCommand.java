@@ -2,8 +2,8 @@ package io.sparkdiffusion.cli;
 
 import io.sparkdiffusion.model.OnnxModel;
 import io.sparkdiffusion.noise.SeededNoise;
-import io.sparkdiffusion.pipeline.DiffusionPipeline;
-import io.sparkdiffusion.pipeline.GenerationRequest;
+import io.sparkdiffusion.pipeline.ImagePipeline;
+import io.sparkdiffusion.pipeline.ImageRequest;
 import io.sparkdiffusion.pipeline.Pipelines;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -85,14 +85,13 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         Path modelDir = model != null ? model : ProjectHome.defaultModel();
-        try (DiffusionPipeline pipeline = Pipelines.open(modelDir, runtime.options(spec.commandLine()))) {
+        try (ImagePipeline pipeline = Pipelines.openImage(modelDir, runtime.options(spec.commandLine()))) {
             long seed = 0;
             for (int i = 0; i < warmup; i++) {
                 runBatch(pipeline, seed);
                 seed += batch;
             }
-            Map<String, OnnxModel> sessions = pipeline.model().openSessions();
-            sessions.values().forEach(OnnxModel::resetStats);
+            Map<String, OnnxModel.RunStats> before = pipeline.runStats();
             long t0 = System.nanoTime();
             for (int i = 0; i < iterations; i++) {
                 runBatch(pipeline, seed);
@@ -101,15 +100,14 @@ final class BenchCommand implements Callable<Integer> {
             long total = System.nanoTime() - t0;
             long runSum = 0;
             Map<String, long[]> byComponent = new TreeMap<>();
-            for (Map.Entry<String, OnnxModel> e :
-                    pipeline.model().openSessions().entrySet()) {
-                byComponent.put(
-                        e.getKey(),
-                        new long[] {e.getValue().runNanos(), e.getValue().calls()});
-                runSum += e.getValue().runNanos();
+            for (Map.Entry<String, OnnxModel.RunStats> e : pipeline.runStats().entrySet()) {
+                OnnxModel.RunStats timed =
+                        e.getValue().since(before.getOrDefault(e.getKey(), new OnnxModel.RunStats(0, 0)));
+                byComponent.put(e.getKey(), new long[] {timed.nanos(), timed.calls()});
+                runSum += timed.nanos();
             }
             int images = iterations * batch;
-            out.printf("model        %s (%s)%n", modelDir, pipeline.model().pipelineClass());
+            out.printf("model        %s (%s)%n", modelDir, pipeline.info().pipelineClass());
             out.printf(
                     "settings     %d steps, batch %d, guidance %s, %d timed batches, runtime %s%n",
                     steps, batch, guidance, iterations, runtime.options(spec.commandLine()));
@@ -129,9 +127,9 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void runBatch(DiffusionPipeline pipeline, long firstSeed) {
-        GenerationRequest.Builder b = GenerationRequest.builder().steps(steps).guidanceScale(guidance);
-        if (pipeline.takesPrompt()) {
+    private void runBatch(ImagePipeline pipeline, long firstSeed) {
+        ImageRequest.Builder b = ImageRequest.builder().steps(steps).guidanceScale(guidance);
+        if (pipeline.info().takesPrompt()) {
             b.prompts(Collections.nCopies(batch, prompt));
         } else {
             b.rows(batch);

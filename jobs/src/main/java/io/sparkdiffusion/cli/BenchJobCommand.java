@@ -7,8 +7,8 @@ import io.sparkdiffusion.jobs.JobSummary;
 import io.sparkdiffusion.jobs.ResidentPipelines;
 import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.noise.SeededNoise;
-import io.sparkdiffusion.pipeline.DiffusionPipeline;
-import io.sparkdiffusion.pipeline.GenerationRequest;
+import io.sparkdiffusion.pipeline.ImagePipeline;
+import io.sparkdiffusion.pipeline.ImageRequest;
 import io.sparkdiffusion.pipeline.Pipelines;
 import io.sparkdiffusion.quality.DigitClassifier;
 import io.sparkdiffusion.tensor.Tensor;
@@ -92,7 +92,7 @@ final class BenchJobCommand implements Callable<Integer> {
         // 1. plain loop in this JVM: load, generate in batches, encode and write PNGs
         Path loopOut = Files.createDirectories(work.resolve("loop"));
         long t0 = System.nanoTime();
-        try (DiffusionPipeline p = Pipelines.open(modelDir, RuntimeOptions.DEFAULT)) {
+        try (ImagePipeline p = Pipelines.openImage(modelDir, RuntimeOptions.DEFAULT)) {
             for (int from = 0; from < rows; from += batchSize) {
                 int to = Math.min(rows, from + batchSize);
                 long[] seeds = new long[to - from];
@@ -100,7 +100,7 @@ final class BenchJobCommand implements Callable<Integer> {
                     seeds[i - from] = i;
                 }
                 Tensor images = p.generate(
-                        GenerationRequest.builder()
+                        ImageRequest.builder()
                                 .prompts(prompts.subList(from, to))
                                 .steps(steps)
                                 .guidanceScale(guidance)

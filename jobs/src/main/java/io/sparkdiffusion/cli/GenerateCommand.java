@@ -2,8 +2,8 @@ package io.sparkdiffusion.cli;
 
 import io.sparkdiffusion.image.Images;
 import io.sparkdiffusion.noise.SeededNoise;
-import io.sparkdiffusion.pipeline.DiffusionPipeline;
-import io.sparkdiffusion.pipeline.GenerationRequest;
+import io.sparkdiffusion.pipeline.ImagePipeline;
+import io.sparkdiffusion.pipeline.ImageRequest;
 import io.sparkdiffusion.pipeline.Pipelines;
 import io.sparkdiffusion.scheduler.Schedulers;
 import io.sparkdiffusion.tensor.Tensor;
@@ -108,25 +108,25 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter console = spec.commandLine().getOut();
         Path modelDir = model != null ? model : ProjectHome.defaultModel();
         Files.createDirectories(out);
-        try (DiffusionPipeline pipeline = Pipelines.open(modelDir, options)) {
-            if (pipeline.takesPrompt() && prompt == null) {
+        try (ImagePipeline pipeline = Pipelines.openImage(modelDir, options)) {
+            if (pipeline.info().takesPrompt() && prompt == null) {
                 throw new CommandLine.ParameterException(
                         spec.commandLine(),
                         "--prompt is required: " + modelDir.getFileName() + " is a text-to-image model");
             }
             console.printf(
                     "model %s (%s), %d seed(s), %d steps, guidance %s%n",
-                    modelDir, pipeline.model().pipelineClass(), seeds.size(), steps, guidance);
+                    modelDir, pipeline.info().pipelineClass(), seeds.size(), steps, guidance);
             console.flush();
             int done = 0;
             for (int from = 0; from < seeds.size(); from += batchSize) {
                 List<Long> batch = seeds.subList(from, Math.min(seeds.size(), from + batchSize));
-                GenerationRequest.Builder b = GenerationRequest.builder()
+                ImageRequest.Builder b = ImageRequest.builder()
                         .steps(steps)
                         .guidanceScale(guidance)
                         .scheduler(scheduler)
                         .size(width, height);
-                if (pipeline.takesPrompt()) {
+                if (pipeline.info().takesPrompt()) {
                     b.prompts(Collections.nCopies(batch.size(), prompt));
                     if (negativePrompt != null) {
                         b.negativePrompts(Collections.nCopies(batch.size(), negativePrompt));

@@ -1,6 +1,6 @@
 package io.sparkdiffusion.cli;
 
-import io.sparkdiffusion.model.ModelValidator;
+import io.sparkdiffusion.validate.ModelValidator;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

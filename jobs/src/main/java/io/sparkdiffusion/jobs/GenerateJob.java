@@ -9,10 +9,11 @@ import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.to_json;
 import static org.apache.spark.sql.functions.when;
 
-import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.ModelInfo;
-import io.sparkdiffusion.model.RuntimeOptions;
+import io.sparkdiffusion.model.PipelineFamily;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.util.JsonConfig;
+import io.sparkdiffusion.util.ModelLoadException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -100,31 +101,29 @@ public final class GenerateJob {
 
         Path localModel = ModelLocalizer.localize(config.model(), null, conf, config.localModelDir());
         String fingerprint = ModelLocalizer.fingerprint(localModel);
-        RowRules.ModelRules modelRules;
         String modelName = localModel.getFileName().toString();
-        // Kandinsky 2.2 is two folders (prior/, decoder/): the decoder makes the pictures and sets the size rules
-        Path infoFolder = java.nio.file.Files.isRegularFile(localModel.resolve("model_index.json"))
-                ? localModel
-                : localModel.resolve("decoder");
-        try (ModelFolder folder = new ModelFolder(infoFolder, RuntimeOptions.DEFAULT)) {
-            ModelInfo info = ModelInfo.of(folder);
-            int[] size = info.defaultSize();
-            modelRules = new RowRules.ModelRules(
-                    info.takesPrompt(),
-                    info.sizeMultiple(),
-                    size[0],
-                    size[1],
-                    folder.schedulerConfig().getString("_class_name", "DDIMScheduler"),
-                    "StableVideoDiffusionPipeline".equals(info.pipelineClass()));
-            LOG.info(
-                    "model {} ({}), fingerprint {}, default size {}x{}, sizes multiple of {}",
-                    modelName,
-                    info.pipelineClass(),
-                    fingerprint.substring(0, 16),
-                    size[1],
-                    size[0],
-                    info.sizeMultiple());
+        // the model's family, geometry and scheduler from its configs (no session): the registry knows every layout
+        ModelInfo info = ModelInfo.of(localModel);
+        info.family().checkServes(task(config), localModel);
+        if (info.schedulerClass() == null) {
+            throw new ModelLoadException("model " + modelName + " has no scheduler/scheduler_config.json");
         }
+        int[] size = info.defaultSize();
+        RowRules.ModelRules modelRules = new RowRules.ModelRules(
+                info.takesPrompt(),
+                info.sizeMultiple(),
+                size[0],
+                size[1],
+                info.schedulerClass(),
+                info.family() == PipelineFamily.IMAGE_TO_VIDEO);
+        LOG.info(
+                "model {} ({}), fingerprint {}, default size {}x{}, sizes multiple of {}",
+                modelName,
+                info.pipelineClass(),
+                fingerprint.substring(0, 16),
+                size[1],
+                size[0],
+                info.sizeMultiple());
         writeManifest(store, runId, config, modelName, fingerprint, null);
 
         // plan: validate and expand every input row (no model involved)
@@ -243,12 +242,12 @@ public final class GenerateJob {
         return summary;
     }
 
-    static io.sparkdiffusion.pipeline.Task task(JobConfig config) {
+    static Task task(JobConfig config) {
         return switch (config.mode()) {
-            case "img2img" -> io.sparkdiffusion.pipeline.Task.IMAGE_TO_IMAGE;
-            case "inpaint" -> io.sparkdiffusion.pipeline.Task.INPAINT;
-            case "video" -> io.sparkdiffusion.pipeline.Task.VIDEO;
-            default -> io.sparkdiffusion.pipeline.Task.TEXT_TO_IMAGE;
+            case "img2img" -> Task.IMAGE_TO_IMAGE;
+            case "inpaint" -> Task.INPAINT;
+            case "video" -> Task.VIDEO;
+            default -> Task.TEXT_TO_IMAGE;
         };
     }
 

@@ -141,28 +141,4 @@ final class InitImages implements Serializable {
                     field, "cannot read " + field + " " + Redaction.uri(ref) + ": " + e.getMessage());
         }
     }
-
-    /** Row-stacked tensors for a batch: images {@code (B, H, W, 3)}, masks {@code (B, H, W)} (or null). */
-    static io.sparkdiffusion.tensor.Tensor images(List<Prepared> batch) {
-        Prepared first = batch.get(0);
-        int n = first.width() * first.height() * 3;
-        float[] d = new float[batch.size() * n];
-        for (int i = 0; i < batch.size(); i++) {
-            System.arraycopy(batch.get(i).image().rgb(), 0, d, i * n, n);
-        }
-        return new io.sparkdiffusion.tensor.Tensor(new long[] {batch.size(), first.height(), first.width(), 3}, d);
-    }
-
-    static io.sparkdiffusion.tensor.Tensor masks(List<Prepared> batch) {
-        Prepared first = batch.get(0);
-        if (first.mask() == null) {
-            return null;
-        }
-        int n = first.width() * first.height();
-        float[] d = new float[batch.size() * n];
-        for (int i = 0; i < batch.size(); i++) {
-            System.arraycopy(batch.get(i).mask(), 0, d, i * n, n);
-        }
-        return new io.sparkdiffusion.tensor.Tensor(new long[] {batch.size(), first.height(), first.width()}, d);
-    }
 }

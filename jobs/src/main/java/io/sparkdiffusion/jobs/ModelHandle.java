@@ -1,6 +1,7 @@
 package io.sparkdiffusion.jobs;
 
 import io.sparkdiffusion.model.RuntimeOptions;
+import io.sparkdiffusion.model.Task;
 import java.io.Serializable;
 
 /**
@@ -18,5 +19,5 @@ public record ModelHandle(
         String provider,
         boolean fallbackToCpu,
         int taskSlots,
-        io.sparkdiffusion.pipeline.Task task)
+        Task task)
         implements Serializable {}

@@ -1,20 +1,17 @@
 package io.sparkdiffusion.jobs;
 
+import io.sparkdiffusion.batch.BatchGenerator;
+import io.sparkdiffusion.batch.GenerationRow;
+import io.sparkdiffusion.batch.Outcome;
 import io.sparkdiffusion.image.Images;
 import io.sparkdiffusion.image.Resize;
-import io.sparkdiffusion.noise.SeededNoise;
-import io.sparkdiffusion.pipeline.DiffusionPipeline;
-import io.sparkdiffusion.pipeline.GenerationRequest;
-import io.sparkdiffusion.pipeline.VideoPipeline;
-import io.sparkdiffusion.pipeline.VideoRequest;
 import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.video.PngFrames;
+import io.sparkdiffusion.video.VideoFormat;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Deque;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
+import java.util.Locale;
 import java.util.NoSuchElementException;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -23,13 +20,12 @@ import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * Streams one partition through the executor's resident pipeline. Rows are prepared one by one (init image and
- * mask decoded and sized on the executor), then rows that share size, steps, guidance, strength and scheduler are
- * grouped into engine batches of {@code batch_size}; a batch runs when it is full, the rest at the end, so memory
- * holds at most one open batch per distinct shape. Each row's noise comes from its own seed, so the pictures do not
- * depend on the batching. Each image is written to {@code images/<file>} as it is made; the returned rows are its
- * metadata. A row whose input cannot be used, or that the engine rejects (a failed batch is retried row by row), is
- * returned as a failure with the field and reason; the other rows are unaffected.
+ * Streams one partition through the executor's resident pipeline: the storage side around the storage-free
+ * {@link BatchGenerator}. Each row's init image and mask are read, decoded and sized here ({@link InitImages}); the
+ * generator batches rows of equal shape, each with its own seed; each picture (or video, with its first frame as the
+ * poster) is written to its deterministic key as it comes back, and the returned rows are its metadata. A row whose
+ * input cannot be used, or that the engine refuses, comes back as a failure naming the field and the reason; the other
+ * rows are unaffected. A broken engine (model, session, device) fails the task.
  */
 public final class PartitionGenerator implements MapPartitionsFunction<PlannedRow, GeneratedRow> {
     private static final long serialVersionUID = 1L;
@@ -42,7 +38,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
     private final int batchSize;
     private final boolean keepUnmasked;
     private final String runId;
-    private final io.sparkdiffusion.video.VideoFormat videoFormat;
+    private final VideoFormat videoFormat;
     private final Integer decodeChunkSize;
     private final LongAccumulator written;
     private final LongAccumulator failed;
@@ -54,7 +50,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             int batchSize,
             boolean keepUnmasked,
             String runId,
-            io.sparkdiffusion.video.VideoFormat videoFormat,
+            VideoFormat videoFormat,
             Integer decodeChunkSize,
             LongAccumulator written,
             LongAccumulator failed) {
@@ -73,208 +69,142 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
     @Override
     public Iterator<GeneratedRow> call(Iterator<PlannedRow> rows) {
         int partition = TaskContext.get() == null ? -1 : TaskContext.get().partitionId();
-        return new BatchIterator(rows, partition);
+        return new PartitionRun(rows, partition);
     }
 
-    /** Generates lazily, one batch at a time, as Spark consumes the rows. */
-    private final class BatchIterator implements Iterator<GeneratedRow> {
-        private final Iterator<PlannedRow> input;
+    /** Lazily, as Spark consumes it: rejected rows as soon as they are read, generated rows as their batch ends. */
+    private final class PartitionRun implements Iterator<GeneratedRow> {
         private final int partition;
         private final long started = System.nanoTime();
-        private final Map<String, List<InitImages.Prepared>> open = new LinkedHashMap<>();
-        private final Deque<GeneratedRow> ready = new ArrayDeque<>();
-        private DiffusionPipeline pipeline;
+        private final Deque<GeneratedRow> rejected = new ArrayDeque<>();
+        private final Iterator<Outcome<InitImages.Prepared>> outcomes;
         private int done;
 
-        BatchIterator(Iterator<PlannedRow> input, int partition) {
-            this.input = input;
+        PartitionRun(Iterator<PlannedRow> input, int partition) {
             this.partition = partition;
+            BatchGenerator generator = new BatchGenerator(
+                    () -> ResidentPipelines.acquire(model),
+                    new BatchGenerator.Options(batchSize, keepUnmasked, decodeChunkSize));
+            this.outcomes = generator.generate(new Prepared(input));
         }
 
         @Override
         public boolean hasNext() {
-            while (ready.isEmpty() && (input.hasNext() || !open.isEmpty())) {
-                if (input.hasNext()) {
-                    accept(input.next());
-                } else {
-                    String key = open.keySet().iterator().next();
-                    runBatch(open.remove(key));
-                }
-            }
-            return !ready.isEmpty();
+            return !rejected.isEmpty() || outcomes.hasNext() || !rejected.isEmpty();
         }
 
         @Override
         public GeneratedRow next() {
-            if (!hasNext()) {
-                throw new NoSuchElementException();
+            if (!rejected.isEmpty()) {
+                return rejected.poll();
             }
-            return ready.poll();
+            if (outcomes.hasNext()) {
+                Outcome<InitImages.Prepared> outcome = outcomes.next();
+                GeneratedRow g = outcome instanceof Outcome.Generated<InitImages.Prepared> gen
+                        ? write(gen)
+                        : failure((Outcome.Failed<InitImages.Prepared>) outcome);
+                logProgress();
+                return g;
+            }
+            if (!rejected.isEmpty()) {
+                return rejected.poll();
+            }
+            throw new NoSuchElementException();
         }
 
-        private void accept(PlannedRow r) {
-            InitImages.Prepared p;
-            try {
-                p = initImages.prepare(r);
-            } catch (RowRules.Rejection e) {
-                ready.add(failure(r, e.field(), e.getMessage()));
-                return;
-            }
-            List<InitImages.Prepared> batch = open.computeIfAbsent(p.batchKey(), k -> new ArrayList<>());
-            batch.add(p);
-            if (batch.size() >= batchSize) {
-                runBatch(open.remove(p.batchKey()));
+        private void logProgress() {
+            done++;
+            if (done % batchSize == 0) {
+                LOG.info(
+                        "partition {}: {} rows done, {} images/s",
+                        partition,
+                        done,
+                        String.format(Locale.ROOT, "%.2f", done / ((System.nanoTime() - started) / 1e9)));
             }
         }
 
-        private void runBatch(List<InitImages.Prepared> batch) {
-            if (pipeline == null) {
-                pipeline = ResidentPipelines.acquire(model);
+        /** The partition's rows prepared for the engine; a row whose inputs cannot be used is set aside as rejected. */
+        private final class Prepared implements Iterator<BatchGenerator.Tagged<InitImages.Prepared>> {
+            private final Iterator<PlannedRow> input;
+            private BatchGenerator.Tagged<InitImages.Prepared> next;
+
+            Prepared(Iterator<PlannedRow> input) {
+                this.input = input;
             }
-            long t0 = System.nanoTime();
-            try {
-                ready.addAll(generate(batch));
-            } catch (RuntimeException e) {
-                if (batch.size() == 1) {
-                    ready.add(failure(batch.get(0).row(), "generation", message(e)));
-                } else {
-                    LOG.warn(
-                            "partition {}: a batch of {} failed ({}); retrying its rows one by one",
-                            partition,
-                            batch.size(),
-                            message(e));
-                    for (InitImages.Prepared p : batch) {
-                        try {
-                            ready.addAll(generate(List.of(p)));
-                        } catch (RuntimeException single) {
-                            ready.add(failure(p.row(), "generation", message(single)));
-                        }
+
+            @Override
+            public boolean hasNext() {
+                while (next == null && input.hasNext()) {
+                    PlannedRow r = input.next();
+                    try {
+                        InitImages.Prepared p = initImages.prepare(r);
+                        next = new BatchGenerator.Tagged<>(p, engineRow(p));
+                    } catch (RowRules.Rejection e) {
+                        rejected.add(failure(r, e.field(), e.getMessage()));
                     }
                 }
+                return next != null;
             }
-            done += batch.size();
-            LOG.info(
-                    "partition {}: {} rows done, batch of {} in {} s, {} images/s",
-                    partition,
-                    done,
-                    batch.size(),
-                    String.format("%.2f", (System.nanoTime() - t0) / 1e9),
-                    String.format("%.2f", done / ((System.nanoTime() - started) / 1e9)));
+
+            @Override
+            public BatchGenerator.Tagged<InitImages.Prepared> next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                BatchGenerator.Tagged<InitImages.Prepared> n = next;
+                next = null;
+                return n;
+            }
         }
 
-        private List<GeneratedRow> generate(List<InitImages.Prepared> batch) {
-            if (pipeline instanceof VideoPipeline video) {
-                return generateVideos(video, batch);
+        /** Writes a picture, or a video and its poster, and returns its metadata. */
+        private GeneratedRow write(Outcome.Generated<InitImages.Prepared> gen) {
+            InitImages.Prepared p = gen.tag();
+            String posterRelative = "images/" + p.row().getImageFile();
+            if (p.image() != null) {
+                writeThumbnails(p);
             }
-            PlannedRow first = batch.get(0).row();
-            GenerationRequest.Builder b = GenerationRequest.builder()
-                    .steps(first.getSteps())
-                    .guidanceScale(first.getGuidanceScale())
-                    .size(batch.get(0).width(), batch.get(0).height())
-                    .scheduler(first.getScheduler())
-                    .strength(first.getStrength())
-                    .keepUnmasked(keepUnmasked);
-            if (pipeline.takesPrompt()) {
-                b.prompts(column(batch, PlannedRow::getPrompt))
-                        .negativePrompts(column(batch, PlannedRow::getNegativePrompt));
-            } else {
-                b.rows(batch.size());
+            if (!gen.video()) {
+                byte[] png = Images.toPng(asBatch(gen.output()), 0);
+                store.put(posterRelative, png);
+                return writtenRow(p, posterRelative, png, gen);
             }
-            if (batch.get(0).image() != null) {
-                b.image(InitImages.images(batch)).mask(InitImages.masks(batch));
-            }
-            long t0 = System.nanoTime();
-            Tensor images = pipeline.generate(b.build(), new SeededNoise(seeds(batch)));
-            long perRowMs = (System.nanoTime() - t0) / 1_000_000 / batch.size();
-            List<GeneratedRow> out = new ArrayList<>();
-            for (int i = 0; i < batch.size(); i++) {
-                InitImages.Prepared p = batch.get(i);
-                byte[] png = Images.toPng(images, i);
-                String relative = "images/" + p.row().getImageFile();
-                store.put(relative, png);
-                if (p.image() != null) {
-                    writeThumbnails(p);
+            Tensor clip = gen.output();
+            int frames = gen.frames();
+            String stem = p.row().getImageFile().replaceAll("\\.png$", "");
+            String videoRelative = "videos/" + videoFormat.outputName(stem);
+            if (videoFormat == VideoFormat.PNG_FRAMES) {
+                for (int k = 0; k < frames; k++) {
+                    store.put(videoRelative + "/" + PngFrames.fileName(k, frames), PngFrames.frame(clip, k));
                 }
-                out.add(writtenRow(p, relative, png, perRowMs, p.width(), p.height()));
+            } else {
+                store.put(
+                        videoRelative,
+                        videoFormat.writer().toBytes(clip, p.row().getFps()));
             }
-            return out;
+            byte[] poster = PngFrames.poster(clip);
+            store.put(posterRelative, poster);
+            GeneratedRow g = writtenRow(p, posterRelative, poster, gen);
+            g.setVideoPath(store.path(videoRelative).toString());
+            g.setNumFrames(frames);
+            g.setFps(p.row().getFps());
+            g.setDurationSeconds((double) frames / p.row().getFps());
+            return g;
         }
 
         /** The metadata of a written picture (or a video's poster), counted in the accumulator. */
         private GeneratedRow writtenRow(
-                InitImages.Prepared p, String relative, byte[] png, long perRowMs, int width, int height) {
+                InitImages.Prepared p, String relative, byte[] png, Outcome.Generated<InitImages.Prepared> gen) {
             GeneratedRow g = GeneratedRow.of(p.row(), runId, model.name(), model.fingerprint());
             g.setWritten(true);
             g.setImagePath(store.path(relative).toString());
             g.setImageSha256(ModelLocalizer.hex(ModelLocalizer.sha256(png)));
-            g.setGenerationMs(perRowMs);
-            g.setWidth(width);
-            g.setHeight(height);
+            g.setGenerationMs(gen.generationMillis());
+            g.setWidth(gen.width());
+            g.setHeight(gen.height());
             g.setNotes(p.notes().isEmpty() ? null : String.join("; ", p.notes()));
             written.add(1);
             return g;
-        }
-
-        /**
-         * Videos: each is encoded and written as soon as the batch's frames come back, one video at a time from the
-         * batch's frame tensor (no per-video copy of all frames), with its first frame as the poster in images/.
-         */
-        private List<GeneratedRow> generateVideos(VideoPipeline video, List<InitImages.Prepared> batch) {
-            PlannedRow first = batch.get(0).row();
-            VideoRequest.Builder b = VideoRequest.builder()
-                    .steps(first.getSteps())
-                    .guidanceScale(first.getGuidanceScale())
-                    .numFrames(first.getNumFrames())
-                    .fps(first.getFps())
-                    .motionBucketId(first.getMotionBucketId())
-                    .noiseAugStrength(first.getNoiseAugStrength())
-                    .decodeChunkSize(decodeChunkSize)
-                    .scheduler(first.getScheduler());
-            if (batch.get(0).image() != null) {
-                b.image(InitImages.images(batch)).rows(batch.size());
-            } else {
-                b.prompts(column(batch, PlannedRow::getPrompt))
-                        .negativePrompts(column(batch, PlannedRow::getNegativePrompt))
-                        .size(batch.get(0).width(), batch.get(0).height());
-            }
-            long t0 = System.nanoTime();
-            Tensor frames = video.generateVideo(
-                    b.build(), new SeededNoise(seeds(batch)), io.sparkdiffusion.pipeline.StepListener.NONE);
-            long perRowMs = (System.nanoTime() - t0) / 1_000_000 / batch.size();
-            long[] s = frames.shape();
-            int f = (int) s[1];
-            List<GeneratedRow> out = new ArrayList<>();
-            for (int i = 0; i < batch.size(); i++) {
-                InitImages.Prepared p = batch.get(i);
-                Tensor clip = io.sparkdiffusion.tensor.Tensors.sliceBatch(frames, i, i + 1)
-                        .reshape(f, s[2], s[3], s[4]);
-                String stem = p.row().getImageFile().replaceAll("\\.png$", "");
-                String videoRelative = "videos/" + videoFormat.outputName(stem);
-                if (videoFormat == io.sparkdiffusion.video.VideoFormat.PNG_FRAMES) {
-                    for (int k = 0; k < f; k++) {
-                        store.put(
-                                videoRelative + "/" + io.sparkdiffusion.video.PngFrames.fileName(k, f),
-                                io.sparkdiffusion.video.PngFrames.frame(clip, k));
-                    }
-                } else {
-                    store.put(
-                            videoRelative,
-                            videoFormat.writer().toBytes(clip, p.row().getFps()));
-                }
-                byte[] poster = io.sparkdiffusion.video.PngFrames.poster(clip);
-                String posterRelative = "images/" + p.row().getImageFile();
-                store.put(posterRelative, poster);
-                if (p.image() != null) {
-                    writeThumbnails(p);
-                }
-                GeneratedRow g = writtenRow(p, posterRelative, poster, perRowMs, (int) s[3], (int) s[2]);
-                g.setVideoPath(store.path(videoRelative).toString());
-                g.setNumFrames(f);
-                g.setFps(p.row().getFps());
-                g.setDurationSeconds((double) f / p.row().getFps());
-                out.add(g);
-            }
-            return out;
         }
 
         /** Small copies of the input and mask for the contact sheet: thumbs/{file}-input.png and -mask.png. */
@@ -291,6 +221,10 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             }
         }
 
+        private GeneratedRow failure(Outcome.Failed<InitImages.Prepared> f) {
+            return failure(f.tag().row(), f.field(), f.reason());
+        }
+
         private GeneratedRow failure(PlannedRow r, String field, String reason) {
             LOG.error("partition {}: row '{}' failed ({}): {}", partition, r.getId(), field, reason);
             failed.add(1);
@@ -302,18 +236,29 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         }
     }
 
-    private static long[] seeds(List<InitImages.Prepared> batch) {
-        return batch.stream().mapToLong(p -> p.row().getSeed()).toArray();
+    /** A picture {@code (H, W, C)} as a batch of one, the layout {@link Images#toPng} reads. */
+    private static Tensor asBatch(Tensor hwc) {
+        return hwc.reshape(1, hwc.dim(0), hwc.dim(1), hwc.dim(2));
     }
 
-    private static List<String> column(
-            List<InitImages.Prepared> batch, java.util.function.Function<PlannedRow, String> f) {
-        List<String> out = new ArrayList<>();
-        batch.forEach(p -> out.add(f.apply(p.row())));
-        return out;
-    }
-
-    private static String message(RuntimeException e) {
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    /** The engine's view of a prepared row: seed, prompts, call arguments, and the sized pictures as tensors. */
+    static GenerationRow engineRow(InitImages.Prepared p) {
+        PlannedRow r = p.row();
+        GenerationRow.Builder b = GenerationRow.builder(r.getSeed())
+                .prompt(r.getPrompt())
+                .negativePrompt(r.getNegativePrompt())
+                .steps(r.getSteps())
+                .guidanceScale(r.getGuidanceScale())
+                .size(p.width(), p.height())
+                .scheduler(r.getScheduler())
+                .strength(r.getStrength())
+                .video(r.getNumFrames(), r.getFps(), r.getMotionBucketId(), r.getNoiseAugStrength());
+        if (p.image() != null) {
+            b.image(new Tensor(new long[] {p.height(), p.width(), 3}, p.image().rgb()));
+        }
+        if (p.mask() != null) {
+            b.mask(new Tensor(new long[] {p.height(), p.width()}, p.mask()));
+        }
+        return b.build();
     }
 }

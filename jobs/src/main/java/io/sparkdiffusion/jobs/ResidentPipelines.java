@@ -1,7 +1,7 @@
 package io.sparkdiffusion.jobs;
 
 import io.sparkdiffusion.model.RuntimeOptions;
-import io.sparkdiffusion.pipeline.DiffusionPipeline;
+import io.sparkdiffusion.pipeline.Pipeline;
 import io.sparkdiffusion.pipeline.Pipelines;
 import java.nio.file.Path;
 import java.util.Map;
@@ -19,12 +19,12 @@ import org.apache.spark.resource.ResourceInformation;
  */
 public final class ResidentPipelines {
     private static final Logger LOG = LogManager.getLogger(ResidentPipelines.class);
-    private static final Map<String, DiffusionPipeline> PIPELINES = new ConcurrentHashMap<>();
+    private static final Map<String, Pipeline> PIPELINES = new ConcurrentHashMap<>();
 
     private ResidentPipelines() {}
 
     /** The pipeline for this task's device, loading it on first use. */
-    public static DiffusionPipeline acquire(ModelHandle handle) {
+    public static Pipeline acquire(ModelHandle handle) {
         String gpu = taskGpuAddress();
         RuntimeOptions options = deviceOptions(handle, gpu);
         Path local = ModelLocalizer.localize(handle.uri(), handle.fingerprint(), handle.conf(), handle.localBase());
@@ -32,10 +32,10 @@ public final class ResidentPipelines {
         return PIPELINES.computeIfAbsent(key, k -> open(local, options, handle));
     }
 
-    private static DiffusionPipeline open(Path local, RuntimeOptions options, ModelHandle handle) {
+    private static Pipeline open(Path local, RuntimeOptions options, ModelHandle handle) {
         long t0 = System.nanoTime();
         try {
-            DiffusionPipeline p = Pipelines.open(local, options, handle.task());
+            Pipeline p = Pipelines.open(local, options, handle.task());
             LOG.info(
                     "loaded resident pipeline {} on {} in {} ms",
                     handle.name(),
@@ -91,7 +91,7 @@ public final class ResidentPipelines {
 
     /** Closes every resident pipeline (tests, local runs at exit). */
     public static void closeAll() {
-        PIPELINES.values().forEach(DiffusionPipeline::close);
+        PIPELINES.values().forEach(Pipeline::close);
         PIPELINES.clear();
     }
 }

@@ -1,4 +1,4 @@
-package io.sparkdiffusion.parity;
+package io.sparkdiffusion.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,15 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.ModelInfo;
 import io.sparkdiffusion.model.RuntimeOptions;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.noise.ReplayNoise;
 import io.sparkdiffusion.noise.SeededNoise;
-import io.sparkdiffusion.pipeline.CaseReplay;
-import io.sparkdiffusion.pipeline.DiffusionPipeline;
-import io.sparkdiffusion.pipeline.GenerationRequest;
-import io.sparkdiffusion.pipeline.KandinskyV22Pipeline;
-import io.sparkdiffusion.pipeline.KandinskyV22Prior;
-import io.sparkdiffusion.pipeline.Pipelines;
-import io.sparkdiffusion.pipeline.Task;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.testing.Fixtures;
@@ -43,16 +37,17 @@ class KandinskyParityTest {
     void priorEmbeddingsMatchDiffusers() throws Exception {
         try (CaseReplay replay = new CaseReplay(ROOT, CASE, RuntimeOptions.DEFAULT)) {
             KandinskyV22Pipeline pipeline = assertInstanceOf(KandinskyV22Pipeline.class, replay.pipeline());
-            assertEquals(3, pipeline.priorSteps());
-            assertEquals(4.0, pipeline.priorGuidanceScale());
-            GenerationRequest r = replay.request();
+            ImageRequest r = replay.request();
+            assertEquals(3, r.priorSteps());
+            assertEquals(4.0, r.priorGuidanceScale());
             ReplayNoise noise = ReplayNoise.fromCaseDir(CASE);
             KandinskyV22Prior.Embeddings e = pipeline.prior()
                     .embed(
                             r.prompts(),
                             r.negativePrompts(),
-                            pipeline.priorSteps(),
-                            pipeline.priorGuidanceScale(),
+                            r.priorSteps(),
+                            r.priorGuidanceScale(),
+                            r.priorSchedulerConfig(),
                             noise);
             assertEquals(3, noise.consumed(), "prior draws: initial latents and the steps at t = 999 and 500");
             double image = Fixtures.maxDiff(e.imageEmbeds(), Fixtures.npy(CASE.resolve("image_embeds.npy")));
@@ -69,7 +64,7 @@ class KandinskyParityTest {
     @Test
     void sketchToImageMatchesDiffusers() throws Exception {
         try (CaseReplay replay = new CaseReplay(ROOT, CASE, RuntimeOptions.DEFAULT)) {
-            GenerationRequest r = replay.request();
+            ImageRequest r = replay.request();
             assertEquals(4, r.steps());
             assertEquals(0.6, r.strength());
             assertEquals(List.of(""), r.negativePrompts());
@@ -97,10 +92,10 @@ class KandinskyParityTest {
     @Test
     void otherStrengthStepsAndSeedGiveFiniteImages() throws Exception {
         Tensor sketch = Fixtures.npy(CASE.resolve("input_image.npy")).reshape(1, 32, 32, 3);
-        try (DiffusionPipeline p = Pipelines.open(ROOT, RuntimeOptions.DEFAULT, Task.IMAGE_TO_IMAGE)) {
-            KandinskyV22Pipeline k = assertInstanceOf(KandinskyV22Pipeline.class, p);
-            k.priorSteps(5).priorGuidanceScale(2.0);
-            GenerationRequest two = GenerationRequest.builder()
+        try (ImagePipeline p = Pipelines.openImage(ROOT, RuntimeOptions.DEFAULT, Task.IMAGE_TO_IMAGE)) {
+            assertInstanceOf(KandinskyV22Pipeline.class, p);
+            ImageRequest two = ImageRequest.builder()
+                    .prior(5, 2.0, null)
                     .prompts(List.of("a blue horse", "a house"))
                     .negativePrompts(java.util.Arrays.asList("blurry", null))
                     .image(Tensors.concatBatch(sketch, sketch))
@@ -117,7 +112,8 @@ class KandinskyParityTest {
                     "different prompts and seeds give different pictures");
 
             // a row's seed alone fixes its picture, whatever its batch-mates
-            GenerationRequest one = GenerationRequest.builder()
+            ImageRequest one = ImageRequest.builder()
+                    .prior(5, 2.0, null)
                     .prompts(List.of("a house"))
                     .negativePrompts(java.util.Collections.singletonList(null))
                     .image(sketch)
@@ -130,7 +126,8 @@ class KandinskyParityTest {
             assertTrue(Tensors.maxAbsDiff(alone, Tensors.sliceBatch(out, 1, 2)) < 1e-5, "row 1 alone vs in the batch");
 
             // unguided decoder, default strength (0.3 of 10 steps: 3 steps)
-            GenerationRequest unguided = GenerationRequest.builder()
+            ImageRequest unguided = ImageRequest.builder()
+                    .prior(5, 2.0, null)
                     .prompts(List.of("a cat"))
                     .image(sketch)
                     .steps(10)
@@ -146,8 +143,8 @@ class KandinskyParityTest {
 
     @Test
     void textToImageFromTheDecoderAndClearErrors() {
-        try (DiffusionPipeline p = Pipelines.open(ROOT, RuntimeOptions.DEFAULT, Task.TEXT_TO_IMAGE)) {
-            GenerationRequest r = GenerationRequest.builder()
+        try (ImagePipeline p = Pipelines.openImage(ROOT, RuntimeOptions.DEFAULT, Task.TEXT_TO_IMAGE)) {
+            ImageRequest r = ImageRequest.builder()
                     .prompts(List.of("a red cat"))
                     .size(48, 32)
                     .steps(3)
@@ -159,7 +156,7 @@ class KandinskyParityTest {
             IllegalArgumentException odd = assertThrows(
                     IllegalArgumentException.class,
                     () -> p.generate(
-                            GenerationRequest.builder()
+                            ImageRequest.builder()
                                     .prompts(List.of("x"))
                                     .size(30, 32)
                                     .steps(2)
@@ -172,11 +169,11 @@ class KandinskyParityTest {
         assertTrue(
                 inpaint.getMessage().contains("INPAINT") && inpaint.getMessage().contains("IMAGE_TO_IMAGE"),
                 inpaint.getMessage());
-        try (DiffusionPipeline p = Pipelines.open(ROOT, RuntimeOptions.DEFAULT, Task.IMAGE_TO_IMAGE)) {
+        try (ImagePipeline p = Pipelines.openImage(ROOT, RuntimeOptions.DEFAULT, Task.IMAGE_TO_IMAGE)) {
             IllegalArgumentException noImage = assertThrows(
                     IllegalArgumentException.class,
                     () -> p.generate(
-                            GenerationRequest.builder()
+                            ImageRequest.builder()
                                     .prompts(List.of("x"))
                                     .steps(2)
                                     .build(),
@@ -186,7 +183,7 @@ class KandinskyParityTest {
             IllegalArgumentException fixed = assertThrows(
                     IllegalArgumentException.class,
                     () -> p.generate(
-                            GenerationRequest.builder()
+                            ImageRequest.builder()
                                     .prompts(List.of("x"))
                                     .image(Tensor.zeros(1, 64, 64, 3))
                                     .steps(2)

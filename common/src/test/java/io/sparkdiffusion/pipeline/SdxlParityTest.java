@@ -1,4 +1,4 @@
-package io.sparkdiffusion.parity;
+package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.testing.Fixtures;
 import io.sparkdiffusion.testing.Slow;

@@ -1,4 +1,4 @@
-package io.sparkdiffusion.parity;
+package io.sparkdiffusion.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.noise.ReplayNoise;
-import io.sparkdiffusion.pipeline.CaseReplay;
-import io.sparkdiffusion.pipeline.GenerationRequest;
-import io.sparkdiffusion.pipeline.TextToImagePipeline;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.testing.Fixtures;
 import io.sparkdiffusion.testing.Slow;
@@ -37,10 +34,10 @@ class LcmDistilledParityTest {
         Path caseDir = MODEL.resolve("cases/lcm_4step_g8.5");
         try (CaseReplay replay = new CaseReplay(MODEL, caseDir, RuntimeOptions.DEFAULT)) {
             TextToImagePipeline pipeline = (TextToImagePipeline) replay.pipeline();
-            GenerationRequest recorded = replay.request();
+            ImageRequest recorded = replay.request();
             assertEquals(8.5, recorded.guidanceScale());
-            assertFalse(pipeline.usesGuidance(8.5), "an LCM-distilled UNet runs one pass per step, as diffusers");
-            GenerationRequest other = GenerationRequest.builder()
+            assertFalse(pipeline.unet.usesGuidance(8.5), "an LCM-distilled UNet runs one pass per step, as diffusers");
+            ImageRequest other = ImageRequest.builder()
                     .prompts(recorded.prompts())
                     .steps(recorded.steps())
                     .guidanceScale(3.0)

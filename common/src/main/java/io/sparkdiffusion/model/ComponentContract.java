@@ -7,33 +7,17 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * What the engine's pipelines need from each component of a model folder, by pipeline family: the component folders,
- * the tokenizers, and for each ONNX graph the input and output names, element types and ranks the pipelines feed and
- * read (see {@code StableDiffusionPipeline}, {@code StableDiffusionXLPipeline}, {@code UnconditionalPipeline},
- * {@code TextToVideoSDPipeline}, {@code StableVideoDiffusionPipeline}, {@code KandinskyV22Prior},
- * {@code KandinskyV22Pipeline}, {@code LatentEncoder}, {@code LatentDecoder}, {@code VideoDecoder}). The names are
- * Optimum's, as in {@code testdata/fixtures}. {@link ModelValidator} checks a folder against it.
+ * The components part of the pipeline registry ({@link PipelineFamily#components}): what the engine's pipelines need
+ * from each component of a model folder, by family: the component folders, the tokenizers, and for each ONNX graph
+ * the input and output names, element types and ranks the pipelines feed and read (see {@code
+ * StableDiffusionPipeline}, {@code StableDiffusionXLPipeline}, {@code UnconditionalPipeline}, {@code
+ * TextToVideoSDPipeline}, {@code StableVideoDiffusionPipeline}, {@code KandinskyV22Prior}, {@code
+ * KandinskyV22Pipeline}, {@code LatentEncoder}, {@code LatentDecoder}, {@code VideoDecoder}). The names are Optimum's,
+ * as in {@code testdata/fixtures}. Validation checks a folder against it.
  */
-final class PipelineContract {
-    /** Pipeline families, from {@code model_index.json}'s {@code _class_name}. */
-    enum Family {
-        SD("Stable Diffusion 1.x/2.x (text-to-image, image-to-image, inpainting)"),
-        SDXL("Stable Diffusion XL (text-to-image, image-to-image, inpainting)"),
-        UNCONDITIONAL("unconditional UNet2DModel (DDPM / DDIM)"),
-        TEXT_TO_VIDEO("text-to-video (UNet3D, ModelScope layout)"),
-        IMAGE_TO_VIDEO("Stable Video Diffusion (image-to-video)"),
-        KANDINSKY_PRIOR("Kandinsky 2.2 prior"),
-        KANDINSKY_DECODER("Kandinsky 2.2 decoder");
-
-        final String description;
-
-        Family(String description) {
-            this.description = description;
-        }
-    }
-
+public final class ComponentContract {
     /** Accepted element types of a port (what {@code OnnxModel} converts to or reads from). */
-    enum Kind {
+    public enum Kind {
         FLOATS(EnumSet.of(OnnxJavaType.FLOAT, OnnxJavaType.FLOAT16, OnnxJavaType.DOUBLE), "float, float16 or double"),
         IDS(EnumSet.of(OnnxJavaType.INT32, OnnxJavaType.INT64), "int32 or int64"),
         NUMBER(
@@ -58,6 +42,16 @@ final class PipelineContract {
 
         final String text;
 
+        /** The element types accepted. */
+        public Set<OnnxJavaType> types() {
+            return types;
+        }
+
+        /** The accepted types in words, for messages. */
+        public String text() {
+            return text;
+        }
+
         Kind(Set<OnnxJavaType> types, String text) {
             this.types = types;
             this.text = text;
@@ -66,8 +60,9 @@ final class PipelineContract {
 
     /** One input or output: name, accepted types, accepted ranks, and whether the pipeline needs it. */
     @SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
-    record Port(String name, Kind kind, int[] ranks, boolean required) {
-        String ranksText() {
+    public record Port(String name, Kind kind, int[] ranks, boolean required) {
+        /** The accepted ranks in words ("0 or 1"). */
+        public String ranksText() {
             StringBuilder b = new StringBuilder();
             for (int i = 0; i < ranks.length; i++) {
                 b.append(i == 0 ? "" : i == ranks.length - 1 ? " or " : ", ").append(ranks[i]);
@@ -75,7 +70,7 @@ final class PipelineContract {
             return b.toString();
         }
 
-        boolean rankOk(int rank) {
+        public boolean rankOk(int rank) {
             for (int r : ranks) {
                 if (r == rank) {
                     return true;
@@ -86,7 +81,7 @@ final class PipelineContract {
     }
 
     /** Rules beyond plain ports. */
-    enum Special {
+    public enum Special {
         NONE,
         /** SDXL's first text encoder: the penultimate {@code hidden_states.N} output. */
         SDXL_TEXT_ENCODER,
@@ -103,105 +98,39 @@ final class PipelineContract {
      *
      * @param ifMissing null when the pipeline cannot run without it; else what is lost without it (a WARN)
      */
-    record Component(String name, String ifMissing, List<Port> inputs, List<Port> outputs, Special special) {}
+    public record Component(String name, String ifMissing, List<Port> inputs, List<Port> outputs, Special special) {}
 
     static final String TIMESTEP = "timestep";
 
-    private static final List<String> SD = List.of(
-            "StableDiffusionPipeline",
-            "OnnxStableDiffusionPipeline",
-            "ORTStableDiffusionPipeline",
-            "LatentConsistencyModelPipeline");
-    private static final List<String> SD_IMAGE = List.of(
-            "StableDiffusionImg2ImgPipeline",
-            "OnnxStableDiffusionImg2ImgPipeline",
-            "ORTStableDiffusionImg2ImgPipeline",
-            "StableDiffusionInpaintPipeline",
-            "OnnxStableDiffusionInpaintPipeline",
-            "ORTStableDiffusionInpaintPipeline");
-    private static final List<String> SDXL = List.of("StableDiffusionXLPipeline", "ORTStableDiffusionXLPipeline");
-    private static final List<String> SDXL_IMAGE = List.of(
-            "StableDiffusionXLImg2ImgPipeline",
-            "ORTStableDiffusionXLImg2ImgPipeline",
-            "StableDiffusionXLInpaintPipeline",
-            "ORTStableDiffusionXLInpaintPipeline");
-    private static final List<String> UNCONDITIONAL = List.of("DDPMPipeline", "DDIMPipeline");
-    private static final List<String> TEXT_TO_VIDEO = List.of("TextToVideoSDPipeline");
-    private static final List<String> IMAGE_TO_VIDEO = List.of("StableVideoDiffusionPipeline");
-    private static final List<String> KANDINSKY_PRIOR = List.of("KandinskyV22PriorPipeline");
-    private static final List<String> KANDINSKY_DECODER =
-            List.of("KandinskyV22Pipeline", "KandinskyV22Img2ImgPipeline");
-
-    private PipelineContract() {}
-
-    /** The family of a pipeline class, or null when the engine does not run it. */
-    static Family family(String className) {
-        if (SD.contains(className) || SD_IMAGE.contains(className)) {
-            return Family.SD;
-        }
-        if (SDXL.contains(className) || SDXL_IMAGE.contains(className)) {
-            return Family.SDXL;
-        }
-        if (UNCONDITIONAL.contains(className)) {
-            return Family.UNCONDITIONAL;
-        }
-        if (TEXT_TO_VIDEO.contains(className)) {
-            return Family.TEXT_TO_VIDEO;
-        }
-        if (IMAGE_TO_VIDEO.contains(className)) {
-            return Family.IMAGE_TO_VIDEO;
-        }
-        if (KANDINSKY_PRIOR.contains(className)) {
-            return Family.KANDINSKY_PRIOR;
-        }
-        if (KANDINSKY_DECODER.contains(className)) {
-            return Family.KANDINSKY_DECODER;
-        }
-        return null;
-    }
-
-    /** Every class name {@link #family} knows. */
-    static List<String> knownClasses() {
-        List<String> all = new ArrayList<>();
-        for (List<String> l : List.of(
-                SD,
-                SD_IMAGE,
-                SDXL,
-                SDXL_IMAGE,
-                UNCONDITIONAL,
-                TEXT_TO_VIDEO,
-                IMAGE_TO_VIDEO,
-                KANDINSKY_PRIOR,
-                KANDINSKY_DECODER)) {
-            all.addAll(l);
-        }
-        return all;
-    }
+    private ComponentContract() {}
 
     /** The tokenizer folders the family needs, each paired with the text encoder that reads its ids. */
-    static List<String[]> tokenizers(Family family) {
+    static List<String[]> tokenizers(PipelineFamily family) {
         return switch (family) {
-            case SD, TEXT_TO_VIDEO, KANDINSKY_PRIOR -> List.<String[]>of(new String[] {"tokenizer", "text_encoder"});
-            case SDXL ->
+            case STABLE_DIFFUSION, LATENT_CONSISTENCY, TEXT_TO_VIDEO, KANDINSKY_22_PRIOR ->
+                List.<String[]>of(new String[] {"tokenizer", "text_encoder"});
+            case STABLE_DIFFUSION_XL ->
                 List.of(new String[] {"tokenizer", "text_encoder"}, new String[] {"tokenizer_2", "text_encoder_2"});
             default -> List.of();
         };
     }
 
     /** The components of a family; {@code className} decides whether the VAE encoder is required. */
-    static List<Component> components(Family family, String className) {
-        boolean imageClass = SD_IMAGE.contains(className) || SDXL_IMAGE.contains(className);
+    static List<Component> components(PipelineFamily family, String className) {
+        boolean imageClass = PipelineFamily.resolve(className)
+                .map(r -> r.task() != Task.TEXT_TO_IMAGE)
+                .orElse(false);
         String encoderMissing =
                 imageClass ? null : "text-to-image only: image-to-image and inpainting need vae_encoder/";
         List<Component> c = new ArrayList<>();
         switch (family) {
-            case SD -> {
+            case STABLE_DIFFUSION, LATENT_CONSISTENCY -> {
                 c.add(textEncoder(Special.NONE));
                 c.add(unet(4, List.of(guidanceEmbedding())));
                 c.add(vaeDecoder(false));
                 c.add(vaeEncoder(encoderMissing, Special.VAE_ENCODER));
             }
-            case SDXL -> {
+            case STABLE_DIFFUSION_XL -> {
                 c.add(new Component(
                         "text_encoder",
                         null,
@@ -255,7 +184,7 @@ final class PipelineContract {
                         Special.NONE));
                 c.add(vaeDecoder(true));
             }
-            case KANDINSKY_PRIOR -> {
+            case KANDINSKY_22_PRIOR -> {
                 c.add(new Component(
                         "text_encoder",
                         null,
@@ -280,7 +209,7 @@ final class PipelineContract {
                         List.of(out("image_embeds", 2)),
                         Special.NONE));
             }
-            case KANDINSKY_DECODER -> {
+            case KANDINSKY_22 -> {
                 c.add(new Component(
                         "unet",
                         null,
@@ -298,9 +227,7 @@ final class PipelineContract {
                         Special.NONE));
                 c.add(new Component(
                         "movq_encoder",
-                        className.contains("Img2Img")
-                                ? null
-                                : "text-to-image only: sketch-to-image needs movq_encoder/",
+                        imageClass ? null : "text-to-image only: sketch-to-image needs movq_encoder/",
                         List.of(in("sample", Kind.FLOATS, 4)),
                         List.of(out("latent_sample", 4)),
                         Special.NONE));

@@ -1,14 +1,10 @@
-package io.sparkdiffusion.parity;
+package io.sparkdiffusion.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.sparkdiffusion.model.RuntimeOptions;
-import io.sparkdiffusion.pipeline.CaseReplay;
-import io.sparkdiffusion.pipeline.Conditioning;
-import io.sparkdiffusion.pipeline.GenerationRequest;
-import io.sparkdiffusion.pipeline.TextToImagePipeline;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.testing.Fixtures;
 import java.nio.file.Files;
@@ -56,7 +52,7 @@ final class ParityCheck {
         }
     }
 
-    private static void checkEmbeddings(TextToImagePipeline pipeline, GenerationRequest r, Path caseDir) {
+    private static void checkEmbeddings(TextToImagePipeline pipeline, ImageRequest r, Path caseDir) {
         Conditioning c = pipeline.encodePrompt(r);
         compareIfRecorded(caseDir, "prompt_embeds", c.positive("encoder_hidden_states"));
         compareIfRecorded(caseDir, "pooled_prompt_embeds", c.positive("text_embeds"));

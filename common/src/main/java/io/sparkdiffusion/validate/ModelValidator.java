@@ -1,20 +1,26 @@
-package io.sparkdiffusion.model;
+package io.sparkdiffusion.validate;
 
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
-import io.sparkdiffusion.model.PipelineContract.Component;
-import io.sparkdiffusion.model.PipelineContract.Family;
-import io.sparkdiffusion.model.PipelineContract.Port;
-import io.sparkdiffusion.model.PipelineContract.Special;
+import io.sparkdiffusion.model.ComponentContract.Component;
+import io.sparkdiffusion.model.ComponentContract.Kind;
+import io.sparkdiffusion.model.ComponentContract.Port;
+import io.sparkdiffusion.model.ComponentContract.Special;
+import io.sparkdiffusion.model.KandinskyFolders;
+import io.sparkdiffusion.model.ModelFolder;
+import io.sparkdiffusion.model.ModelInfo;
+import io.sparkdiffusion.model.OnnxFileScan;
+import io.sparkdiffusion.model.OrtRuntime;
+import io.sparkdiffusion.model.PipelineFamily;
+import io.sparkdiffusion.model.RuntimeOptions;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.pipeline.CaseReplay;
 import io.sparkdiffusion.pipeline.Conditioning;
-import io.sparkdiffusion.pipeline.DiffusionPipeline;
+import io.sparkdiffusion.pipeline.Pipeline;
 import io.sparkdiffusion.pipeline.Pipelines;
-import io.sparkdiffusion.pipeline.Task;
-import io.sparkdiffusion.pipeline.TextToImagePipeline;
 import io.sparkdiffusion.scheduler.Scheduler;
 import io.sparkdiffusion.scheduler.Schedulers;
 import io.sparkdiffusion.tensor.Npy;
@@ -38,7 +44,7 @@ import java.util.stream.Stream;
 /**
  * Checks a model folder the way a user needs before a job: does every component the folder's pipeline needs exist
  * and load, do the graphs' input and output names, element types and ranks match what the engine's pipelines feed
- * and read ({@link PipelineContract}), do the tokenizers encode CLIP ids, does {@code scheduler_config.json} build a
+ * and read ({@link io.sparkdiffusion.model.ComponentContract}), do the tokenizers encode CLIP ids, does {@code scheduler_config.json} build a
  * known scheduler, does the engine open the pipeline, and does it reproduce every reference case under
  * {@code cases/} (diffusers runs with recorded noise, {@link CaseReplay}) within 2e-3 on final pixels.
  *
@@ -163,9 +169,13 @@ public final class ModelValidator {
         if (KandinskyFolders.isLayout(root)) {
             ok("layout", "Kandinsky 2.2 root: prior/ (KandinskyV22PriorPipeline) + decoder/");
             boolean priorOk = checkFolder(
-                    root.resolve(KandinskyFolders.PRIOR), KandinskyFolders.PRIOR + "/", Family.KANDINSKY_PRIOR);
+                    root.resolve(KandinskyFolders.PRIOR),
+                    KandinskyFolders.PRIOR + "/",
+                    PipelineFamily.KANDINSKY_22_PRIOR);
             boolean decoderOk = checkFolder(
-                    root.resolve(KandinskyFolders.DECODER), KandinskyFolders.DECODER + "/", Family.KANDINSKY_DECODER);
+                    root.resolve(KandinskyFolders.DECODER),
+                    KandinskyFolders.DECODER + "/",
+                    PipelineFamily.KANDINSKY_22);
             runnable = priorOk && decoderOk;
         } else if (!Files.isRegularFile(root.resolve("model_index.json"))) {
             boolean prior = Files.isRegularFile(root.resolve("prior/model_index.json"));
@@ -199,7 +209,7 @@ public final class ModelValidator {
      * Checks one folder with a {@code model_index.json}; {@code expected} is the family a Kandinsky root half must
      * have (null: any). Returns false when the folder is not runnable as such (unknown class, a half on its own).
      */
-    private boolean checkFolder(Path dir, String prefix, Family expected) {
+    private boolean checkFolder(Path dir, String prefix, PipelineFamily expected) {
         JsonConfig index;
         try {
             index = JsonConfig.read(dir.resolve("model_index.json"));
@@ -212,23 +222,24 @@ public final class ModelValidator {
             fail(prefix + "model_index.json", "has no _class_name (the diffusers pipeline class)");
             return false;
         }
-        Family family = PipelineContract.family(className);
+        PipelineFamily family = PipelineFamily.ofClass(className).orElse(null);
         if (family == null) {
             fail(
                     prefix + "model_index.json",
                     "pipeline class '" + className + "' is not supported by the engine; " + "supported: "
-                            + String.join(", ", PipelineContract.knownClasses()));
+                            + String.join(", ", PipelineFamily.supportedClasses()));
             return false;
         }
         if (expected != null && family != expected) {
             fail(
                     prefix + "model_index.json",
                     "pipeline class '" + className + "' in " + prefix + " but a Kandinsky 2.2 root needs a "
-                            + expected.description + " there");
+                            + expected.description() + " there");
             return false;
         }
         boolean runnable = true;
-        if (expected == null && (family == Family.KANDINSKY_PRIOR || family == Family.KANDINSKY_DECODER)) {
+        if (expected == null
+                && (family == PipelineFamily.KANDINSKY_22_PRIOR || family == PipelineFamily.KANDINSKY_22)) {
             fail(
                     "layout",
                     className + " is one half of Kandinsky 2.2: the engine runs the folder holding prior/ and "
@@ -240,18 +251,18 @@ public final class ModelValidator {
                     className + ": "
                             + (className.equals("LatentConsistencyModelPipeline")
                                     ? "Latent Consistency Model (text-to-image; LCM image-to-image and inpainting are not supported)"
-                                    : family.description));
+                                    : family.description()));
         }
-        for (Component c : PipelineContract.components(family, className)) {
+        for (Component c : family.components(className)) {
             checkComponent(dir, prefix, c, className);
         }
-        for (String[] tok : PipelineContract.tokenizers(family)) {
+        for (String[] tok : family.tokenizers()) {
             checkTokenizer(dir, prefix, tok[0], tok[1]);
         }
-        if (family == Family.KANDINSKY_PRIOR) {
+        if (family == PipelineFamily.KANDINSKY_22_PRIOR) {
             checkClipStats(dir, prefix);
         }
-        if (family == Family.IMAGE_TO_VIDEO
+        if (family == PipelineFamily.IMAGE_TO_VIDEO
                 && !Files.isRegularFile(dir.resolve("feature_extractor/preprocessor_config.json"))) {
             warn(
                     prefix + "feature_extractor",
@@ -433,7 +444,7 @@ public final class ModelValidator {
                 if (g.outputs.containsKey("latent_parameters")) {
                     checkPort(
                             "output",
-                            new Port("latent_parameters", PipelineContract.Kind.FLOATS, new int[] {4}, true),
+                            new Port("latent_parameters", Kind.FLOATS, new int[] {4}, true),
                             g.outputs.get("latent_parameters"),
                             problems);
                 } else if (g.outputs.containsKey("latent_sample")) {
@@ -488,8 +499,9 @@ public final class ModelValidator {
     }
 
     private static void checkPort(String what, Port p, TensorInfo ti, List<String> problems) {
-        if (!p.kind().types.contains(ti.type)) {
-            problems.add(what + " '" + p.name() + "' is " + ti.type + "; the pipeline needs " + p.kind().text);
+        if (!p.kind().types().contains(ti.type)) {
+            problems.add(what + " '" + p.name() + "' is " + ti.type + "; the pipeline needs "
+                    + p.kind().text());
         }
         int rank = ti.getShape().length;
         if (!p.rankOk(rank)) {
@@ -691,34 +703,33 @@ public final class ModelValidator {
                             size[0],
                             info.sizeMultiple(),
                             info.imageChannels(),
-                            info.takesPrompt() ? "" : ", unconditional (no prompt)"));
+                            info.family() == PipelineFamily.UNCONDITIONAL ? ", unconditional (no prompt)" : ""));
         } catch (RuntimeException e) {
             fail("geometry", "the component configs do not give the picture geometry: " + oneLine(e));
         }
     }
 
     private void checkEngineOpens() {
-        Task task = Task.TEXT_TO_IMAGE;
-        if (!KandinskyFolders.isLayout(root)) {
-            String cls = JsonConfig.read(root.resolve("model_index.json")).getString("_class_name", "");
-            if (Pipelines.isVideo(cls)) {
-                task = Task.VIDEO;
-            }
-        }
         long t0 = System.nanoTime();
-        try (DiffusionPipeline p = Pipelines.open(root, options, task)) {
-            String cls = p.getClass().getSimpleName();
-            String what = task == Task.VIDEO
-                    ? "video"
-                    : !p.takesPrompt()
-                            ? "unconditional generation"
-                            : cls.contains("Inpaint")
-                                    ? "inpainting"
-                                    : cls.contains("Img2Img") ? "image-to-image" : "text-to-image";
-            ok(
-                    "engine",
-                    String.format(
-                            Locale.ROOT, "opens as %s for %s in %.2f s", cls, what, (System.nanoTime() - t0) / 1e9));
+        try {
+            Task task = Pipelines.defaultTask(root);
+            try (Pipeline p = Pipelines.open(root, options, task)) {
+                String what = switch (task) {
+                    case VIDEO -> "video";
+                    case INPAINT -> "inpainting";
+                    case IMAGE_TO_IMAGE -> "image-to-image";
+                    case TEXT_TO_IMAGE ->
+                        p.family() == PipelineFamily.UNCONDITIONAL ? "unconditional generation" : "text-to-image";
+                };
+                ok(
+                        "engine",
+                        String.format(
+                                Locale.ROOT,
+                                "opens as %s for %s in %.2f s",
+                                p.getClass().getSimpleName(),
+                                what,
+                                (System.nanoTime() - t0) / 1e9));
+            }
         } catch (RuntimeException e) {
             fail("engine", "the pipeline does not open: " + oneLine(e));
         }
@@ -828,9 +839,9 @@ public final class ModelValidator {
     private static String divergence(CaseReplay replay, Path caseDir, List<Tensor> steps) {
         List<String> notes = new ArrayList<>();
         try {
-            if (replay.pipeline() instanceof TextToImagePipeline t2i
-                    && Files.isRegularFile(caseDir.resolve("prompt_embeds.npy"))) {
-                Conditioning c = t2i.encodePrompt(replay.request());
+            Conditioning c =
+                    Files.isRegularFile(caseDir.resolve("prompt_embeds.npy")) ? replay.promptConditioning() : null;
+            if (c != null) {
                 double d = Tensors.maxAbsDiff(
                         c.positive("encoder_hidden_states"), Npy.read(caseDir.resolve("prompt_embeds.npy")));
                 notes.add(String.format(

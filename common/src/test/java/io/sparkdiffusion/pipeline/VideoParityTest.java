@@ -1,4 +1,4 @@
-package io.sparkdiffusion.parity;
+package io.sparkdiffusion.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,15 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkdiffusion.image.AntialiasResize;
 import io.sparkdiffusion.model.RuntimeOptions;
+import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.noise.SeededNoise;
-import io.sparkdiffusion.pipeline.CaseReplay;
-import io.sparkdiffusion.pipeline.DiffusionPipeline;
-import io.sparkdiffusion.pipeline.Pipelines;
-import io.sparkdiffusion.pipeline.StableVideoDiffusionPipeline;
-import io.sparkdiffusion.pipeline.Task;
-import io.sparkdiffusion.pipeline.TextToVideoSDPipeline;
-import io.sparkdiffusion.pipeline.VideoPipeline;
-import io.sparkdiffusion.pipeline.VideoRequest;
 import io.sparkdiffusion.scheduler.Scheduler;
 import io.sparkdiffusion.scheduler.Schedulers;
 import io.sparkdiffusion.tensor.Tensor;
@@ -99,8 +92,8 @@ class VideoParityTest {
 
     @Test
     void textToVideoOtherFramesSizesSeedsAndSchedulers() {
-        try (DiffusionPipeline p = Pipelines.open(T2V, RuntimeOptions.DEFAULT, Task.VIDEO)) {
-            VideoPipeline video = assertInstanceOf(TextToVideoSDPipeline.class, p);
+        try (VideoPipeline video = Pipelines.openVideo(T2V, RuntimeOptions.DEFAULT)) {
+            assertInstanceOf(TextToVideoSDPipeline.class, video);
             // two rows, 3 frames, 48x32, a stochastic scheduler drawing per-frame step noise, chunked decode
             VideoRequest r = VideoRequest.builder()
                     .prompts(List.of("a cat surfing", "a dog skiing"))
@@ -112,7 +105,7 @@ class VideoParityTest {
                     .scheduler("euler_a")
                     .decodeChunkSize(2)
                     .build();
-            Tensor frames = video.generateVideo(r, new SeededNoise(5, 6));
+            Tensor frames = video.generate(r, new SeededNoise(5, 6));
             assertFrames(frames, 2, 3, 32, 48);
             // a row's seed alone fixes its video, whatever the batch
             VideoRequest one = VideoRequest.builder()
@@ -123,11 +116,11 @@ class VideoParityTest {
                     .size(48, 32)
                     .scheduler("euler_a")
                     .build();
-            Tensor alone = video.generateVideo(one, new SeededNoise(6));
+            Tensor alone = video.generate(one, new SeededNoise(6));
             double d = Tensors.maxAbsDiff(Tensors.sliceBatch(frames, 1, 2), alone);
             assertTrue(d < 1e-4, "row 1 alone differs from row 1 in a batch by " + d);
             // one frame, unguided, default size (32x32)
-            Tensor single = video.generateVideo(
+            Tensor single = video.generate(
                     VideoRequest.builder()
                             .prompts(List.of("x"))
                             .numFrames(1)
@@ -137,7 +130,7 @@ class VideoParityTest {
                     new SeededNoise(1));
             assertFrames(single, 1, 1, 32, 32);
             // another seed gives another video
-            Tensor other = video.generateVideo(
+            Tensor other = video.generate(
                     VideoRequest.builder()
                             .prompts(List.of("a dog skiing"))
                             .numFrames(3)
@@ -153,8 +146,8 @@ class VideoParityTest {
 
     @Test
     void imageToVideoOtherFramesSizesSeedsAndChunks() {
-        try (DiffusionPipeline p = Pipelines.open(SVD, RuntimeOptions.DEFAULT, Task.VIDEO)) {
-            VideoPipeline video = assertInstanceOf(StableVideoDiffusionPipeline.class, p);
+        try (VideoPipeline video = Pipelines.openVideo(SVD, RuntimeOptions.DEFAULT)) {
+            assertInstanceOf(StableVideoDiffusionPipeline.class, video);
             assertEquals(25, video.defaultFrames(), "the UNet config's num_frames");
             // 2 rows of 40x24 images (the CLIP encoder takes 32x32: anti-aliased resize), 5 frames decoded 2 at a
             // time (chunks cross the row boundary, as diffusers' flattened decode), guidance 1.5 -> 2.5
@@ -169,9 +162,9 @@ class VideoParityTest {
                     .noiseAugStrength(0.1)
                     .decodeChunkSize(2)
                     .build();
-            Tensor frames = video.generateVideo(r, new SeededNoise(3, 4));
+            Tensor frames = video.generate(r, new SeededNoise(3, 4));
             assertFrames(frames, 2, 5, 24, 40);
-            Tensor alone = video.generateVideo(
+            Tensor alone = video.generate(
                     VideoRequest.builder()
                             .image(Tensors.sliceBatch(images, 1, 2))
                             .numFrames(5)
@@ -185,7 +178,7 @@ class VideoParityTest {
                     new SeededNoise(4));
             assertFrames(alone, 1, 5, 24, 40);
             // unguided (max_guidance_scale 1), one frame, one chunk per frame
-            Tensor still = video.generateVideo(
+            Tensor still = video.generate(
                     VideoRequest.builder()
                             .image(testImages(1, 32, 32))
                             .numFrames(1)
@@ -197,7 +190,7 @@ class VideoParityTest {
             assertFrames(still, 1, 1, 32, 32);
             assertThrows(
                     IllegalArgumentException.class,
-                    () -> video.generateVideo(
+                    () -> video.generate(
                             VideoRequest.builder()
                                     .image(images)
                                     .scheduler("ddim")
@@ -211,7 +204,9 @@ class VideoParityTest {
 
     @Test
     void videoModelsOpenForTheVideoTaskOnly() {
-        assertThrows(IllegalArgumentException.class, () -> Pipelines.open(T2V, RuntimeOptions.DEFAULT));
+        assertThrows(
+                IllegalArgumentException.class, () -> Pipelines.open(T2V, RuntimeOptions.DEFAULT, Task.TEXT_TO_IMAGE));
+        assertThrows(IllegalArgumentException.class, () -> Pipelines.openImage(T2V, RuntimeOptions.DEFAULT));
         assertThrows(
                 IllegalArgumentException.class, () -> Pipelines.open(SVD, RuntimeOptions.DEFAULT, Task.IMAGE_TO_IMAGE));
         assertThrows(

@@ -1,4 +1,4 @@
-package io.sparkdiffusion.pipeline;
+package io.sparkdiffusion.model;
 
 /** What a job asks of a model folder; one folder (e.g. an SD export) serves several tasks, as in diffusers. */
 public enum Task {

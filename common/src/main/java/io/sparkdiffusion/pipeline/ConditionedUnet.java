@@ -1,0 +1,132 @@
+package io.sparkdiffusion.pipeline;
+
+import io.sparkdiffusion.model.ModelFolder;
+import io.sparkdiffusion.model.OnnxModel;
+import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.tensor.Tensors;
+import io.sparkdiffusion.util.InvalidRequestException;
+import io.sparkdiffusion.util.JsonConfig;
+import io.sparkdiffusion.util.ModelLoadException;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The text-conditioned UNet that SD, SDXL and ModelScope text-to-video share: the prompts encoded once per call
+ * ({@link PromptEncoder}), then for every step the UNet's noise prediction with classifier-free guidance (Ho &amp;
+ * Salimans 2022) when {@code guidance_scale > 1}, or with the guidance-scale embedding of an LCM-distilled UNet
+ * ({@code timestep_cond}, diffusers' {@code get_guidance_scale_embedding}) instead of a second pass.
+ */
+final class ConditionedUnet implements AutoCloseable {
+    private static final String TIMESTEP_COND = "timestep_cond";
+
+    private final ModelFolder model;
+    private final OnnxModel unet;
+    private final PromptEncoder prompts;
+    private final boolean guidanceEmbedded;
+    /** Width of the UNet's {@code timestep_cond} input (LCM-distilled UNets); 0 when it has none. */
+    private final int guidanceEmbeddingDim;
+
+    private final String unetOutput;
+
+    ConditionedUnet(ModelFolder model, PromptEncoder prompts) {
+        this.model = model;
+        this.unet = model.session("unet");
+        this.prompts = prompts;
+        JsonConfig unetConfig = model.componentConfig("unet");
+        // LCM-distilled UNets take the guidance as an embedding (time_cond_proj_dim, fed as timestep_cond) instead
+        // of a second pass; diffusers skips classifier-free guidance for them
+        this.guidanceEmbeddingDim = unet.hasInput(TIMESTEP_COND) ? guidanceEmbeddingDim(unetConfig) : 0;
+        this.guidanceEmbedded = unetConfig.has("time_cond_proj_dim") || guidanceEmbeddingDim > 0;
+        this.unetOutput = unet.outputOr("out_sample");
+    }
+
+    /** What a call fixes before the loop: rows, size, whether it is guided, and the prompt conditioning. */
+    record Call(
+            int rows,
+            int height,
+            int width,
+            boolean guided,
+            double guidanceScale,
+            Conditioning cond,
+            Tensor guidanceEmbedding) {}
+
+    /**
+     * Encodes a call's prompts for pictures of {@code height x width} (the caller has checked the size). Without a
+     * prompt list the request is refused: these are text-conditioned models.
+     */
+    Call begin(GenerationRequest request, int height, int width) {
+        if (request.prompts() == null) {
+            throw new InvalidRequestException(
+                    "prompt", model.name() + " is a text-conditioned model: every row needs a prompt");
+        }
+        int rows = request.rows();
+        boolean guided = usesGuidance(request.guidanceScale());
+        List<String> negatives =
+                request.negativePrompts() != null ? request.negativePrompts() : Collections.nCopies(rows, null);
+        Conditioning cond = prompts.encode(request.prompts(), negatives, guided, height, width);
+        Tensor guidanceEmbedding = guidanceEmbeddingDim > 0
+                ? GuidanceEmbedding.of(request.guidanceScale(), guidanceEmbeddingDim, rows)
+                : null;
+        return new Call(rows, height, width, guided, request.guidanceScale(), cond, guidanceEmbedding);
+    }
+
+    /** diffusers: guidance runs when {@code guidance_scale > 1} and the UNet does not embed guidance itself. */
+    boolean usesGuidance(double guidanceScale) {
+        return guidanceScale > 1.0 && !guidanceEmbedded;
+    }
+
+    /**
+     * The UNet's noise prediction for the scaled latents {@code x} at {@code t}, with classifier-free guidance when
+     * the call is guided. {@code extraChannels} (9-channel inpainting: mask and masked-image latents, already
+     * doubled for guidance), when not null, is appended on the channel axis after the scaled latents.
+     */
+    Tensor predict(Call call, Tensor x, double t, Tensor extraChannels) {
+        Tensor input = call.guided() ? Tensors.concatBatch(x, x) : x;
+        if (extraChannels != null) {
+            input = Tensors.concatChannels(input, extraChannels);
+        }
+        Map<String, Tensor> feeds = new HashMap<>(call.cond().feeds());
+        feeds.put("sample", input);
+        feeds.put("timestep", DiffusionPipeline.timestepTensor(t, (int) input.dim(0)));
+        if (call.guidanceEmbedding() != null) {
+            feeds.put(TIMESTEP_COND, call.guidanceEmbedding());
+        }
+        Tensor out = unet.run1(feeds, unetOutput);
+        return call.guided() ? DiffusionPipeline.guide(out, call.guidanceScale()) : out;
+    }
+
+    /** The UNet's {@code in_channels}: from unet/config.json, else the session's declared {@code sample} shape. */
+    int inChannels() {
+        JsonConfig config = model.componentConfig("unet");
+        if (config.has("in_channels")) {
+            return config.getInt("in_channels", 4);
+        }
+        long[] shape = unet.inputShape(unet.inputOr("sample"));
+        if (shape.length != 4 || shape[1] <= 0) {
+            throw new ModelLoadException(model.root() + ": cannot tell the UNet's input channels (no in_channels in"
+                    + " unet/config.json, sample input " + Arrays.toString(shape) + ")");
+        }
+        return (int) shape[1];
+    }
+
+    /** {@code time_cond_proj_dim} from unet/config.json, else the width the session declares for timestep_cond. */
+    private int guidanceEmbeddingDim(JsonConfig unetConfig) {
+        if (unetConfig.has("time_cond_proj_dim")) {
+            return unetConfig.getInt("time_cond_proj_dim", 0);
+        }
+        long[] shape = unet.inputShape(TIMESTEP_COND);
+        if (shape.length != 2 || shape[1] <= 0) {
+            throw new ModelLoadException(model.root() + ": the UNet takes timestep_cond " + Arrays.toString(shape)
+                    + " but unet/config.json has no time_cond_proj_dim to say its width");
+        }
+        return (int) shape[1];
+    }
+
+    @Override
+    public void close() {
+        prompts.close();
+    }
+}
