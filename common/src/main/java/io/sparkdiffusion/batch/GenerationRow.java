@@ -1,5 +1,6 @@
 package io.sparkdiffusion.batch;
 
+import io.sparkdiffusion.pipeline.ImageRequest;
 import io.sparkdiffusion.tensor.Tensor;
 import java.util.Objects;
 
@@ -132,7 +133,7 @@ public final class GenerationRow {
         private String prompt;
         private String negativePrompt;
         private Integer steps;
-        private double guidanceScale = io.sparkdiffusion.pipeline.ImageRequest.DEFAULT_GUIDANCE_SCALE;
+        private double guidanceScale = ImageRequest.DEFAULT_GUIDANCE_SCALE;
         private Integer width;
         private Integer height;
         private String scheduler;

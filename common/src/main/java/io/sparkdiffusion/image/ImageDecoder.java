@@ -3,6 +3,7 @@ package io.sparkdiffusion.image;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.Serializable;
 import java.util.Iterator;
 import java.util.Locale;
 import javax.imageio.ImageIO;
@@ -22,7 +23,7 @@ public final class ImageDecoder {
      * @param maxPixels the largest width x height accepted (a header beyond it is refused before decoding)
      * @param minSide the smallest width or height accepted
      */
-    public record Limits(long maxPixels, int minSide) implements java.io.Serializable {
+    public record Limits(long maxPixels, int minSide) implements Serializable {
         public static final Limits DEFAULT = new Limits(64L * 1024 * 1024, 8);
     }
 

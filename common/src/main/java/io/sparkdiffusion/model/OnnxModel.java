@@ -14,14 +14,17 @@ import io.sparkdiffusion.util.EngineException;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.nio.ShortBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,7 +66,7 @@ public final class OnnxModel implements AutoCloseable {
 
     /** A standalone graph outside a pipeline folder (e.g. the digits classifier). */
     public static OnnxModel load(Path file, RuntimeOptions options) {
-        if (!java.nio.file.Files.isRegularFile(file)) {
+        if (!Files.isRegularFile(file)) {
             throw new ModelLoadException("missing ONNX file " + file);
         }
         return new OnnxModel(file.getParent().getFileName().toString(), file, options);
@@ -146,7 +149,7 @@ public final class OnnxModel implements AutoCloseable {
                 }
             }
             long t0 = System.nanoTime();
-            try (OrtSession.Result r = session.run(ort, new java.util.LinkedHashSet<>(names))) {
+            try (OrtSession.Result r = session.run(ort, new LinkedHashSet<>(names))) {
                 runNanos.addAndGet(System.nanoTime() - t0);
                 calls.incrementAndGet();
                 Map<String, Tensor> out = new LinkedHashMap<>();
@@ -208,7 +211,7 @@ public final class OnnxModel implements AutoCloseable {
                 for (int i = 0; i < d.length; i++) {
                     d[i] = data[i];
                 }
-                yield OnnxTensor.createTensor(env, java.nio.DoubleBuffer.wrap(d), shape);
+                yield OnnxTensor.createTensor(env, DoubleBuffer.wrap(d), shape);
             }
             case INT64 -> {
                 long[] l = new long[data.length];
@@ -253,7 +256,7 @@ public final class OnnxModel implements AutoCloseable {
                 }
             }
             case DOUBLE -> {
-                java.nio.DoubleBuffer db = t.getDoubleBuffer();
+                DoubleBuffer db = t.getDoubleBuffer();
                 for (int i = 0; i < n; i++) {
                     out[i] = (float) db.get(i);
                 }

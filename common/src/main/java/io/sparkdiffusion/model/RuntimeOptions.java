@@ -2,6 +2,7 @@ package io.sparkdiffusion.model;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import java.io.Serializable;
 import java.util.Locale;
 import java.util.Map;
 
@@ -15,7 +16,7 @@ import java.util.Map;
  * @param deviceId the CUDA device ordinal (ignored on CPU)
  */
 public record RuntimeOptions(int intraOpThreads, int interOpThreads, String optimization, String provider, int deviceId)
-        implements java.io.Serializable {
+        implements Serializable {
 
     public static final RuntimeOptions DEFAULT = new RuntimeOptions(0, 0, "all", "cpu", 0);
 

@@ -8,6 +8,6 @@ public enum Task {
     IMAGE_TO_IMAGE,
     /** Inpainting: 9-channel inpainting UNets, or plain 4-channel UNets by latent blending. */
     INPAINT,
-    /** Video: text-to-video (ModelScope, zeroscope) or image-to-video (Stable Video Diffusion), {@link VideoPipeline}. */
+    /** Video: text-to-video (ModelScope, zeroscope) or image-to-video (Stable Video Diffusion): a {@code VideoPipeline}. */
     VIDEO
 }

@@ -13,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Replays a recorded diffusers run (a case folder: {@code case.json} + {@code noise_NNN.npy}) on a model folder:
@@ -54,8 +56,7 @@ public final class CaseReplay implements AutoCloseable {
 
     /** LCM-distilled folders are SD folders: a case of either replays on the other. */
     private static boolean sameModels(PipelineFamily a, PipelineFamily b) {
-        java.util.Set<PipelineFamily> sd =
-                java.util.EnumSet.of(PipelineFamily.STABLE_DIFFUSION, PipelineFamily.LATENT_CONSISTENCY);
+        Set<PipelineFamily> sd = EnumSet.of(PipelineFamily.STABLE_DIFFUSION, PipelineFamily.LATENT_CONSISTENCY);
         return a == b || (sd.contains(a) && sd.contains(b));
     }
 

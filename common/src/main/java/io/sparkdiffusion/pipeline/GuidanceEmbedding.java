@@ -16,7 +16,7 @@ import io.sparkdiffusion.tensor.Tensor;
  * Every intermediate is rounded to float32, as torch computes it: the arguments reach 1000 w (several thousand), so
  * computing them in double would move the sines by up to about 1e-3.
  */
-public final class GuidanceEmbedding {
+final class GuidanceEmbedding {
     private GuidanceEmbedding() {}
 
     /** The embedding of one guidance scale, repeated for {@code rows} rows: shape {@code (rows, dim)}. */

@@ -15,6 +15,7 @@ import io.sparkdiffusion.util.JsonConfig;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Kandinsky 2.2: diffusers' {@code KandinskyV22PriorPipeline} ({@link KandinskyV22Prior}, on {@code prior/})
@@ -114,7 +115,7 @@ final class KandinskyV22Pipeline extends DiffusionPipeline implements ImagePipel
 
     @Override
     public Map<String, OnnxModel.RunStats> runStats() {
-        Map<String, OnnxModel.RunStats> out = new java.util.TreeMap<>(super.runStats());
+        Map<String, OnnxModel.RunStats> out = new TreeMap<>(super.runStats());
         out.putAll(statsOf(prior.folder(), KandinskyFolders.PRIOR + "/"));
         return out;
     }

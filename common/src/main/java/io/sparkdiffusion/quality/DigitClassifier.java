@@ -5,6 +5,7 @@ import io.sparkdiffusion.model.OnnxModel;
 import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.tensor.Tensor;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -51,7 +52,7 @@ public final class DigitClassifier implements AutoCloseable {
         long[] s = images.shape();
         if (s.length != 4 || s[3] != 1) {
             throw new IllegalArgumentException(
-                    "the digit classifier takes grayscale (B, H, W, 1) images, got " + java.util.Arrays.toString(s));
+                    "the digit classifier takes grayscale (B, H, W, 1) images, got " + Arrays.toString(s));
         }
         float[] q = new float[images.size()];
         float[] d = images.data();

@@ -5,6 +5,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.JsonConfig;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.io.IOException;
@@ -124,7 +125,7 @@ public final class ClipTokenizer implements AutoCloseable {
     }
 
     /** Ids of several texts as a {@code [B, maxLength]} tensor of float-held integers (exact below 2^24). */
-    public io.sparkdiffusion.tensor.Tensor encodeBatch(List<String> texts) {
+    public Tensor encodeBatch(List<String> texts) {
         float[] d = new float[texts.size() * maxLength];
         for (int b = 0; b < texts.size(); b++) {
             long[] ids = encode(texts.get(b));
@@ -132,7 +133,7 @@ public final class ClipTokenizer implements AutoCloseable {
                 d[b * maxLength + i] = ids[i];
             }
         }
-        return new io.sparkdiffusion.tensor.Tensor(new long[] {texts.size(), maxLength}, d);
+        return new Tensor(new long[] {texts.size(), maxLength}, d);
     }
 
     /** Writes a CLIP {@code tokenizer.json} from {@code vocab.json} and {@code merges.txt} into a temp folder. */

@@ -8,7 +8,7 @@ import java.nio.file.Path;
  * environment variables {@code DJL_OFFLINE}, {@code RUST_FLAVOR} and {@code DJL_CACHE_DIR} are honoured first;
  * the system properties set here cover JVMs started without them (Spark executors, the CLI).
  */
-public final class DjlOffline {
+final class DjlOffline {
     private DjlOffline() {}
 
     public static synchronized void apply() {

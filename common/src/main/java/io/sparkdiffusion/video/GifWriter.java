@@ -38,7 +38,7 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  *   <li>Frames are converted and written one at a time; every frame is full size and opaque (disposal "none").
  * </ul>
  */
-public final class GifWriter {
+final class GifWriter {
     /** Loop count meaning "loop forever" in the NETSCAPE2.0 extension. */
     public static final int LOOP_FOREVER = 0;
 

@@ -47,7 +47,7 @@ import org.jcodec.common.model.Picture;
  *
  * <p>An instance is a single-use encoder session: {@link #addFrame} frames of one size, then {@link #close()}.
  */
-public final class Mp4Writer implements Closeable {
+final class Mp4Writer implements Closeable {
     private final SeekableByteChannel channel;
     private final Sink sink;
     private final ColorSpace yuvSpace;

@@ -1,0 +1,2 @@
+/** Scorers of generated pictures: the bundled digits classifier. */
+package io.sparkdiffusion.quality;

@@ -1,0 +1,2 @@
+/** The CLIP tokenizer (DJL's HuggingFace tokenizers, kept offline). Engine internals. */
+package io.sparkdiffusion.text;
