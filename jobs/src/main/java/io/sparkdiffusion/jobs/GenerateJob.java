@@ -162,7 +162,7 @@ public final class GenerateJob {
                 config.runtimeOptions(),
                 config.provider(),
                 config.fallbackToCpu(),
-                taskSlotsPerExecutor(spark),
+                GenerationStage.taskSlotsPerExecutor(spark),
                 task(config));
         InitImages initImages = new InitImages(
                 config.mode(), modelRules.sizeMultiple(), config.maxImageSide(), config.imageLimits(), conf);
@@ -249,17 +249,6 @@ public final class GenerateJob {
             case "video" -> Task.VIDEO;
             default -> Task.TEXT_TO_IMAGE;
         };
-    }
-
-    /** Concurrent tasks per executor: spark.executor.cores / spark.task.cpus, or N of local[N]. */
-    static int taskSlotsPerExecutor(SparkSession spark) {
-        var conf = spark.sparkContext().getConf();
-        int taskCpus = conf.getInt("spark.task.cpus", 1);
-        String master = spark.sparkContext().master();
-        if (master.startsWith("local")) {
-            return Math.max(1, spark.sparkContext().defaultParallelism() / taskCpus);
-        }
-        return Math.max(1, conf.getInt("spark.executor.cores", 1) / taskCpus);
     }
 
     /** Refuses an output folder holding other data unless --resume or --overwrite; --overwrite removes only our own. */

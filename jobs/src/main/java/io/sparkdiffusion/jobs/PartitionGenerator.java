@@ -82,10 +82,8 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
 
         PartitionRun(Iterator<PlannedRow> input, int partition) {
             this.partition = partition;
-            BatchGenerator generator = new BatchGenerator(
-                    () -> ResidentPipelines.acquire(model),
-                    new BatchGenerator.Options(batchSize, keepUnmasked, decodeChunkSize));
-            this.outcomes = generator.generate(new Prepared(input));
+            this.outcomes = GenerationStage.generate(
+                    model, new BatchGenerator.Options(batchSize, keepUnmasked, decodeChunkSize), new Prepared(input));
         }
 
         @Override
@@ -165,7 +163,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 writeThumbnails(p);
             }
             if (!gen.video()) {
-                byte[] png = Images.toPng(asBatch(gen.output()), 0);
+                byte[] png = GenerationStage.png(gen.output());
                 store.put(posterRelative, png);
                 return writtenRow(p, posterRelative, png, gen);
             }
@@ -180,9 +178,9 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             } else {
                 store.put(
                         videoRelative,
-                        videoFormat.writer().toBytes(clip, p.row().getFps()));
+                        GenerationStage.video(clip, videoFormat, p.row().getFps()));
             }
-            byte[] poster = PngFrames.poster(clip);
+            byte[] poster = GenerationStage.poster(clip);
             store.put(posterRelative, poster);
             GeneratedRow g = writtenRow(p, posterRelative, poster, gen);
             g.setVideoPath(store.path(videoRelative).toString());
@@ -234,11 +232,6 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             g.setErrorReason(reason);
             return g;
         }
-    }
-
-    /** A picture {@code (H, W, C)} as a batch of one, the layout {@link Images#toPng} reads. */
-    private static Tensor asBatch(Tensor hwc) {
-        return hwc.reshape(1, hwc.dim(0), hwc.dim(1), hwc.dim(2));
     }
 
     /** The engine's view of a prepared row: seed, prompts, call arguments, and the sized pictures as tensors. */

@@ -1,0 +1,51 @@
+package io.sparkdiffusion.jobs;
+
+import io.sparkdiffusion.batch.BatchGenerator;
+import io.sparkdiffusion.batch.Outcome;
+import io.sparkdiffusion.image.Images;
+import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.video.PngFrames;
+import io.sparkdiffusion.video.VideoFormat;
+import java.util.Iterator;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The executor side that the generation job and the DataFrame transformer share, so the two cannot drift apart: the
+ * executor's resident pipeline for a model and device ({@link ResidentPipelines}, opened on the first batch), the
+ * engine's storage-free batch component over it, and the encoding of each output (PNG, or the chosen video format).
+ */
+public final class GenerationStage {
+    private GenerationStage() {}
+
+    /** Generates a partition's rows through the executor's resident pipeline, batch by batch, lazily. */
+    public static <T> Iterator<Outcome<T>> generate(
+            ModelHandle model, BatchGenerator.Options options, Iterator<BatchGenerator.Tagged<T>> rows) {
+        return new BatchGenerator(() -> ResidentPipelines.acquire(model), options).generate(rows);
+    }
+
+    /** A picture {@code (H, W, C)} in [0, 1] as PNG bytes (8-bit, grayscale or RGB as the channels say). */
+    public static byte[] png(Tensor hwc) {
+        return Images.toPng(hwc.reshape(1, hwc.dim(0), hwc.dim(1), hwc.dim(2)), 0);
+    }
+
+    /** A video's frames {@code (F, H, W, C)} in [0, 1], encoded in {@code format} at {@code fps}. */
+    public static byte[] video(Tensor frames, VideoFormat format, int fps) {
+        return format.writer().toBytes(frames, fps);
+    }
+
+    /** The first frame of a video as PNG bytes, its poster. */
+    public static byte[] poster(Tensor frames) {
+        return PngFrames.poster(frames);
+    }
+
+    /** Concurrent tasks per executor: spark.executor.cores / spark.task.cpus, or N of local[N]. */
+    public static int taskSlotsPerExecutor(SparkSession spark) {
+        var conf = spark.sparkContext().getConf();
+        int taskCpus = conf.getInt("spark.task.cpus", 1);
+        String master = spark.sparkContext().master();
+        if (master.startsWith("local")) {
+            return Math.max(1, spark.sparkContext().defaultParallelism() / taskCpus);
+        }
+        return Math.max(1, conf.getInt("spark.executor.cores", 1) / taskCpus);
+    }
+}
