@@ -2,19 +2,28 @@ package io.sparkdiffusion.scheduler;
 
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
-import io.sparkdiffusion.util.JsonConfig;
 
 /**
  * What every scheduler shares: its config, the training {@link NoiseSchedule}, the inference timesteps, the
  * {@code prediction_type}, and diffusers' step-index bookkeeping ({@code _init_step_index}: the begin index when
  * one was set, otherwise the position of the first timestep seen).
+ *
+ * <p>Two kinds of fields: what the constructor derives from the config (final, immutable, shared by every
+ * {@link #fresh} copy: the parsed config, training tables) and the per-call state, which only {@code setTimesteps}
+ * and {@code step} create and change (as diffusers resets its state in {@code set_timesteps}). A constructor
+ * allocates no mutable per-call container, so a copy of a never-used instance starts clean.
  */
-public abstract class AbstractScheduler implements Scheduler {
-    protected final JsonConfig config;
+public abstract class AbstractScheduler implements Scheduler, Cloneable {
+    /** The config as this class reads it (immutable). */
+    final SchedulerConfig config;
+    /** The training schedule; null for the classes without one (EDM, IPNDM). Immutable, shared by copies. */
     protected final NoiseSchedule schedule;
+
     protected final int numTrainTimesteps;
     protected final String predictionType;
+    /** {@code timestep_spacing}, or null for the classes without the key. */
     protected final String timestepSpacing;
+
     protected final int stepsOffset;
     protected double[] timesteps = new double[0];
     protected int numInferenceSteps;
@@ -23,19 +32,31 @@ public abstract class AbstractScheduler implements Scheduler {
 
     protected int beginIndex = -1;
 
-    protected AbstractScheduler(JsonConfig config, String defaultSpacing) {
+    AbstractScheduler(SchedulerConfig config) {
         this.config = config;
-        this.schedule = NoiseSchedule.fromConfig(config);
-        this.numTrainTimesteps = schedule.numTrainTimesteps;
-        this.predictionType = config.getString("prediction_type", "epsilon");
-        if (!predictionType.equals("epsilon")
-                && !predictionType.equals("v_prediction")
-                && !predictionType.equals("sample")) {
-            throw new IllegalArgumentException(config.source() + ": prediction_type '" + predictionType
-                    + "' is not supported (epsilon, v_prediction, sample)");
+        this.schedule = config.declares("beta_schedule") ? NoiseSchedule.fromConfig(config) : null;
+        this.numTrainTimesteps = config.integer("num_train_timesteps");
+        this.predictionType = config.declares("prediction_type") ? config.string("prediction_type") : "epsilon";
+        this.timestepSpacing = config.declares("timestep_spacing") ? config.string("timestep_spacing") : null;
+        this.stepsOffset = config.declares("steps_offset") ? config.integer("steps_offset") : 0;
+    }
+
+    /**
+     * A new instance of this class sharing this one's configuration and training tables (immutable), for a
+     * template that was never used: what {@link Schedulers#create} hands out from its cached template. A shallow
+     * copy suffices because per-call state is created by {@code setTimesteps}, never by a constructor.
+     */
+    final AbstractScheduler fresh() {
+        try {
+            return (AbstractScheduler) clone();
+        } catch (CloneNotSupportedException e) {
+            throw new AssertionError(e);
         }
-        this.timestepSpacing = config.getString("timestep_spacing", defaultSpacing);
-        this.stepsOffset = config.getInt("steps_offset", 0);
+    }
+
+    /** The diffusers class this scheduler implements. */
+    public String className() {
+        return config.className();
     }
 
     protected void checkSteps(int steps) {
@@ -97,7 +118,7 @@ public abstract class AbstractScheduler implements Scheduler {
 
     /** {@code alphas_cumprod[t]} for an integer timestep. */
     protected double alphaCumprod(double timestep) {
-        return schedule.alphasCumprod[(int) timestep];
+        return schedule.alphaCumprod((int) timestep);
     }
 
     /**

@@ -12,17 +12,24 @@ import io.sparkdiffusion.util.JsonConfig;
  * (with {@code clip_sample_range}), {@code set_alpha_to_one}, {@code eta}.
  */
 public final class DdimScheduler extends AbstractScheduler {
+    static final SchedulerConfig.Keys KEYS = SchedulerConfig.Keys.of("DDIMScheduler")
+            .betas(0.0001, 0.02, "linear")
+            .honour("clip_sample", true)
+            .honour("set_alpha_to_one", true)
+            .prediction("epsilon", "v_prediction", "sample")
+            .honour("clip_sample_range", 1.0)
+            .thresholding(false)
+            .spacing("leading")
+            .honour("rescale_betas_zero_snr", false);
+
     private final SampleClipping clipping;
     private final double finalAlphaCumprod;
     private double eta;
 
     public DdimScheduler(JsonConfig config) {
-        super(config, "leading");
-        this.clipping = SampleClipping.from(config, true);
-        this.finalAlphaCumprod = config.getBoolean("set_alpha_to_one", true) ? 1.0 : schedule.alphasCumprod[0];
-        if (config.getBoolean("thresholding", false)) {
-            throw new IllegalArgumentException(config.source() + ": DDIM thresholding is not supported");
-        }
+        super(KEYS.bind(config));
+        this.clipping = SampleClipping.from(this.config);
+        this.finalAlphaCumprod = this.config.bool("set_alpha_to_one") ? 1.0 : schedule.alphaCumprod(0);
     }
 
     /** The DDIM eta (0 = deterministic, the default of every diffusers pipeline). */
@@ -41,8 +48,8 @@ public final class DdimScheduler extends AbstractScheduler {
     public Tensor step(Tensor modelOutput, double timestep, Tensor sample, NoiseSource noise) {
         int t = (int) timestep;
         int prev = t - numTrainTimesteps / numInferenceSteps;
-        double abar = schedule.alphasCumprod[t];
-        double abarPrev = prev >= 0 ? schedule.alphasCumprod[prev] : finalAlphaCumprod;
+        double abar = schedule.alphaCumprod(t);
+        double abarPrev = prev >= 0 ? schedule.alphaCumprod(prev) : finalAlphaCumprod;
         double beta = 1 - abar;
         Tensor x0;
         Tensor eps;

@@ -20,19 +20,20 @@ public final class DdpmScheduler extends AbstractScheduler {
     private final String varianceType;
     private final SampleClipping clipping;
 
+    static final SchedulerConfig.Keys KEYS = SchedulerConfig.Keys.of("DDPMScheduler")
+            .betas(0.0001, 0.02, "linear")
+            .honour("variance_type", "fixed_small", "fixed_small", "fixed_small_log", "fixed_large")
+            .honour("clip_sample", true)
+            .prediction("epsilon", "v_prediction", "sample")
+            .honour("clip_sample_range", 1.0)
+            .thresholding(false)
+            .spacing("leading")
+            .honour("rescale_betas_zero_snr", false);
+
     public DdpmScheduler(JsonConfig config) {
-        super(config, "leading");
-        this.varianceType = config.getString("variance_type", "fixed_small");
-        if (!varianceType.equals("fixed_small")
-                && !varianceType.equals("fixed_small_log")
-                && !varianceType.equals("fixed_large")) {
-            throw new IllegalArgumentException(config.source() + ": DDPM variance_type '" + varianceType
-                    + "' is not supported (fixed_small, fixed_small_log, fixed_large)");
-        }
-        this.clipping = SampleClipping.from(config, true);
-        if (config.getBoolean("thresholding", false)) {
-            throw new IllegalArgumentException(config.source() + ": DDPM thresholding is not supported");
-        }
+        super(KEYS.bind(config));
+        this.varianceType = this.config.string("variance_type");
+        this.clipping = SampleClipping.from(this.config);
     }
 
     @Override
@@ -58,8 +59,8 @@ public final class DdpmScheduler extends AbstractScheduler {
         }
         int t = (int) timestep;
         int prev = previousTimestep(timestep);
-        double abar = schedule.alphasCumprod[t];
-        double abarPrev = prev >= 0 ? schedule.alphasCumprod[prev] : 1.0;
+        double abar = schedule.alphaCumprod(t);
+        double abarPrev = prev >= 0 ? schedule.alphaCumprod(prev) : 1.0;
         double alphaT = abar / abarPrev;
         double betaT = 1 - alphaT;
 

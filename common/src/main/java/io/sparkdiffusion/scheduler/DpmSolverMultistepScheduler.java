@@ -3,75 +3,84 @@ package io.sparkdiffusion.scheduler;
 import io.sparkdiffusion.noise.NoiseSource;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.JsonConfig;
-import java.util.Arrays;
 
 /**
  * Multistep DPM-Solver, as diffusers' {@code DPMSolverMultistepScheduler}. With the default
  * {@code algorithm_type = dpmsolver++} it integrates the data-prediction ODE in lambda (half log-SNR) space
  * (Lu et al. 2022, arXiv:2211.01095): with {@code h = lambda_t - lambda_s} the first-order step is
  * {@code x_t = (sigma_t/sigma_s) x_s - alpha_t (e^-h - 1) x0_s} (DDIM), and the second-order multistep
- * (Algorithm 2) adds {@code D1 = (x0_s0 - x0_s1) / r0}, {@code r0 = h_prev / h}, with weight
- * {@code -alpha_t (e^-h - 1) / 2} (midpoint) or {@code alpha_t ((e^-h - 1)/h + 1)} (heun).
+ * (Algorithm 2) adds {@code D1 = (x0_s0 - x0_s1) / r0}, {@code r0 = h_prev / h}. The weights of every algorithm
+ * type are {@link DpmSolverWeights}; the three updates below are diffusers' per-order functions.
  *
  * <p>Also: {@code solver_order} 1-3, {@code lower_order_final}, {@code euler_at_final}, {@code use_karras_sigmas},
  * {@code final_sigmas_type}, {@code lambda_min_clipped}, and the other algorithm types {@code dpmsolver} (noise
  * prediction, Lu et al. 2022, arXiv:2206.00927), {@code sde-dpmsolver++} and {@code sde-dpmsolver} (stochastic,
  * one draw per step from the {@link NoiseSource}).
  */
-public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
-    private static final String SUPPORTED_ALGORITHMS = "dpmsolver++, sde-dpmsolver++, dpmsolver, sde-dpmsolver";
+public class DpmSolverMultistepScheduler extends MultistepVpScheduler {
+    static final SchedulerConfig.Keys KEYS = SchedulerConfig.Keys.of("DPMSolverMultistepScheduler")
+            .betas(0.0001, 0.02, "linear")
+            .honour("solver_order", 2)
+            .prediction("epsilon", "sample", "v_prediction")
+            .thresholding(false)
+            // diffusers re-registers DEIS configs as dpmsolver++ and UniPC/DEIS solver types as midpoint
+            .honour(
+                    "algorithm_type",
+                    "dpmsolver++",
+                    "dpmsolver++",
+                    "sde-dpmsolver++",
+                    "dpmsolver",
+                    "sde-dpmsolver",
+                    "deis")
+            .honour("solver_type", "midpoint", "midpoint", "heun", "logrho", "bh1", "bh2")
+            .honour("lower_order_final", true)
+            .honour("euler_at_final", false)
+            .honour("use_karras_sigmas", false)
+            .refuse("use_exponential_sigmas", false, "exponential sigma spacing")
+            .refuse("use_beta_sigmas", false, "beta-distribution sigma spacing")
+            .refuse("use_lu_lambdas", false, "Lu et al. lambda spacing")
+            .refuse("use_flow_sigmas", false, "flow-matching sigmas, for flow-matching models")
+            // flow_shift and time_shift_type act only with use_flow_sigmas / use_dynamic_shifting, both refused
+            .honour("flow_shift", 1.0)
+            .honour("final_sigmas_type", "zero", "zero", "sigma_min")
+            .honour("lambda_min_clipped", Double.NEGATIVE_INFINITY)
+            .refuse("variance_type", null, "learned variance")
+            .spacing("linspace")
+            .honour("rescale_betas_zero_snr", false)
+            .refuse("use_dynamic_shifting", false, "resolution-dependent shifting of flow-matching sigmas")
+            .honour("time_shift_type", "exponential");
 
-    private final String algorithm;
-    private final String solverType;
+    protected final String algorithm;
+    protected final boolean midpoint;
     private final boolean eulerAtFinal;
     private final double lambdaMinClipped;
     private final boolean cosineSchedule;
 
     public DpmSolverMultistepScheduler(JsonConfig config) {
+        this(KEYS.bind(config));
+    }
+
+    DpmSolverMultistepScheduler(SchedulerConfig config) {
         super(config);
-        String algo = config.getString("algorithm_type", "dpmsolver++");
-        if (algo.equals("deis")) {
-            algo = "dpmsolver++"; // diffusers re-registers DEIS configs as dpmsolver++
-        }
-        if (!algo.equals("dpmsolver++")
-                && !algo.equals("sde-dpmsolver++")
-                && !algo.equals("dpmsolver")
-                && !algo.equals("sde-dpmsolver")) {
-            throw new IllegalArgumentException(config.source() + ": algorithm_type '" + algo + "' is not supported ("
-                    + SUPPORTED_ALGORITHMS + ")");
-        }
-        this.algorithm = algo;
-        String solver = config.getString("solver_type", "midpoint");
-        if (solver.equals("logrho") || solver.equals("bh1") || solver.equals("bh2")) {
-            solver = "midpoint"; // as diffusers maps UniPC/DEIS solver types
-        }
-        if (!solver.equals("midpoint") && !solver.equals("heun")) {
-            throw new IllegalArgumentException(
-                    config.source() + ": solver_type '" + solver + "' is not supported (midpoint, heun)");
-        }
-        this.solverType = solver;
-        if (!dataPrediction() && finalSigmasType.equals("zero")) {
-            throw new IllegalArgumentException(config.source() + ": final_sigmas_type 'zero' is not supported for "
-                    + "algorithm_type '" + algorithm + "'; use 'sigma_min'");
+        String algo = config.string("algorithm_type");
+        this.algorithm = algo.equals("deis") ? "dpmsolver++" : algo;
+        this.midpoint = !config.string("solver_type").equals("heun");
+        if (!dataPrediction() && zeroFinalSigma) {
+            throw config.unsupported(
+                    "final_sigmas_type", "zero", "with algorithm_type '" + algorithm + "'; use 'sigma_min'");
         }
         if (solverOrder > 3) {
-            throw new IllegalArgumentException(
-                    config.source() + ": solver_order " + solverOrder + " is not supported (1, 2, 3)");
+            throw config.unsupported("solver_order", solverOrder, "1, 2, 3");
         }
         if (solverOrder == 3 && algorithm.equals("sde-dpmsolver")) {
-            throw new IllegalArgumentException(config.source() + ": sde-dpmsolver supports solver_order 1 or 2");
+            throw config.unsupported("solver_order", 3, "sde-dpmsolver has orders 1 and 2");
         }
-        if (config.has("variance_type")) {
-            throw new IllegalArgumentException(config.source() + ": variance_type '"
-                    + config.getString("variance_type", null) + "' (learned variance) is not supported");
-        }
-        if (config.getBoolean("use_lu_lambdas", false)) {
-            throw new IllegalArgumentException(config.source() + ": use_lu_lambdas is not supported");
-        }
-        this.eulerAtFinal = config.getBoolean("euler_at_final", false);
-        this.lambdaMinClipped = config.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
-        this.cosineSchedule =
-                "squaredcos_cap_v2".equals(config.getString("beta_schedule", "linear")) && !config.has("trained_betas");
+        this.eulerAtFinal = config.bool("euler_at_final");
+        this.lambdaMinClipped =
+                config.declares("lambda_min_clipped") ? config.real("lambda_min_clipped") : Double.NEGATIVE_INFINITY;
+        this.cosineSchedule = config.declares("beta_schedule")
+                && "squaredcos_cap_v2".equals(config.string("beta_schedule"))
+                && config.reals("trained_betas") == null;
     }
 
     /** dpmsolver++ and sde-dpmsolver++ integrate the data prediction; dpmsolver and sde-dpmsolver the noise. */
@@ -90,10 +99,8 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
     @Override
     protected int lastTimestep() {
         int clipped = 0;
-        double[] abar = schedule.alphasCumprod;
-        boolean zeroSnr = config.getBoolean("rescale_betas_zero_snr", false);
-        for (int i = 0; i < abar.length; i++) {
-            float a = zeroSnr && i == abar.length - 1 ? 0x1p-24f : (float) abar[i];
+        for (int i = 0; i < numTrainTimesteps; i++) {
+            float a = schedule.sigmaSafeAlphaCumprod(i);
             float alpha = (float) Math.sqrt(a);
             float sigma = (float) Math.sqrt(1f - a);
             float lambda = (float) Math.log(alpha) - (float) Math.log(sigma);
@@ -110,6 +117,11 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
         return !cosineSchedule;
     }
 
+    /** diffusers {@code convert_model_output}: the data prediction (++ algorithms) or the noise prediction. */
+    protected Tensor convertModelOutput(Tensor modelOutput, Tensor sample) {
+        return dataPrediction() ? dataPrediction(modelOutput, sample) : noisePrediction(modelOutput, sample);
+    }
+
     @Override
     public Tensor step(Tensor modelOutput, double timestep, Tensor sample, NoiseSource noise) {
         if (sigmas.length == 0) {
@@ -118,11 +130,11 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
         initStepIndex(timestep);
         int n = timesteps.length;
         // lower orders at the end improve stability for few steps (and a zero final sigma needs first order)
-        boolean finalFirstOrder =
-                stepIndex == n - 1 && (eulerAtFinal || (lowerOrderFinal && n < 15) || finalSigmasType.equals("zero"));
-        boolean secondToLast = stepIndex == n - 2 && lowerOrderFinal && n < 15;
+        boolean lowerOrderFinalStep =
+                stepIndex == n - 1 && (eulerAtFinal || (lowerOrderFinal && n < 15) || zeroFinalSigma);
+        boolean lowerOrderSecondStep = stepIndex == n - 2 && lowerOrderFinal && n < 15;
 
-        pushOutput(dataPrediction() ? dataPrediction(modelOutput, sample) : noisePrediction(modelOutput, sample));
+        pushOutput(convertModelOutput(modelOutput, sample));
         Tensor z = null;
         if (stochastic()) {
             if (noise == null) {
@@ -132,122 +144,66 @@ public final class DpmSolverMultistepScheduler extends MultistepVpScheduler {
         }
 
         Tensor prev;
-        if (solverOrder == 1 || lowerOrderNums < 1 || finalFirstOrder) {
-            prev = firstOrder(sample, z);
-        } else if (solverOrder == 2 || lowerOrderNums < 2 || secondToLast) {
-            prev = secondOrder(sample, z);
+        if (solverOrder == 1 || lowerOrderNums < 1 || lowerOrderFinalStep) {
+            prev = dpmSolverFirstOrderUpdate(output(0), sample, z);
+        } else if (solverOrder == 2 || lowerOrderNums < 2 || lowerOrderSecondStep) {
+            prev = multistepDpmSolverSecondOrderUpdate(sample, z);
         } else {
-            prev = thirdOrder(sample, z);
+            prev = multistepDpmSolverThirdOrderUpdate(sample, z);
         }
         countStep();
         stepIndex++;
         return prev;
     }
 
-    /** The coefficients of one update of every order: on the sample, on D0, D1, D2, and on the noise. */
-    private record Coeffs(double x, double d0, double d1, double d2, double z) {}
-
-    /**
-     * Update weights for an exponential-integrator step of {@code h = lambda_t - lambda_s0}
-     * (arXiv:2211.01095 eq. 8-9 and Algorithm 2 for ++; arXiv:2206.00927 eq. 3.7 for the noise-prediction form).
-     */
-    private Coeffs coeffs(double h, double alphaT, double sigmaT, double alphaS0, double sigmaS0, int order) {
-        double eMinus = Math.expm1(-h); // e^-h - 1
-        double ePlus = Math.expm1(h); // e^h - 1
-        double e2 = -Math.expm1(-2 * h); // 1 - e^-2h
-        boolean midpoint = solverType.equals("midpoint");
-        return switch (algorithm) {
-            case "dpmsolver++" ->
-                new Coeffs(
-                        sigmaT / sigmaS0,
-                        -alphaT * eMinus,
-                        order == 2 && midpoint ? -0.5 * alphaT * eMinus : alphaT * (eMinus / h + 1),
-                        -alphaT * ((eMinus + h) / (h * h) - 0.5),
-                        0);
-            case "dpmsolver" ->
-                new Coeffs(
-                        alphaT / alphaS0,
-                        -sigmaT * ePlus,
-                        order == 2 && midpoint ? -0.5 * sigmaT * ePlus : -sigmaT * (ePlus / h - 1),
-                        -sigmaT * ((ePlus - h) / (h * h) - 0.5),
-                        0);
-            case "sde-dpmsolver++" ->
-                new Coeffs(
-                        sigmaT / sigmaS0 * Math.exp(-h),
-                        alphaT * e2,
-                        order == 2 && midpoint ? 0.5 * alphaT * e2 : alphaT * (e2 / (-2 * h) + 1),
-                        alphaT * ((e2 - 2 * h) / (4 * h * h) - 0.5),
-                        sigmaT * Math.sqrt(e2));
-            default ->
-                new Coeffs(
-                        alphaT / alphaS0,
-                        -2 * sigmaT * ePlus, // sde-dpmsolver
-                        order == 2 && midpoint ? -sigmaT * ePlus : -2 * sigmaT * (ePlus / h - 1),
-                        Double.NaN,
-                        sigmaT * Math.sqrt(Math.expm1(2 * h)));
-        };
-    }
-
-    /** First order (DPM-Solver-1, DDIM in lambda space) from sigma_s = sigmas[i] to sigma_t = sigmas[i + 1]. */
-    private Tensor firstOrder(Tensor sample, Tensor z) {
-        double sT = sigmas[stepIndex + 1];
-        double s0 = sigmas[stepIndex];
-        double h = lambda(sT) - lambda(s0);
-        Coeffs c = coeffs(h, alphaT(sT), sigmaT(sT), alphaT(s0), sigmaT(s0), 1);
-        return withNoise(c, new double[] {c.x(), c.d0()}, new Tensor[] {sample, output(0)}, z);
-    }
-
-    /** Second-order multistep: D0 = m0, D1 = (m0 - m1) / r0 with r0 = (lambda_s0 - lambda_s1) / h. */
-    private Tensor secondOrder(Tensor sample, Tensor z) {
-        double sT = sigmas[stepIndex + 1];
-        double s0 = sigmas[stepIndex];
-        double s1 = sigmas[stepIndex - 1];
-        double h = lambda(sT) - lambda(s0);
-        double r0 = (lambda(s0) - lambda(s1)) / h;
-        Coeffs c = coeffs(h, alphaT(sT), sigmaT(sT), alphaT(s0), sigmaT(s0), 2);
-        // c.d0 * m0 + c.d1 * (m0 - m1) / r0
-        return withNoise(
-                c,
-                new double[] {c.x(), c.d0() + c.d1() / r0, -c.d1() / r0},
-                new Tensor[] {sample, output(0), output(1)},
-                z);
+    /** The weights of the update from {@code sigmas[stepIndex]} to {@code sigmas[stepIndex + 1]}. */
+    private DpmSolverWeights weights(Vp t, Vp s0) {
+        return DpmSolverWeights.of(algorithm, t, s0, t.lambda() - s0.lambda());
     }
 
     /**
-     * Third-order multistep: D1_0 = (m0 - m1)/r0, D1_1 = (m1 - m2)/r1, D1 = D1_0 + r0/(r0+r1) (D1_0 - D1_1),
-     * D2 = (D1_0 - D1_1) / (r0 + r1).
+     * diffusers {@code dpm_solver_first_order_update}: DPM-Solver-1 from {@code s = sigmas[i]} to
+     * {@code t = sigmas[i + 1]}, {@code x * sample + d0 * m0 (+ noise * z)}; for dpmsolver++ this is DDIM.
      */
-    private Tensor thirdOrder(Tensor sample, Tensor z) {
-        double sT = sigmas[stepIndex + 1];
-        double s0 = sigmas[stepIndex];
-        double s1 = sigmas[stepIndex - 1];
-        double s2 = sigmas[stepIndex - 2];
-        double h = lambda(sT) - lambda(s0);
-        double r0 = (lambda(s0) - lambda(s1)) / h;
-        double r1 = (lambda(s1) - lambda(s2)) / h;
-        Coeffs c = coeffs(h, alphaT(sT), sigmaT(sT), alphaT(s0), sigmaT(s0), 3);
-        // coefficient vectors over (m0, m1, m2)
-        double[] d10 = {1 / r0, -1 / r0, 0};
-        double[] d11 = {0, 1 / r1, -1 / r1};
-        double[] m = new double[3];
-        for (int k = 0; k < 3; k++) {
-            double diff = d10[k] - d11[k];
-            double d1 = d10[k] + r0 / (r0 + r1) * diff;
-            double d2 = diff / (r0 + r1);
-            m[k] = (k == 0 ? c.d0() : 0) + c.d1() * d1 + c.d2() * d2;
-        }
-        return withNoise(
-                c, new double[] {c.x(), m[0], m[1], m[2]}, new Tensor[] {sample, output(0), output(1), output(2)}, z);
+    protected Tensor dpmSolverFirstOrderUpdate(Tensor m0, Tensor sample, Tensor z) {
+        DpmSolverWeights w = weights(vpAt(stepIndex + 1), vpAt(stepIndex));
+        return combine(new double[] {w.x(), w.d0(), w.noise()}, sample, m0, z);
     }
 
-    private static Tensor withNoise(Coeffs c, double[] coeffs, Tensor[] terms, Tensor z) {
-        if (z == null) {
-            return combine(coeffs, terms);
-        }
-        double[] k = Arrays.copyOf(coeffs, coeffs.length + 1);
-        Tensor[] t = Arrays.copyOf(terms, terms.length + 1);
-        k[coeffs.length] = c.z();
-        t[terms.length] = z;
-        return combine(k, t);
+    /**
+     * diffusers {@code multistep_dpm_solver_second_order_update}: {@code D0 = m0},
+     * {@code D1 = (m0 - m1) / r0} with {@code r0 = (lambda_s0 - lambda_s1) / h}.
+     */
+    protected Tensor multistepDpmSolverSecondOrderUpdate(Tensor sample, Tensor z) {
+        Vp t = vpAt(stepIndex + 1);
+        Vp s0 = vpAt(stepIndex);
+        Vp s1 = vpAt(stepIndex - 1);
+        double h = t.lambda() - s0.lambda();
+        double r0 = (s0.lambda() - s1.lambda()) / h;
+        Tensor d0 = output(0);
+        Tensor d1 = scaledDifference(1 / r0, output(0), output(1));
+        DpmSolverWeights w = weights(t, s0);
+        return combine(new double[] {w.x(), w.d0(), w.d1(midpoint), w.noise()}, sample, d0, d1, z);
+    }
+
+    /**
+     * diffusers {@code multistep_dpm_solver_third_order_update}: {@code D1_0 = (m0 - m1) / r0},
+     * {@code D1_1 = (m1 - m2) / r1}, {@code D1 = D1_0 + r0 / (r0 + r1) (D1_0 - D1_1)},
+     * {@code D2 = (D1_0 - D1_1) / (r0 + r1)} (arXiv:2206.00927, DPM-Solver-3 in multistep form).
+     */
+    protected Tensor multistepDpmSolverThirdOrderUpdate(Tensor sample, Tensor z) {
+        Vp t = vpAt(stepIndex + 1);
+        Vp s0 = vpAt(stepIndex);
+        Vp s1 = vpAt(stepIndex - 1);
+        Vp s2 = vpAt(stepIndex - 2);
+        double h = t.lambda() - s0.lambda();
+        double r0 = (s0.lambda() - s1.lambda()) / h;
+        double r1 = (s1.lambda() - s2.lambda()) / h;
+        Tensor d10 = scaledDifference(1 / r0, output(0), output(1));
+        Tensor d11 = scaledDifference(1 / r1, output(1), output(2));
+        Tensor d1 = combine(new double[] {1, r0 / (r0 + r1)}, d10, scaledDifference(1, d10, d11));
+        Tensor d2 = scaledDifference(1 / (r0 + r1), d10, d11);
+        DpmSolverWeights w = weights(t, s0);
+        return combine(new double[] {w.x(), w.d0(), w.d1Heun(), w.d2(), w.noise()}, sample, output(0), d1, d2, z);
     }
 }

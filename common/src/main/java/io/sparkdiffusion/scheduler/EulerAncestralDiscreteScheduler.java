@@ -13,27 +13,19 @@ import io.sparkdiffusion.util.JsonConfig;
  * {@code x_next = x + (x - x0) / sigma * (sigma_down - sigma) + sigma_up * z}.
  *
  * <p>One Gaussian draw per step, the last step included (where {@code sigma_up = 0}), as diffusers draws it.
- * The sigma schedule, {@code init_noise_sigma}, {@link #scaleModelInput} and {@link #addNoise} are Euler's; unlike
- * Euler, diffusers' ancestral sampler has no Karras sigmas and always ends at sigma 0, so those keys of a swapped-in
- * config are ignored. {@code prediction_type} epsilon or v_prediction; {@code rescale_betas_zero_snr} supported.
+ * The sigma schedule, {@code init_noise_sigma}, {@link #scaleModelInput} and {@link #addNoise} are Euler's; diffusers'
+ * ancestral sampler has no Karras sigmas and always ends at sigma 0 (its config has no such keys).
+ * {@code prediction_type} epsilon or v_prediction; {@code rescale_betas_zero_snr} supported.
  */
 public class EulerAncestralDiscreteScheduler extends EulerDiscreteScheduler {
+    static final SchedulerConfig.Keys KEYS = SchedulerConfig.Keys.of("EulerAncestralDiscreteScheduler")
+            .betas(0.0001, 0.02, "linear")
+            .prediction("epsilon", "v_prediction")
+            .spacing("linspace")
+            .honour("rescale_betas_zero_snr", false);
 
     public EulerAncestralDiscreteScheduler(JsonConfig config) {
-        super(ancestralConfig(config));
-        if ("sample".equals(predictionType)) {
-            throw new IllegalArgumentException(
-                    config.source()
-                            + ": EulerAncestralDiscreteScheduler supports prediction_type epsilon and v_prediction, not sample");
-        }
-    }
-
-    /** The options diffusers' ancestral scheduler does not have, pinned to the behaviour it hard-codes. */
-    private static JsonConfig ancestralConfig(JsonConfig config) {
-        return config.with("use_karras_sigmas", false)
-                .with("final_sigmas_type", "zero")
-                .with("interpolation_type", "linear")
-                .with("timestep_type", "discrete");
+        super(KEYS.bind(config));
     }
 
     @Override

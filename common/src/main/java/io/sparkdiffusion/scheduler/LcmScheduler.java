@@ -25,34 +25,30 @@ public final class LcmScheduler extends AbstractScheduler {
     private final SampleClipping clipping;
     private final double finalAlphaCumprod;
 
-    public LcmScheduler(JsonConfig config) {
-        super(withLcmDefaults(config), "leading");
-        this.originalInferenceSteps = config.getInt("original_inference_steps", 50);
-        this.timestepScaling = config.getDouble("timestep_scaling", 10.0);
-        this.clipping = SampleClipping.from(config, false);
-        this.finalAlphaCumprod = config.getBoolean("set_alpha_to_one", true) ? 1.0 : schedule.alphasCumprod[0];
-        if (config.getBoolean("thresholding", false)) {
-            throw new IllegalArgumentException(config.source() + ": LCM thresholding is not supported");
-        }
-        if (originalInferenceSteps <= 0 || originalInferenceSteps > numTrainTimesteps) {
-            throw new IllegalArgumentException(config.source() + ": original_inference_steps " + originalInferenceSteps
-                    + " must be in 1.." + numTrainTimesteps);
-        }
-    }
+    static final SchedulerConfig.Keys KEYS = SchedulerConfig.Keys.of("LCMScheduler")
+            .betas(0.00085, 0.012, "scaled_linear")
+            .honour("original_inference_steps", 50)
+            .honour("clip_sample", false)
+            .honour("clip_sample_range", 1.0)
+            .honour("set_alpha_to_one", true)
+            .honour("steps_offset", 0)
+            .prediction("epsilon", "v_prediction", "sample")
+            .thresholding(false)
+            // diffusers' LCMScheduler.set_timesteps never reads timestep_spacing (nor steps_offset)
+            .honour("timestep_spacing", "leading", "linspace", "leading", "trailing")
+            .honour("timestep_scaling", 10.0)
+            .honour("rescale_betas_zero_snr", false);
 
-    /** LCMScheduler's own beta defaults (scaled_linear 0.00085..0.012) where the config leaves them out. */
-    private static JsonConfig withLcmDefaults(JsonConfig config) {
-        JsonConfig c = config;
-        if (!c.has("beta_schedule")) {
-            c = c.with("beta_schedule", "scaled_linear");
+    public LcmScheduler(JsonConfig config) {
+        super(KEYS.bind(config));
+        this.originalInferenceSteps = this.config.integer("original_inference_steps");
+        this.timestepScaling = this.config.real("timestep_scaling");
+        this.clipping = SampleClipping.from(this.config);
+        this.finalAlphaCumprod = this.config.bool("set_alpha_to_one") ? 1.0 : schedule.alphaCumprod(0);
+        if (originalInferenceSteps <= 0 || originalInferenceSteps > numTrainTimesteps) {
+            throw new IllegalArgumentException(this.config.source() + ": original_inference_steps "
+                    + originalInferenceSteps + " must be in 1.." + numTrainTimesteps);
         }
-        if (!c.has("beta_start")) {
-            c = c.with("beta_start", 0.00085);
-        }
-        if (!c.has("beta_end")) {
-            c = c.with("beta_end", 0.012);
-        }
-        return c;
     }
 
     @Override
@@ -66,27 +62,8 @@ public final class LcmScheduler extends AbstractScheduler {
      * and {@code steps} entries are taken at indices {@code floor(i * len / steps)}.
      */
     public void setTimesteps(int steps, int originalSteps, double strength) {
-        if (originalSteps > numTrainTimesteps) {
-            throw new IllegalArgumentException("original_inference_steps " + originalSteps
-                    + " cannot exceed the scheduler's " + numTrainTimesteps + " training timesteps");
-        }
-        int k = numTrainTimesteps / originalSteps;
-        int len = (int) (originalSteps * strength);
         checkSteps(steps);
-        if (len / steps < 1) {
-            throw new IllegalArgumentException("LCM: original_inference_steps x strength (" + originalSteps + " x "
-                    + strength + ") is smaller than num_inference_steps " + steps);
-        }
-        if (steps > originalSteps) {
-            throw new IllegalArgumentException(
-                    "LCM: num_inference_steps " + steps + " cannot exceed original_inference_steps " + originalSteps);
-        }
-        timesteps = new double[steps];
-        double stride = (double) len / steps;
-        for (int i = 0; i < steps; i++) {
-            int index = (int) Math.floor(i * stride); // into the reversed schedule k*len-1, ..., k-1
-            timesteps[i] = (double) (len - index) * k - 1;
-        }
+        timesteps = TimestepSpacing.distilled(numTrainTimesteps, originalSteps, strength, steps);
     }
 
     @Override
@@ -97,13 +74,13 @@ public final class LcmScheduler extends AbstractScheduler {
         initStepIndex(timestep);
         int t = (int) timestep;
         int prev = stepIndex + 1 < timesteps.length ? (int) timesteps[stepIndex + 1] : t;
-        double abarPrev = prev >= 0 ? schedule.alphasCumprod[prev] : finalAlphaCumprod;
+        double abarPrev = prev >= 0 ? schedule.alphaCumprod(prev) : finalAlphaCumprod;
 
         double scaled = timestep * timestepScaling;
         double cSkip = SIGMA_DATA * SIGMA_DATA / (scaled * scaled + SIGMA_DATA * SIGMA_DATA);
         double cOut = scaled / Math.sqrt(scaled * scaled + SIGMA_DATA * SIGMA_DATA);
 
-        Tensor x0 = clipping.apply(predictOriginal(modelOutput, sample, schedule.alphasCumprod[t]));
+        Tensor x0 = clipping.apply(predictOriginal(modelOutput, sample, schedule.alphaCumprod(t)));
         Tensor denoised = Tensors.lincomb(cOut, x0, cSkip, sample);
         Tensor prevSample = denoised;
         if (stepIndex != numInferenceSteps - 1) {

@@ -19,41 +19,42 @@ import java.util.Iterator;
  * {@code m = min(i + 1, 4)}. The integrand is a polynomial of degree m - 1, so an m-point Gauss–Legendre rule
  * integrates it exactly (diffusers calls {@code scipy.integrate.quad}, whose Gauss–Kronrod rule is also exact here).
  *
- * <p>Sigmas, timesteps (linspace / leading / trailing, optional {@code use_karras_sigmas}),
+ * <p>Sigmas, timesteps (linspace / leading / trailing, optional {@code use_karras_sigmas} between the interpolated
+ * ends),
  * {@code init_noise_sigma}, {@link #scaleModelInput} and {@link #addNoise} are the Euler scheduler's.
  * {@code prediction_type} epsilon, v_prediction or sample. Deterministic: no noise is drawn.
  */
 public class LmsDiscreteScheduler extends EulerDiscreteScheduler {
+    static final SchedulerConfig.Keys KEYS = SchedulerConfig.Keys.of("LMSDiscreteScheduler")
+            .betas(0.0001, 0.02, "linear")
+            .honour("use_karras_sigmas", false)
+            .refuse("use_exponential_sigmas", false, "exponential sigma spacing")
+            .refuse("use_beta_sigmas", false, "beta-distribution sigma spacing")
+            .prediction("epsilon", "v_prediction", "sample")
+            .spacing("linspace");
+
     /** diffusers' default {@code order} argument of {@code step}. */
     public static final int LMS_ORDER = 4;
 
     private final int lmsOrder;
-    /** The last {@link #lmsOrder} derivatives, newest first. */
-    private final Deque<float[]> derivatives = new ArrayDeque<>();
+    /** The last {@link #lmsOrder} derivatives, newest first; made by {@link #setTimesteps}. */
+    private Deque<float[]> derivatives = new ArrayDeque<>();
 
     public LmsDiscreteScheduler(JsonConfig config) {
-        super(lmsConfig(config));
-        if (config.getBoolean("use_exponential_sigmas", false) || config.getBoolean("use_beta_sigmas", false)) {
-            throw new IllegalArgumentException(config.source()
-                    + ": LMSDiscreteScheduler supports use_karras_sigmas, not exponential or beta sigmas");
-        }
+        super(KEYS.bind(config));
         this.lmsOrder = LMS_ORDER;
     }
 
-    /** LMS has no final_sigmas_type nor zero-SNR rescaling in diffusers: pin them to what it hard-codes. */
-    private static JsonConfig lmsConfig(JsonConfig config) {
-        return config.with("final_sigmas_type", "zero")
-                .with("rescale_betas_zero_snr", false)
-                .with("interpolation_type", "linear")
-                .with("timestep_type", "discrete")
-                .with("sigma_min", null)
-                .with("sigma_max", null);
+    /** diffusers' LMS {@code _convert_to_karras} ramps between the interpolated ends, ignoring sigma_min/sigma_max. */
+    @Override
+    protected boolean karrasFromConfigRange() {
+        return false;
     }
 
     @Override
     public void setTimesteps(int steps) {
         super.setTimesteps(steps);
-        derivatives.clear();
+        derivatives = new ArrayDeque<>();
     }
 
     /**

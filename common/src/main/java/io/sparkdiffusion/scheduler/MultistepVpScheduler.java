@@ -2,77 +2,45 @@ package io.sparkdiffusion.scheduler;
 
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
-import io.sparkdiffusion.util.JsonConfig;
-import java.util.Arrays;
 
 /**
- * What DPM-Solver++ (Lu et al. 2022, arXiv:2211.01095) and UniPC (Zhao et al. 2023, arXiv:2302.04867) share, as
- * diffusers' {@code DPMSolverMultistepScheduler} and {@code UniPCMultistepScheduler} compute it: the VP noise
- * schedule read through a sigma per step ({@code alpha_t = 1/sqrt(sigma^2+1)}, {@code sigma_t = sigma alpha_t},
- * {@code lambda_t = log alpha_t - log sigma_t}), {@code set_timesteps} (spacing, optional Karras sigmas mapped back to
- * rounded timesteps, the final sigma), the conversion of the model output to a data (x0) or noise prediction, the
- * history of converted outputs the multistep updates read, and {@code add_noise} through the step's sigma.
+ * What the exponential-integrator solvers share (DPM-Solver, Lu et al. 2022, arXiv:2206.00927 and arXiv:2211.01095;
+ * UniPC, Zhao et al. 2023, arXiv:2302.04867), as diffusers' {@code DPMSolverMultistepScheduler} and
+ * {@code UniPCMultistepScheduler} compute it: the VP noise schedule read through a sigma per step
+ * ({@code alpha_t = 1/sqrt(sigma^2+1)}, {@code sigma_t = sigma alpha_t}, {@code lambda_t = log alpha_t - log sigma_t};
+ * {@link #vp}), {@code set_timesteps} (multistep spacing, optional Karras sigmas mapped back to rounded timesteps,
+ * the final sigma), the conversion of the model output to a data (x0) or noise prediction, the history of converted
+ * outputs the multistep updates read, and {@code add_noise} through the step's sigma.
  */
 abstract class MultistepVpScheduler extends AbstractScheduler {
     protected final int solverOrder;
     protected final boolean lowerOrderFinal;
-    protected final boolean karras;
-    protected final String finalSigmasType;
-    /** {@code sqrt((1 - abar) / abar)} per training timestep, in float32 as torch computes it. */
+    protected final SigmaSchedule.Kind sigmaKind;
+    /** {@code final_sigmas_type = zero} (the default); false: {@code sigma_min}. */
+    protected final boolean zeroFinalSigma;
+    /** {@code sqrt((1 - abar) / abar)} per training timestep (float32), shared by copies. */
     protected final double[] trainSigmas;
     /** One sigma per inference timestep plus the final one (float32 values). */
     protected double[] sigmas = new double[0];
-    /** Converted model outputs, newest last ({@code model_outputs} of diffusers); null until filled. */
-    private final Tensor[] history;
+    /** Converted model outputs, newest last ({@code model_outputs} of diffusers); made by {@link #setTimesteps}. */
+    private Tensor[] history = new Tensor[0];
     /** How many steps have run since {@link #setTimesteps}, capped at the solver order (warm-up of the multistep). */
     protected int lowerOrderNums;
 
-    protected MultistepVpScheduler(JsonConfig config) {
-        super(config, "linspace");
-        this.solverOrder = config.getInt("solver_order", 2);
+    MultistepVpScheduler(SchedulerConfig config) {
+        super(config);
+        this.solverOrder = config.integer("solver_order");
         if (solverOrder < 1) {
-            throw new IllegalArgumentException(
-                    config.source() + ": solver_order must be at least 1, got " + solverOrder);
+            throw config.unsupported("solver_order", solverOrder, "at least 1");
         }
-        this.lowerOrderFinal = config.getBoolean("lower_order_final", true);
-        this.karras = config.getBoolean("use_karras_sigmas", false);
-        this.finalSigmasType = config.getString("final_sigmas_type", "zero");
-        if (!finalSigmasType.equals("zero") && !finalSigmasType.equals("sigma_min")) {
-            throw new IllegalArgumentException(config.source() + ": final_sigmas_type '" + finalSigmasType
-                    + "' is not supported (zero, sigma_min)");
-        }
-        for (String flag : new String[] {
-            "thresholding", "use_exponential_sigmas", "use_beta_sigmas", "use_flow_sigmas", "use_dynamic_shifting"
-        }) {
-            if (config.getBoolean(flag, false)) {
-                throw new IllegalArgumentException(config.source() + ": " + flag + " is not supported by "
-                        + getClass().getSimpleName());
-            }
-        }
-        if (!timestepSpacing.equals("linspace")
-                && !timestepSpacing.equals("leading")
-                && !timestepSpacing.equals("trailing")) {
-            throw TimestepSpacing.unknown(timestepSpacing);
-        }
-        this.trainSigmas = vpTrainingSigmas(schedule.alphasCumprod, config.getBoolean("rescale_betas_zero_snr", false));
-        this.history = new Tensor[solverOrder];
+        this.lowerOrderFinal = config.bool("lower_order_final");
+        this.sigmaKind = SigmaSchedule.Kind.of(config);
+        this.zeroFinalSigma = !config.declares("final_sigmas_type")
+                || config.string("final_sigmas_type").equals("zero");
+        this.trainSigmas = schedule == null ? new double[0] : schedule.trainingSigmas();
     }
 
-    /**
-     * {@code ((1 - abar) / abar) ** 0.5} in float32. With a zero-terminal-SNR schedule diffusers first sets the last
-     * {@code abar} to {@code 2^-24} (the smallest fp16 subnormal) so the first sigma is finite.
-     */
-    static double[] vpTrainingSigmas(double[] alphasCumprod, boolean zeroSnr) {
-        double[] s = new double[alphasCumprod.length];
-        for (int i = 0; i < s.length; i++) {
-            float abar = zeroSnr && i == s.length - 1 ? 0x1p-24f : (float) alphasCumprod[i];
-            float ratio = (1f - abar) / abar;
-            s[i] = (float) Math.sqrt(ratio);
-        }
-        return s;
-    }
-
-    // ---- hooks where the two diffusers classes differ ----
+    // ---- hooks where the diffusers classes differ ----
 
     /** One past the largest usable training timestep ({@code num_train_timesteps}, less DPM's lambda clipping). */
     protected int lastTimestep() {
@@ -84,12 +52,7 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
         return true;
     }
 
-    /** Smallest and largest sigma of the Karras ramp. */
-    protected double[] karrasRange() {
-        return new double[] {trainSigmas[0], trainSigmas[trainSigmas.length - 1]};
-    }
-
-    /** The sigma appended after the last step for {@code final_sigmas_type = sigma_min}. */
+    /** The sigma appended after the last step for {@code final_sigmas_type = sigma_min}: the smallest training one. */
     protected double sigmaMinFinal(double[] stepSigmas) {
         return trainSigmas[0];
     }
@@ -101,8 +64,8 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
         checkSteps(steps);
         double[] t;
         double[] s;
-        if (karras) {
-            double[] range = karrasRange();
+        if (sigmaKind == SigmaSchedule.Kind.KARRAS) {
+            double[] range = SigmaSchedule.range(config, trainSigmas[0], trainSigmas[trainSigmas.length - 1]);
             s = SigmaSchedule.karras(range[0], range[1], steps);
             t = new double[steps];
             boolean round = roundKarrasTimesteps();
@@ -112,18 +75,18 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
                 t[i] = round ? Math.rint(ti) : (long) ti;
             }
         } else {
-            t = spacedTimesteps(timestepSpacing, numTrainTimesteps, lastTimestep(), steps, stepsOffset);
+            String spacing = timestepSpacing == null ? "linspace" : timestepSpacing;
+            t = TimestepSpacing.multistep(spacing, numTrainTimesteps, lastTimestep(), steps, stepsOffset);
             s = new double[t.length];
             for (int i = 0; i < t.length; i++) {
                 // np.interp at an integer timestep, clamped to the table like np.interp
                 s[i] = trainSigmas[(int) Math.min(Math.max(t[i], 0), trainSigmas.length - 1)];
             }
         }
-        double last = finalSigmasType.equals("zero") ? 0.0 : sigmaMinFinal(s);
-        sigmas = SigmaSchedule.withFinal(s, last);
+        sigmas = SigmaSchedule.withFinal(s, zeroFinalSigma ? 0.0 : sigmaMinFinal(s));
         timesteps = t;
         numInferenceSteps = t.length;
-        Arrays.fill(history, null);
+        history = new Tensor[solverOrder];
         lowerOrderNums = 0;
         onSetTimesteps();
     }
@@ -131,86 +94,45 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
     /** Resets subclass state after {@link #setTimesteps}. */
     protected void onSetTimesteps() {}
 
-    /**
-     * Integer timesteps of the multistep solvers, which space {@code n + 1} points and drop the last (t = 0):
-     * linspace {@code round(linspace(0, last - 1, n + 1))[::-1][:-1]} (round half to even);
-     * leading {@code (arange(n + 1) * (last // (n + 1)))[::-1][:-1] + steps_offset};
-     * trailing {@code round(arange(last, 0, -T/n)) - 1}, with numpy's arange arithmetic.
-     */
-    static double[] spacedTimesteps(String spacing, int numTrain, int last, int steps, int stepsOffset) {
-        switch (spacing) {
-            case "linspace" -> {
-                double[] t = new double[steps];
-                double step = (double) (last - 1) / steps;
-                for (int k = 0; k < steps; k++) {
-                    int i = steps - k; // position in the ascending linspace; i = steps is its exact end point
-                    t[k] = i == steps ? last - 1 : Math.rint(i * step);
-                }
-                return t;
-            }
-            case "leading" -> {
-                double[] t = new double[steps];
-                int ratio = last / (steps + 1);
-                for (int k = 0; k < steps; k++) {
-                    t[k] = (double) (steps - k) * ratio + stepsOffset;
-                }
-                return t;
-            }
-            case "trailing" -> {
-                double ratio = (double) numTrain / steps;
-                int n = (int) Math.ceil(last / ratio);
-                double delta = (last - ratio) - last; // numpy fills start + i * (second - start)
-                double[] t = new double[n];
-                for (int i = 0; i < n; i++) {
-                    double v = i == 0 ? last : i == 1 ? last - ratio : last + i * delta;
-                    t[i] = Math.rint(v) - 1;
-                }
-                return t;
-            }
-            default -> throw TimestepSpacing.unknown(spacing);
-        }
-    }
-
     // ---- sigma -> (alpha_t, sigma_t, lambda_t) ----
 
-    /** {@code alpha_t = 1 / sqrt(sigma^2 + 1)} of a VP schedule whose {@code sigma = sigma_t / alpha_t}. */
-    static double alphaT(double sigma) {
-        return 1 / Math.sqrt(sigma * sigma + 1);
+    /** {@code alpha_t}, {@code sigma_t} and the half log-SNR {@code lambda_t = log alpha_t - log sigma_t} of a step. */
+    record Vp(double alpha, double sigma, double lambda) {}
+
+    /**
+     * diffusers {@code _sigma_to_alpha_sigma_t} of a VP schedule whose {@code sigma = sigma_t / alpha_t}:
+     * {@code alpha_t = 1 / sqrt(sigma^2 + 1)}, {@code sigma_t = sigma alpha_t} ({@code lambda = +inf} at sigma 0).
+     */
+    protected Vp vp(double sigma) {
+        double a = 1 / Math.sqrt(sigma * sigma + 1);
+        double s = sigma * a;
+        return new Vp(a, s, Math.log(a) - Math.log(s));
     }
 
-    /** {@code sigma_t = sigma * alpha_t}. */
-    static double sigmaT(double sigma) {
-        return sigma * alphaT(sigma);
-    }
-
-    /** Half log-SNR {@code lambda_t = log alpha_t - log sigma_t} (+infinity at sigma = 0). */
-    static double lambda(double sigma) {
-        return Math.log(alphaT(sigma)) - Math.log(sigmaT(sigma));
+    /** {@link #vp} of {@code sigmas[index]}. */
+    protected Vp vpAt(int index) {
+        return vp(sigmas[index]);
     }
 
     // ---- model output conversion ----
 
     /** Data prediction x0 at the current step: epsilon {@code (x - sigma_t eps) / alpha_t}, v {@code alpha_t x - sigma_t v}. */
     protected Tensor dataPrediction(Tensor modelOutput, Tensor sample) {
-        double sigma = sigmas[stepIndex];
-        double a = alphaT(sigma);
-        double s = sigmaT(sigma);
+        Vp v = vpAt(stepIndex);
         return switch (predictionType) {
-            case "epsilon" -> Tensors.lincomb(1 / a, sample, -s / a, modelOutput);
+            case "epsilon" -> Tensors.lincomb(1 / v.alpha(), sample, -v.sigma() / v.alpha(), modelOutput);
             case "sample" -> modelOutput;
-            default -> Tensors.lincomb(a, sample, -s, modelOutput);
+            default -> Tensors.lincomb(v.alpha(), sample, -v.sigma(), modelOutput);
         };
     }
 
     /** Noise prediction at the current step: sample {@code (x - alpha_t x0) / sigma_t}, v {@code alpha_t v + sigma_t x}. */
     protected Tensor noisePrediction(Tensor modelOutput, Tensor sample) {
-        double sigma = sigmas[stepIndex];
-        double a = alphaT(sigma);
-        double s = sigmaT(sigma);
+        Vp v = vpAt(stepIndex);
         return switch (predictionType) {
             case "epsilon" -> modelOutput;
-            case "sample" -> Tensors.lincomb(1 / s, sample, -a / s, modelOutput);
-            default -> Tensors.lincomb(a, modelOutput, s, sample);
+            case "sample" -> Tensors.lincomb(1 / v.sigma(), sample, -v.alpha() / v.sigma(), modelOutput);
+            default -> Tensors.lincomb(v.alpha(), modelOutput, v.sigma(), sample);
         };
     }
 
@@ -231,6 +153,11 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
         return t;
     }
 
+    /** Whether the output {@code back} pushes ago exists (diffusers' {@code model_outputs[-order] is None}). */
+    protected boolean hasOutput(int back) {
+        return back < history.length && history[history.length - 1 - back] != null;
+    }
+
     /** Counts one more step towards the full solver order. */
     protected void countStep() {
         if (lowerOrderNums < solverOrder) {
@@ -240,10 +167,16 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
 
     // ---- shared arithmetic ----
 
-    /** {@code sum_k coeffs[k] * terms[k]}, accumulated in float left to right like a chain of tensor adds. */
+    /**
+     * {@code sum_k coeffs[k] * terms[k]}, accumulated in float left to right like a chain of tensor adds; a null
+     * term (the noise of a deterministic update) is skipped.
+     */
     static Tensor combine(double[] coeffs, Tensor... terms) {
         float[] out = new float[terms[0].size()];
         for (int k = 0; k < terms.length; k++) {
+            if (terms[k] == null) {
+                continue;
+            }
             if (k > 0) {
                 Tensors.checkSameShape(terms[0], terms[k]);
             }
@@ -262,44 +195,17 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
         return new Tensor(terms[0].shape(), out);
     }
 
-    /** Solves {@code a x = b} for a small dense system (Gaussian elimination with partial pivoting). */
-    static double[] solve(double[][] a, double[] b) {
-        int n = b.length;
-        double[][] m = new double[n][];
-        double[] y = b.clone();
-        for (int i = 0; i < n; i++) {
-            m[i] = a[i].clone();
+    /** {@code c * (a - b)}: the difference in float, then scaled, as {@code (1.0 / r0) * (m0 - m1)} on tensors. */
+    static Tensor scaledDifference(double c, Tensor a, Tensor b) {
+        Tensors.checkSameShape(a, b);
+        float[] x = a.data();
+        float[] y = b.data();
+        float[] out = new float[x.length];
+        float fc = (float) c;
+        for (int i = 0; i < out.length; i++) {
+            out[i] = fc * (x[i] - y[i]);
         }
-        for (int col = 0; col < n; col++) {
-            int pivot = col;
-            for (int r = col + 1; r < n; r++) {
-                if (Math.abs(m[r][col]) > Math.abs(m[pivot][col])) {
-                    pivot = r;
-                }
-            }
-            double[] rowTmp = m[col];
-            m[col] = m[pivot];
-            m[pivot] = rowTmp;
-            double yTmp = y[col];
-            y[col] = y[pivot];
-            y[pivot] = yTmp;
-            for (int r = col + 1; r < n; r++) {
-                double f = m[r][col] / m[col][col];
-                for (int c = col; c < n; c++) {
-                    m[r][c] -= f * m[col][c];
-                }
-                y[r] -= f * y[col];
-            }
-        }
-        double[] x = new double[n];
-        for (int r = n - 1; r >= 0; r--) {
-            double acc = y[r];
-            for (int c = r + 1; c < n; c++) {
-                acc -= m[r][c] * x[c];
-            }
-            x[r] = acc / m[r][r];
-        }
-        return x;
+        return new Tensor(a.shape(), out);
     }
 
     // ---- step index, add_noise ----
@@ -319,8 +225,8 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
     @Override
     public Tensor addNoise(Tensor originalSamples, Tensor noise, double timestep) {
         int index = beginIndex < 0 ? indexForTimestep(timestep) : (stepIndex >= 0 ? stepIndex : beginIndex);
-        double sigma = sigmas[index];
-        return Tensors.lincomb(alphaT(sigma), originalSamples, sigmaT(sigma), noise);
+        Vp v = vpAt(index);
+        return Tensors.lincomb(v.alpha(), originalSamples, v.sigma(), noise);
     }
 
     /** The sigmas (float32 values), one per timestep plus the final one. */

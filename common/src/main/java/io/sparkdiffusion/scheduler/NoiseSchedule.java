@@ -1,22 +1,33 @@
 package io.sparkdiffusion.scheduler;
 
-import io.sparkdiffusion.util.JsonConfig;
+import java.util.function.DoubleUnaryOperator;
 
 /**
- * The training noise schedule shared by every scheduler: {@code betas}, {@code alphas = 1 - betas} and
- * {@code alphas_cumprod}, from {@code beta_schedule} ({@code linear}, {@code scaled_linear},
- * {@code squaredcos_cap_v2}) or {@code trained_betas}, optionally rescaled to zero terminal SNR
- * (Lin et al. 2023, arXiv:2305.08891, Algorithm 1). Values are rounded to float32 as diffusers stores them.
+ * The training noise schedule of the discrete-time schedulers: {@code betas}, {@code alphas = 1 - betas} and
+ * {@code alphas_cumprod}, from {@code beta_schedule} ({@code linear}, {@code scaled_linear}, {@code squaredcos_cap_v2},
+ * Heun's {@code exp}) or {@code trained_betas}, optionally rescaled to zero terminal SNR (Lin et al. 2023,
+ * arXiv:2305.08891, Algorithm 1). Values are rounded to float32 as diffusers stores them. Immutable: one instance
+ * serves every scheduler made from one config.
  */
 public final class NoiseSchedule {
-    public final int numTrainTimesteps;
-    public final double[] betas;
-    public final double[] alphas;
-    public final double[] alphasCumprod;
+    /**
+     * What diffusers' sigma-based schedulers set {@code alphas_cumprod[-1]} to after a zero-terminal-SNR rescale
+     * ({@code 2**-24}, the smallest float16 subnormal), so that the first sigma is finite.
+     */
+    static final float ZERO_SNR_ALPHA_CUMPROD = 0x1p-24f;
 
-    private NoiseSchedule(double[] betas) {
+    public final int numTrainTimesteps;
+    private final double[] betas;
+    private final double[] alphas;
+    private final double[] alphasCumprod;
+    private final boolean zeroTerminalSnr;
+    /** {@code ((1 - abar) / abar) ** 0.5} per training timestep, float32, with the zero-SNR pin. */
+    private final double[] sigmas;
+
+    private NoiseSchedule(double[] betas, boolean zeroTerminalSnr) {
         this.numTrainTimesteps = betas.length;
         this.betas = betas;
+        this.zeroTerminalSnr = zeroTerminalSnr;
         this.alphas = new double[betas.length];
         this.alphasCumprod = new double[betas.length];
         double prod = 1;
@@ -25,40 +36,71 @@ public final class NoiseSchedule {
             prod *= alphas[i]; // torch.cumprod on CPU accumulates in double and stores float32
             alphasCumprod[i] = (float) prod;
         }
+        this.sigmas = new double[betas.length];
+        for (int i = 0; i < sigmas.length; i++) {
+            float abar = sigmaSafeAlphaCumprod(i);
+            sigmas[i] = (float) Math.sqrt((1f - abar) / abar); // float32 tensor arithmetic, as torch
+        }
     }
 
-    public static NoiseSchedule fromConfig(JsonConfig c) {
-        int n = c.getInt("num_train_timesteps", 1000);
-        double[] trained = c.getDoubleArray("trained_betas");
+    /** The schedule of {@code config}'s class: its declared beta keys with that class's defaults. */
+    static NoiseSchedule fromConfig(SchedulerConfig c) {
+        int n = c.integer("num_train_timesteps");
+        double[] trained = c.declares("trained_betas") ? c.reals("trained_betas") : null;
         double[] betas;
         if (trained != null) {
             betas = trained;
         } else {
-            double start = c.getDouble("beta_start", 0.0001);
-            double end = c.getDouble("beta_end", 0.02);
-            String kind = c.getString("beta_schedule", "linear");
+            String kind = c.string("beta_schedule");
             betas = switch (kind) {
-                case "linear" -> linspace(start, end, n);
+                case "linear" -> linspace(c.real("beta_start"), c.real("beta_end"), n);
                 case "scaled_linear" -> {
-                    double[] b = linspace(Math.sqrt(start), Math.sqrt(end), n);
+                    double[] b = linspace(Math.sqrt(c.real("beta_start")), Math.sqrt(c.real("beta_end")), n);
                     for (int i = 0; i < n; i++) {
                         b[i] = (float) b[i] * (float) b[i];
                     }
                     yield b;
                 }
-                case "squaredcos_cap_v2" -> cosineBetas(n, 0.999);
-                default ->
-                    throw new IllegalArgumentException(c.source() + ": beta_schedule '" + kind
-                            + "' is not supported (linear, scaled_linear, squaredcos_cap_v2)");
+                case "squaredcos_cap_v2" -> betasForAlphaBar(n, NoiseSchedule::cosAlphaBar);
+                case "exp" -> betasForAlphaBar(n, t -> Math.exp(-12.0 * t));
+                default -> throw c.unsupported("beta_schedule", kind, null);
             };
         }
         for (int i = 0; i < betas.length; i++) {
             betas[i] = (float) betas[i];
         }
-        if (c.getBoolean("rescale_betas_zero_snr", false)) {
+        boolean zeroSnr = c.declares("rescale_betas_zero_snr") && c.bool("rescale_betas_zero_snr");
+        if (zeroSnr) {
             betas = rescaleZeroTerminalSnr(betas);
         }
-        return new NoiseSchedule(betas);
+        return new NoiseSchedule(betas, zeroSnr);
+    }
+
+    double beta(int t) {
+        return betas[t];
+    }
+
+    double alpha(int t) {
+        return alphas[t];
+    }
+
+    /** {@code alphas_cumprod[t]} as trained (0 at the end of a zero-terminal-SNR schedule). */
+    double alphaCumprod(int t) {
+        return alphasCumprod[t];
+    }
+
+    /**
+     * {@code alphas_cumprod[t]} as the sigma-based schedulers (Euler, Euler ancestral, DPM-Solver, UniPC) hold it:
+     * with a zero-terminal-SNR rescale the last one is {@link #ZERO_SNR_ALPHA_CUMPROD} (diffusers' pin, so that
+     * the first sigma is finite).
+     */
+    float sigmaSafeAlphaCumprod(int t) {
+        return zeroTerminalSnr && t == numTrainTimesteps - 1 ? ZERO_SNR_ALPHA_CUMPROD : (float) alphasCumprod[t];
+    }
+
+    /** {@code ((1 - abar) / abar) ** 0.5} for every training timestep (float32; a fresh copy). */
+    public double[] trainingSigmas() {
+        return sigmas.clone();
     }
 
     /**
@@ -77,17 +119,18 @@ public final class NoiseSchedule {
         return out;
     }
 
-    /** Nichol &amp; Dhariwal 2021 cosine schedule: beta_i = min(1 - abar((i+1)/n) / abar(i/n), max_beta). */
-    static double[] cosineBetas(int n, double maxBeta) {
+    /** diffusers {@code betas_for_alpha_bar}: {@code beta_i = min(1 - abar((i+1)/n) / abar(i/n), 0.999)}. */
+    static double[] betasForAlphaBar(int n, DoubleUnaryOperator alphaBar) {
         double[] b = new double[n];
         for (int i = 0; i < n; i++) {
             double t1 = (double) i / n;
             double t2 = (double) (i + 1) / n;
-            b[i] = Math.min(1 - cosAlphaBar(t2) / cosAlphaBar(t1), maxBeta);
+            b[i] = Math.min(1 - alphaBar.applyAsDouble(t2) / alphaBar.applyAsDouble(t1), 0.999);
         }
         return b;
     }
 
+    /** Nichol &amp; Dhariwal 2021 (arXiv:2102.09672) eq. 17: {@code cos((t + 0.008) / 1.008 * pi / 2)^2}. */
     private static double cosAlphaBar(double t) {
         double v = Math.cos((t + 0.008) / 1.008 * Math.PI / 2);
         return v * v;
@@ -113,14 +156,5 @@ public final class NoiseSchedule {
             out[i] = (float) (1 - alpha);
         }
         return out;
-    }
-
-    /** {@code sqrt((1 - abar) / abar)} for every training timestep: the Karras-style sigma of each. */
-    public double[] trainingSigmas() {
-        double[] s = new double[numTrainTimesteps];
-        for (int i = 0; i < s.length; i++) {
-            s[i] = (float) Math.sqrt((1 - alphasCumprod[i]) / alphasCumprod[i]);
-        }
-        return s;
     }
 }

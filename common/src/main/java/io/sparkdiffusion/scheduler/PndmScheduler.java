@@ -26,7 +26,7 @@ public final class PndmScheduler extends AbstractScheduler {
     private final double finalAlphaCumprod;
     private double[] prkTimesteps = new double[0];
     /** Model outputs kept for the multistep formula (diffusers {@code ets}), oldest first. */
-    private final List<Tensor> ets = new ArrayList<>();
+    private List<Tensor> ets = new ArrayList<>();
     /** Number of {@link #step} calls since {@link #setTimesteps} (diffusers {@code counter}). */
     private int counter;
     /** Runge-Kutta weighted sum of the model outputs of the current PRK step. */
@@ -34,14 +34,17 @@ public final class PndmScheduler extends AbstractScheduler {
     /** The sample at the start of the current PRK step, or of the PLMS start-up step. */
     private Tensor curSample;
 
+    static final SchedulerConfig.Keys KEYS = SchedulerConfig.Keys.of("PNDMScheduler")
+            .betas(0.0001, 0.02, "linear")
+            .honour("skip_prk_steps", false)
+            .honour("set_alpha_to_one", false)
+            .prediction("epsilon", "v_prediction")
+            .spacing("leading");
+
     public PndmScheduler(JsonConfig config) {
-        super(config, "leading");
-        if (predictionType.equals("sample")) {
-            throw new IllegalArgumentException(
-                    config.source() + ": PNDM supports prediction_type epsilon and v_prediction, not 'sample'");
-        }
-        this.skipPrkSteps = config.getBoolean("skip_prk_steps", false);
-        this.finalAlphaCumprod = config.getBoolean("set_alpha_to_one", false) ? 1.0 : schedule.alphasCumprod[0];
+        super(KEYS.bind(config));
+        this.skipPrkSteps = this.config.bool("skip_prk_steps");
+        this.finalAlphaCumprod = this.config.bool("set_alpha_to_one") ? 1.0 : schedule.alphaCumprod(0);
     }
 
     @Override
@@ -75,7 +78,7 @@ public final class PndmScheduler extends AbstractScheduler {
         timesteps = new double[prkTimesteps.length + plms.length];
         System.arraycopy(prkTimesteps, 0, timesteps, 0, prkTimesteps.length);
         System.arraycopy(plms, 0, timesteps, prkTimesteps.length, plms.length);
-        ets.clear();
+        ets = new ArrayList<>();
         counter = 0;
         rkSum = null;
         curSample = null;
@@ -179,8 +182,8 @@ public final class PndmScheduler extends AbstractScheduler {
             throw new IllegalStateException("PNDM timestep " + t + " is outside the " + numTrainTimesteps
                     + " training timesteps (timestep_spacing '" + timestepSpacing + "' with the PRK warm-up)");
         }
-        double abar = schedule.alphasCumprod[t];
-        double abarPrev = prevT >= 0 ? schedule.alphasCumprod[prevT] : finalAlphaCumprod;
+        double abar = schedule.alphaCumprod(t);
+        double abarPrev = prevT >= 0 ? schedule.alphaCumprod(prevT) : finalAlphaCumprod;
         double beta = 1 - abar;
         double betaPrev = 1 - abarPrev;
         Tensor eps = predictionType.equals("v_prediction")

@@ -2,11 +2,11 @@ package io.sparkdiffusion.scheduler;
 
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
-import io.sparkdiffusion.util.JsonConfig;
 
 /**
  * diffusers' {@code clip_sample} / {@code clip_sample_range}: the predicted clean sample x0 clamped to
- * {@code [-range, range]} before the step uses it. The default of {@code clip_sample} differs per scheduler class.
+ * {@code [-range, range]} before the step uses it. The default of {@code clip_sample} differs per scheduler class
+ * (its {@link SchedulerConfig.Keys}).
  */
 final class SampleClipping {
     private final boolean enabled;
@@ -17,9 +17,10 @@ final class SampleClipping {
         this.range = range;
     }
 
-    static SampleClipping from(JsonConfig config, boolean enabledByDefault) {
-        return new SampleClipping(
-                config.getBoolean("clip_sample", enabledByDefault), config.getDouble("clip_sample_range", 1.0));
+    /** The clipping of {@code config}'s class (its own default of {@code clip_sample}); none without the key. */
+    static SampleClipping from(SchedulerConfig config) {
+        boolean enabled = config.declares("clip_sample") && config.bool("clip_sample");
+        return new SampleClipping(enabled, enabled ? config.real("clip_sample_range") : 1.0);
     }
 
     Tensor apply(Tensor x0) {

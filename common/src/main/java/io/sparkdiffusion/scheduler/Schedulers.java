@@ -1,9 +1,11 @@
 package io.sparkdiffusion.scheduler;
 
 import io.sparkdiffusion.util.JsonConfig;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -11,9 +13,24 @@ import java.util.function.Function;
  * from {@code _class_name} unless a name overrides it. A name is a diffusers class name or a short alias
  * ({@code euler_a}, {@code dpmpp_2m_karras}, ...). The config's other fields carry over, so swapping the scheduler
  * keeps the model's beta schedule, offset and prediction type.
+ *
+ * <p>Parsing a config and building its training tables happens once: the first {@link #create} of a (class, config)
+ * pair keeps the instance as an immutable template, and every call returns a fresh copy that shares the template's
+ * tables and starts with no per-call state, so a resident pipeline's per-call scheduler costs almost nothing.
  */
 public final class Schedulers {
-    private static final Map<String, Function<JsonConfig, Scheduler>> BY_CLASS = new LinkedHashMap<>();
+    private static final Map<String, Function<JsonConfig, AbstractScheduler>> BY_CLASS = new LinkedHashMap<>();
+    /** Templates by class name and config, never handed out; bounded, least recently used first out. */
+    private static final int MAX_TEMPLATES = 64;
+
+    private static final Map<String, AbstractScheduler> TEMPLATES = new LinkedHashMap<>(16, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, AbstractScheduler> eldest) {
+            return size() > MAX_TEMPLATES;
+        }
+    };
     /** alias -> class name, plus config overrides the alias implies. */
     private static final Map<String, Alias> ALIASES = new LinkedHashMap<>();
 
@@ -81,14 +98,35 @@ public final class Schedulers {
         if (alias != null) {
             className = alias.className();
             if (alias.key() != null) {
-                effective = effective.with(alias.key(), alias.value());
+                effective = SchedulerConfig.override(effective, alias.key(), alias.value());
             }
         }
-        Function<JsonConfig, Scheduler> ctor = BY_CLASS.get(className);
+        Function<JsonConfig, AbstractScheduler> ctor = BY_CLASS.get(className);
         if (ctor == null) {
             throw new IllegalArgumentException("unknown scheduler '" + wanted + "'; known: " + knownNames());
         }
-        return ctor.apply(effective);
+        return template(className, effective, ctor).fresh();
+    }
+
+    /** The cached template of {@code className} built from {@code config}, built now if absent. */
+    private static AbstractScheduler template(
+            String className, JsonConfig config, Function<JsonConfig, AbstractScheduler> ctor) {
+        String key = className + '\u0000' + config.source() + '\u0000' + config.node();
+        synchronized (TEMPLATES) {
+            AbstractScheduler t = TEMPLATES.get(key);
+            if (t != null) {
+                return t;
+            }
+        }
+        AbstractScheduler built = ctor.apply(config); // outside the lock: a bad config throws and caches nothing
+        synchronized (TEMPLATES) {
+            return TEMPLATES.computeIfAbsent(key, k -> built);
+        }
+    }
+
+    /** The diffusers class names this engine implements. */
+    static Set<String> classNames() {
+        return Collections.unmodifiableSet(BY_CLASS.keySet());
     }
 
     /** True when {@code name} is a known scheduler name or alias. */

@@ -8,6 +8,34 @@ package io.sparkdiffusion.scheduler;
 public final class SigmaSchedule {
     private SigmaSchedule() {}
 
+    /** How a scheduler spaces its inference sigmas, from its {@code use_*_sigmas} keys. */
+    enum Kind {
+        /** The training sigmas at the spaced timesteps. */
+        INTERPOLATED,
+        /** {@code use_karras_sigmas}: {@link #karras}. */
+        KARRAS;
+
+        /** The kind {@code config} asks for (keys the class does not declare count as false). */
+        static Kind of(SchedulerConfig config) {
+            return flag(config, "use_karras_sigmas") ? KARRAS : INTERPOLATED;
+        }
+
+        private static boolean flag(SchedulerConfig config, String key) {
+            return config.declares(key) && config.bool(key);
+        }
+    }
+
+    /**
+     * The ends {@code {min, max}} of a converted sigma ramp: {@code sigma_min} / {@code sigma_max} of the config as
+     * diffusers' {@code _convert_to_karras} reads them ({@code hasattr(self.config, ...)}, which also sees the keys
+     * {@code from_config} saved for compatible classes), else {@code min} / {@code max}.
+     */
+    static double[] range(SchedulerConfig config, double min, double max) {
+        double cMin = config.visibleReal("sigma_min");
+        double cMax = config.visibleReal("sigma_max");
+        return new double[] {Double.isNaN(cMin) ? min : cMin, Double.isNaN(cMax) ? max : cMax};
+    }
+
     /** {@code np.interp(t, arange(len(sigmas)), sigmas)} for each t. */
     public static double[] interpolate(double[] timesteps, double[] trainSigmas) {
         double[] out = new double[timesteps.length];

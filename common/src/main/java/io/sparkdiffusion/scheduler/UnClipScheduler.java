@@ -28,31 +28,21 @@ import io.sparkdiffusion.util.JsonConfig;
 public final class UnClipScheduler extends AbstractScheduler {
     private static final String COSINE = "squaredcos_cap_v2";
 
+    static final SchedulerConfig.Keys KEYS = SchedulerConfig.Keys.of("UnCLIPScheduler")
+            .honour("num_train_timesteps", 1000)
+            .honour("variance_type", "fixed_small_log", "fixed_small_log", "learned_range")
+            .honour("clip_sample", true)
+            .honour("clip_sample_range", 1.0)
+            .prediction("epsilon", "sample")
+            .honour("beta_schedule", COSINE, COSINE);
+
     private final String varianceType;
     private final SampleClipping clipping;
 
     public UnClipScheduler(JsonConfig config) {
-        super(withCosineDefault(config), "leading");
-        String betas = this.config.getString("beta_schedule", COSINE);
-        if (!COSINE.equals(betas)) {
-            throw new IllegalArgumentException(config.source() + ": UnCLIPScheduler supports only beta_schedule '"
-                    + COSINE + "', got '" + betas + "'");
-        }
-        this.varianceType = config.getString("variance_type", "fixed_small_log");
-        if (!varianceType.equals("fixed_small_log") && !varianceType.equals("learned_range")) {
-            throw new IllegalArgumentException(config.source() + ": UnCLIPScheduler variance_type '" + varianceType
-                    + "' is not supported (fixed_small_log, learned_range)");
-        }
-        if (!predictionType.equals("epsilon") && !predictionType.equals("sample")) {
-            throw new IllegalArgumentException(config.source() + ": UnCLIPScheduler prediction_type '" + predictionType
-                    + "' is not supported (epsilon, sample)");
-        }
-        this.clipping = SampleClipping.from(config, true);
-    }
-
-    /** diffusers' UnCLIPScheduler defaults {@code beta_schedule} to the cosine schedule (DDPM's default is linear). */
-    private static JsonConfig withCosineDefault(JsonConfig c) {
-        return c.has("beta_schedule") ? c : c.with("beta_schedule", COSINE);
+        super(KEYS.bind(config));
+        this.varianceType = this.config.string("variance_type");
+        this.clipping = SampleClipping.from(this.config);
     }
 
     @Override
@@ -95,13 +85,13 @@ public final class UnClipScheduler extends AbstractScheduler {
             predictedVariance = halves[1];
         }
         int prev = previousTimestep(t);
-        double abar = schedule.alphasCumprod[t];
-        double abarPrev = prev >= 0 ? schedule.alphasCumprod[prev] : 1.0;
+        double abar = schedule.alphaCumprod(t);
+        double abarPrev = prev >= 0 ? schedule.alphaCumprod(prev) : 1.0;
         double beta;
         double alpha;
         if (prev == t - 1) {
-            beta = schedule.betas[t];
-            alpha = schedule.alphas[t];
+            beta = schedule.beta(t);
+            alpha = schedule.alpha(t);
         } else {
             beta = 1 - abar / abarPrev;
             alpha = 1 - beta;

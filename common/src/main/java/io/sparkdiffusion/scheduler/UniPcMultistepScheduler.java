@@ -5,6 +5,7 @@ import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.JsonConfig;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -23,54 +24,60 @@ import java.util.Set;
  * {@code final_sigmas_type}, {@code predict_x0}.
  */
 public final class UniPcMultistepScheduler extends MultistepVpScheduler {
+    static final SchedulerConfig.Keys KEYS = SchedulerConfig.Keys.of("UniPCMultistepScheduler")
+            .betas(0.0001, 0.02, "linear")
+            .honour("solver_order", 2)
+            .prediction("epsilon", "sample", "v_prediction")
+            .thresholding(false)
+            .honour("predict_x0", true)
+            // diffusers maps the DPM-Solver and DEIS solver types to bh2
+            .honour("solver_type", "bh2", "bh1", "bh2", "midpoint", "heun", "logrho")
+            .honour("lower_order_final", true)
+            .honour("disable_corrector", List.of())
+            .refuse("solver_p", null, "an external predictor scheduler")
+            .honour("use_karras_sigmas", false)
+            .refuse("use_exponential_sigmas", false, "exponential sigma spacing")
+            .refuse("use_beta_sigmas", false, "beta-distribution sigma spacing")
+            .refuse("use_flow_sigmas", false, "flow-matching sigmas, for flow-matching models")
+            // flow_shift, time_shift_type and shift_terminal act only with the refused flow-matching options
+            .honour("flow_shift", 1.0)
+            .spacing("linspace")
+            .honour("final_sigmas_type", "zero", "zero", "sigma_min")
+            .honour("rescale_betas_zero_snr", false)
+            .refuse("use_dynamic_shifting", false, "resolution-dependent shifting of flow-matching sigmas")
+            .honour("time_shift_type", "exponential")
+            .honour("sigma_min", null)
+            .honour("sigma_max", null)
+            .honour("shift_terminal", null);
+
     private final boolean predictX0;
     private final boolean bh1;
-    private final Set<Integer> disableCorrector = new HashSet<>();
-    private final double configSigmaMin;
-    private final double configSigmaMax;
+    private final Set<Integer> disableCorrector;
     /** The sample the last predictor started from (the corrector re-solves that step). */
     private Tensor lastSample;
     /** Order of the last predictor step, which the next corrector uses. */
     private int thisOrder;
 
     public UniPcMultistepScheduler(JsonConfig config) {
-        super(config);
-        this.predictX0 = config.getBoolean("predict_x0", true);
-        String solver = config.getString("solver_type", "bh2");
-        if (solver.equals("midpoint") || solver.equals("heun") || solver.equals("logrho")) {
-            solver = "bh2"; // as diffusers maps DPM-Solver/DEIS solver types
-        }
-        if (!solver.equals("bh1") && !solver.equals("bh2")) {
-            throw new IllegalArgumentException(
-                    config.source() + ": solver_type '" + solver + "' is not supported (bh1, bh2)");
-        }
-        this.bh1 = solver.equals("bh1");
-        double[] disabled = config.getDoubleArray("disable_corrector");
-        if (disabled != null) {
-            for (double d : disabled) {
-                disableCorrector.add((int) d);
+        super(KEYS.bind(config));
+        this.predictX0 = this.config.bool("predict_x0");
+        this.bh1 = this.config.string("solver_type").equals("bh1");
+        Set<Integer> disabled = new HashSet<>();
+        double[] steps = this.config.reals("disable_corrector");
+        if (steps != null) {
+            for (double d : steps) {
+                disabled.add((int) d);
             }
         }
-        if (config.has("solver_p")) {
-            throw new IllegalArgumentException(config.source() + ": solver_p (an external predictor) is not supported");
-        }
-        this.configSigmaMin = config.getDouble("sigma_min", Double.NaN);
-        this.configSigmaMax = config.getDouble("sigma_max", Double.NaN);
-    }
-
-    /** Karras range: the config's {@code sigma_min}/{@code sigma_max} when set, else the training extremes. */
-    @Override
-    protected double[] karrasRange() {
-        double[] d = super.karrasRange();
-        return new double[] {
-            Double.isNaN(configSigmaMin) ? d[0] : configSigmaMin, Double.isNaN(configSigmaMax) ? d[1] : configSigmaMax
-        };
+        this.disableCorrector = Set.copyOf(disabled);
     }
 
     /** With Karras sigmas, UniPC's {@code sigma_min} final sigma is the ramp's last value. */
     @Override
     protected double sigmaMinFinal(double[] stepSigmas) {
-        return karras ? stepSigmas[stepSigmas.length - 1] : super.sigmaMinFinal(stepSigmas);
+        return sigmaKind != SigmaSchedule.Kind.INTERPOLATED
+                ? stepSigmas[stepSigmas.length - 1]
+                : super.sigmaMinFinal(stepSigmas);
     }
 
     @Override
@@ -117,17 +124,17 @@ public final class UniPcMultistepScheduler extends MultistepVpScheduler {
          * @param t index of the target sigma; {@code s0} index of the base sigma; earlier points at s0 - 1, s0 - 2...
          */
         Update(int t, int s0, int order) {
-            double sigT = sigmas[t];
-            double sigS0 = sigmas[s0];
-            alphaT = alphaT(sigT);
-            sigmaT = sigmaT(sigT);
-            alphaS0 = alphaT(sigS0);
-            sigmaS0 = sigmaT(sigS0);
-            double lambdaS0 = lambda(sigS0);
-            double h = lambda(sigT) - lambdaS0;
+            Vp vt = vpAt(t);
+            Vp vs0 = vpAt(s0);
+            alphaT = vt.alpha();
+            sigmaT = vt.sigma();
+            alphaS0 = vs0.alpha();
+            sigmaS0 = vs0.sigma();
+            double lambdaS0 = vs0.lambda();
+            double h = vt.lambda() - lambdaS0;
             rks = new double[order];
             for (int i = 1; i < order; i++) {
-                rks[i - 1] = (lambda(sigmas[s0 - i]) - lambdaS0) / h;
+                rks[i - 1] = (vpAt(s0 - i).lambda() - lambdaS0) / h;
             }
             rks[order - 1] = 1;
             hh = predictX0 ? -h : h;
@@ -215,5 +222,45 @@ public final class UniPcMultistepScheduler extends MultistepVpScheduler {
         }
         coeffs[1] = m0;
         return combine(coeffs, terms);
+    }
+
+    /** Solves {@code a x = b} for the small dense rho system (Gaussian elimination with partial pivoting). */
+    static double[] solve(double[][] a, double[] b) {
+        int n = b.length;
+        double[][] m = new double[n][];
+        double[] y = b.clone();
+        for (int i = 0; i < n; i++) {
+            m[i] = a[i].clone();
+        }
+        for (int col = 0; col < n; col++) {
+            int pivot = col;
+            for (int r = col + 1; r < n; r++) {
+                if (Math.abs(m[r][col]) > Math.abs(m[pivot][col])) {
+                    pivot = r;
+                }
+            }
+            double[] rowTmp = m[col];
+            m[col] = m[pivot];
+            m[pivot] = rowTmp;
+            double yTmp = y[col];
+            y[col] = y[pivot];
+            y[pivot] = yTmp;
+            for (int r = col + 1; r < n; r++) {
+                double f = m[r][col] / m[col][col];
+                for (int c = col; c < n; c++) {
+                    m[r][c] -= f * m[col][c];
+                }
+                y[r] -= f * y[col];
+            }
+        }
+        double[] x = new double[n];
+        for (int r = n - 1; r >= 0; r--) {
+            double acc = y[r];
+            for (int c = r + 1; c < n; c++) {
+                acc -= m[r][c] * x[c];
+            }
+            x[r] = acc / m[r][r];
+        }
+        return x;
     }
 }

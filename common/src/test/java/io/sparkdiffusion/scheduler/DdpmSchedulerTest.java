@@ -5,6 +5,7 @@ import static io.sparkdiffusion.scheduler.SchedulerTestSupport.constant;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noDraws;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.npy;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.override;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -141,10 +142,14 @@ class DdpmSchedulerTest {
 
     @Test
     void fixedLargeUsesBetaAndVPredictionConverts() {
-        JsonConfig cfg = schedulerConfig(caseDir("ddpm-tiny", "ddpm_10"))
-                .with("variance_type", "fixed_large")
-                .with("prediction_type", "v_prediction")
-                .with("clip_sample", false);
+        JsonConfig cfg = override(
+                schedulerConfig(caseDir("ddpm-tiny", "ddpm_10")),
+                "variance_type",
+                "fixed_large",
+                "prediction_type",
+                "v_prediction",
+                "clip_sample",
+                false);
         Scheduler s = Schedulers.create(cfg);
         s.setTimesteps(10);
         Tensor x = Tensor.full(0.7f, 1, 1, 2, 2);
@@ -178,16 +183,18 @@ class DdpmSchedulerTest {
     void invalidConfigsFailClearly() {
         JsonConfig base = schedulerConfig(caseDir("ddpm-tiny", "ddpm_10"));
         IllegalArgumentException learned = assertThrows(
-                IllegalArgumentException.class, () -> Schedulers.create(base.with("variance_type", "learned_range")));
+                IllegalArgumentException.class,
+                () -> Schedulers.create(override(base, "variance_type", "learned_range")));
         assertTrue(learned.getMessage().contains("variance_type"), learned.getMessage());
-        IllegalArgumentException thr =
-                assertThrows(IllegalArgumentException.class, () -> Schedulers.create(base.with("thresholding", true)));
+        IllegalArgumentException thr = assertThrows(
+                IllegalArgumentException.class, () -> Schedulers.create(override(base, "thresholding", true)));
         assertTrue(thr.getMessage().contains("thresholding"), thr.getMessage());
         IllegalArgumentException pred = assertThrows(
-                IllegalArgumentException.class, () -> Schedulers.create(base.with("prediction_type", "flow")));
+                IllegalArgumentException.class, () -> Schedulers.create(override(base, "prediction_type", "flow")));
         assertTrue(pred.getMessage().contains("prediction_type"), pred.getMessage());
-        Scheduler s = Schedulers.create(base.with("timestep_spacing", "sideways"));
-        IllegalArgumentException spacing = assertThrows(IllegalArgumentException.class, () -> s.setTimesteps(10));
+        IllegalArgumentException spacing = assertThrows(
+                IllegalArgumentException.class,
+                () -> Schedulers.create(override(base, "timestep_spacing", "sideways")));
         assertTrue(spacing.getMessage().contains("sideways"), spacing.getMessage());
         Scheduler ok = Schedulers.create(base);
         assertThrows(IllegalArgumentException.class, () -> ok.setTimesteps(0));

@@ -3,6 +3,7 @@ package io.sparkdiffusion.scheduler;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.assertElements;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseDir;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.override;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.random;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
@@ -46,7 +47,7 @@ class DpmSolverMultistepSchedulerTest {
         assertArrayEquals(recordedTimesteps(caseDir("sd-tiny", "txt2img_dpmpp_2m_karras")), s.timesteps(), 0.0);
         Scheduler plain = Schedulers.create(
                 "dpmpp_2m",
-                schedulerConfig(caseDir("sd-tiny", "txt2img_dpmpp_2m_karras")).with("use_karras_sigmas", false));
+                override(schedulerConfig(caseDir("sd-tiny", "txt2img_dpmpp_2m_karras")), "use_karras_sigmas", false));
         plain.setTimesteps(4);
         assertArrayEquals(recordedTimesteps(caseDir("sd-tiny", "txt2img_dpmpp_2m")), plain.timesteps(), 0.0);
     }

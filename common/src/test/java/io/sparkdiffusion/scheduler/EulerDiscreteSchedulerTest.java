@@ -14,6 +14,7 @@ import static io.sparkdiffusion.scheduler.SchedulerTestSupport.sigmaAt;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkdiffusion.tensor.Tensor;
@@ -171,5 +172,13 @@ class EulerDiscreteSchedulerTest {
         for (int i = 1; i < ts.length; i++) {
             assertTrue(ts[i] < ts[i - 1], "timesteps decrease");
         }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"use_exponential_sigmas", "use_beta_sigmas"})
+    void sigmaSpacingsItDoesNotImplementAreRefusedByName(String key) {
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> Schedulers.create(sdConfig("EulerDiscreteScheduler", key, true)));
+        assertTrue(e.getMessage().contains(key) && e.getMessage().contains("EulerDiscreteScheduler"), e.getMessage());
     }
 }

@@ -5,6 +5,7 @@ import static io.sparkdiffusion.scheduler.SchedulerTestSupport.constant;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noDraws;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.npy;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.override;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -37,14 +38,14 @@ class LcmSchedulerTest {
     @Test
     void otherStepCountsStrengthAndOriginalSteps() {
         JsonConfig cfg = schedulerConfig(CASE);
-        LcmScheduler s = (LcmScheduler) Schedulers.create(cfg.with("timestep_spacing", "trailing"));
+        LcmScheduler s = (LcmScheduler) Schedulers.create(override(cfg, "timestep_spacing", "trailing"));
         s.setTimesteps(8);
         assertArrayEquals(new double[] {999, 879, 759, 639, 499, 379, 259, 139}, s.timesteps());
         s.setTimesteps(3);
         assertArrayEquals(new double[] {999, 679, 339}, s.timesteps());
         s.setTimesteps(4, 50, 0.6);
         assertArrayEquals(new double[] {599, 459, 299, 159}, s.timesteps());
-        Scheduler orig100 = Schedulers.create(cfg.with("original_inference_steps", 100));
+        Scheduler orig100 = Schedulers.create(override(cfg, "original_inference_steps", 100));
         orig100.setTimesteps(6);
         assertArrayEquals(new double[] {999, 839, 669, 499, 339, 169}, orig100.timesteps());
     }
@@ -128,10 +129,11 @@ class LcmSchedulerTest {
         assertTrue(tooMany.getMessage().contains("original_inference_steps"), tooMany.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ((LcmScheduler) s).setTimesteps(20, 50, 0.2));
         IllegalArgumentException orig = assertThrows(
-                IllegalArgumentException.class, () -> Schedulers.create(cfg.with("original_inference_steps", 2000)));
+                IllegalArgumentException.class,
+                () -> Schedulers.create(override(cfg, "original_inference_steps", 2000)));
         assertTrue(orig.getMessage().contains("original_inference_steps"), orig.getMessage());
-        IllegalArgumentException thr =
-                assertThrows(IllegalArgumentException.class, () -> Schedulers.create(cfg.with("thresholding", true)));
+        IllegalArgumentException thr = assertThrows(
+                IllegalArgumentException.class, () -> Schedulers.create(override(cfg, "thresholding", true)));
         assertTrue(thr.getMessage().contains("thresholding"), thr.getMessage());
     }
 }

@@ -4,6 +4,7 @@ import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseDir;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noDraws;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.npy;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.numInferenceSteps;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.override;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.recordedTimesteps;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.schedulerConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -48,11 +49,16 @@ class PndmSchedulerTest {
 
     @Test
     void prkWarmUpTimesteps() {
-        JsonConfig cfg = schedulerConfig(CASE)
-                .with("skip_prk_steps", false)
-                .with("beta_schedule", "linear")
-                .with("beta_start", 0.0001)
-                .with("beta_end", 0.02);
+        JsonConfig cfg = override(
+                schedulerConfig(CASE),
+                "skip_prk_steps",
+                false,
+                "beta_schedule",
+                "linear",
+                "beta_start",
+                0.0001,
+                "beta_end",
+                0.02);
         Scheduler s = Schedulers.create(cfg);
         s.setTimesteps(10);
         assertArrayEquals(
@@ -61,7 +67,7 @@ class PndmSchedulerTest {
                 },
                 s.timesteps());
         // the PLMS-only list of the same schedule repeats the second timestep
-        Scheduler plms = Schedulers.create(cfg.with("skip_prk_steps", true));
+        Scheduler plms = Schedulers.create(override(cfg, "skip_prk_steps", true));
         plms.setTimesteps(10);
         assertArrayEquals(new double[] {901, 801, 801, 701, 601, 501, 401, 301, 201, 101, 1}, plms.timesteps());
     }
@@ -135,7 +141,7 @@ class PndmSchedulerTest {
     /** One Runge-Kutta step of the warm-up: four calls end at t - h from the first sample with RK4 weights. */
     @Test
     void handCheckedPrkStep() {
-        JsonConfig cfg = schedulerConfig(CASE).with("skip_prk_steps", false);
+        JsonConfig cfg = override(schedulerConfig(CASE), "skip_prk_steps", false);
         Scheduler s = Schedulers.create(cfg);
         s.setTimesteps(10);
         double[] ts = s.timesteps();
@@ -174,7 +180,7 @@ class PndmSchedulerTest {
                 Schedulers.create("PNDMScheduler", schedulerConfig(caseDir("sd-tiny", "txt2img_ddpm"))));
         assertTrue(Schedulers.isKnown("pndm"));
         IllegalArgumentException pred = assertThrows(
-                IllegalArgumentException.class, () -> Schedulers.create(cfg.with("prediction_type", "sample")));
+                IllegalArgumentException.class, () -> Schedulers.create(override(cfg, "prediction_type", "sample")));
         assertTrue(pred.getMessage().contains("prediction_type"), pred.getMessage());
         Scheduler fresh = Schedulers.create(cfg);
         assertThrows(

@@ -93,6 +93,19 @@ final class SchedulerTestSupport {
         return c;
     }
 
+    /**
+     * A recorded config with {@code key, value} overrides passed as diffusers' {@code from_config} keyword arguments
+     * do: they win over the config's {@code _use_default_values} (a plain {@link JsonConfig#with} of a key listed
+     * there is dropped, as diffusers drops it).
+     */
+    static JsonConfig override(JsonConfig config, Object... keyValues) {
+        JsonConfig c = config;
+        for (int i = 0; i < keyValues.length; i += 2) {
+            c = SchedulerConfig.override(c, (String) keyValues[i], keyValues[i + 1]);
+        }
+        return c;
+    }
+
     // ---- the training schedule, in double ----
 
     /**

@@ -5,6 +5,7 @@ import static io.sparkdiffusion.scheduler.SchedulerTestSupport.caseJson;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.constant;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.noDraws;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.npy;
+import static io.sparkdiffusion.scheduler.SchedulerTestSupport.override;
 import static io.sparkdiffusion.scheduler.SchedulerTestSupport.pattern;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -132,8 +133,7 @@ class UnClipSchedulerTest {
     /** epsilon prediction from t = 500 to 0 (not t - 1: beta = 1 - abar_500 / abar_0). */
     @Test
     void epsilonPredictionMiddleStep() {
-        Scheduler s = Schedulers.create(
-                priorConfig().with("prediction_type", "epsilon").with("clip_sample", false));
+        Scheduler s = Schedulers.create(override(priorConfig(), "prediction_type", "epsilon", "clip_sample", false));
         s.setTimesteps(3);
         Tensor x = Tensor.full(0.7f, 1, 4);
         Tensor eps = Tensor.full(-0.2f, 1, 4);
@@ -152,7 +152,7 @@ class UnClipSchedulerTest {
     /** learned_range: the second half of the output interpolates log(posterior variance) and log(beta). */
     @Test
     void learnedRangeVariance() {
-        Scheduler s = Schedulers.create(priorConfig().with("variance_type", "learned_range"));
+        Scheduler s = Schedulers.create(override(priorConfig(), "variance_type", "learned_range"));
         s.setTimesteps(3);
         Tensor x = Tensor.full(0.5f, 1, 2);
         Tensor output = new Tensor(new long[] {1, 4}, new float[] {0.25f, -0.5f, 0.6f, -1f});
@@ -210,15 +210,15 @@ class UnClipSchedulerTest {
         assertThrows(IllegalArgumentException.class, () -> bare.setTimesteps(1));
         IllegalArgumentException linear = assertThrows(
                 IllegalArgumentException.class,
-                () -> Schedulers.create(priorConfig().with("beta_schedule", "linear")));
+                () -> Schedulers.create(override(priorConfig(), "beta_schedule", "linear")));
         assertTrue(linear.getMessage().contains("squaredcos_cap_v2"), linear.getMessage());
         IllegalArgumentException variance = assertThrows(
                 IllegalArgumentException.class,
-                () -> Schedulers.create(priorConfig().with("variance_type", "fixed_large")));
+                () -> Schedulers.create(override(priorConfig(), "variance_type", "fixed_large")));
         assertTrue(variance.getMessage().contains("variance_type"), variance.getMessage());
         IllegalArgumentException v = assertThrows(
                 IllegalArgumentException.class,
-                () -> Schedulers.create(priorConfig().with("prediction_type", "v_prediction")));
+                () -> Schedulers.create(override(priorConfig(), "prediction_type", "v_prediction")));
         assertTrue(v.getMessage().contains("prediction_type"), v.getMessage());
     }
 }
