@@ -36,7 +36,16 @@ latents_step_NNN.npy, image.npy or frames.npy, image.png, and prompt embeddings.
   bin/spark-diffusion validate --model OUT        (replays every case under OUT/cases)
   bin/spark-diffusion replay --model OUT --case OUT/cases/NAME --out /tmp/x.npy
 
-show whether the Java engine reproduces diffusers on this export (parity: 2e-3 on final pixels).
+show whether the Java engine reproduces diffusers on this export (parity: 2e-3 on final pixels). A case's scheduler
+is the model's, or --scheduler NAME (the engine's short names or a diffusers class) with --scheduler-config
+KEY=VALUE overrides, applied as from_config(pipe.scheduler.config, **overrides); --vae-config KEY=VALUE sets VAE
+config values (Playground v2.5's latents_mean / latents_std). MODEL tiny:FAMILY (sd, sd-inpaint, sd-lcm, sdxl, ddpm,
+t2v, svd, kandinsky) is the tool's own tiny random pipeline, the weights of testdata/fixtures/<family>-tiny, so
+--case-only adds reference cases to the fixtures.
+
+Scheduler traces (--scheduler-traces OUT): scheduler-only diffusers runs with a synthetic model and every draw
+recorded (custom timesteps and sigmas, TCD's eta, learned variances; SCHEDULER_TRACES below), for what a pipeline
+case cannot carry; the fixtures keep them in testdata/fixtures/schedulers.
 
 Examples:
 
@@ -46,6 +55,8 @@ Examples:
       --prior kandinsky-community/kandinsky-2-2-prior
   python3 tools/export/export_onnx.py stabilityai/stable-video-diffusion-img2vid out/svd --dtype fp16 --device cuda
   python3 tools/export/export_onnx.py --dry-run out/dry        (tiny random pipelines of every family)
+  python3 tools/export/export_onnx.py tiny:sd testdata/fixtures/sd-tiny --case-only --record-case txt2img_heun \\
+      --scheduler heun --seed 42 --steps 4 --guidance 7.5 --height 32 --width 32 --negative-prompt "blurry, low quality"
 
 Needs torch, diffusers, transformers, onnx (and onnxruntime for the checks): tools/export/requirements.txt.
 torch and diffusers are imported only when a command needs them, so --help works without them.
@@ -78,6 +89,13 @@ SCHEDULER_ALIASES = {
     "lms": ("LMSDiscreteScheduler", {}), "dpmpp_2m": ("DPMSolverMultistepScheduler", {}),
     "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
     "unipc": ("UniPCMultistepScheduler", {}), "lcm": ("LCMScheduler", {}),
+    "heun": ("HeunDiscreteScheduler", {}), "kdpm2": ("KDPM2DiscreteScheduler", {}),
+    "kdpm2_a": ("KDPM2AncestralDiscreteScheduler", {}), "dpmpp_2s": ("DPMSolverSinglestepScheduler", {}),
+    "dpmpp_sde": ("DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++"}),
+    "dpmpp_2m_sde": ("DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++"}),
+    "deis": ("DEISMultistepScheduler", {}), "edm_euler": ("EDMEulerScheduler", {}),
+    "edm_dpmpp_2m": ("EDMDPMSolverMultistepScheduler", {}), "tcd": ("TCDScheduler", {}),
+    "ipndm": ("IPNDMScheduler", {}),
 }
 TWO_GB = 2 * 1024 ** 3
 T0 = time.time()
@@ -670,6 +688,17 @@ def load_pipeline(src, args):
     import torch
     from diffusers import DiffusionPipeline
 
+    if src.startswith("tiny:"):
+        # the tool's own tiny random pipelines (the fixtures' weights, see tiny_pipelines)
+        name = src[len("tiny:"):]
+        if name not in ("sd", "sd-inpaint", "sd-lcm", "sdxl", "ddpm", "t2v", "svd", "kandinsky"):
+            raise UsageError(f"unknown tiny pipeline '{name}'")
+        pipes = tiny_pipelines(name)
+        for p in pipes.values():
+            if hasattr(p, "set_progress_bar_config"):
+                p.set_progress_bar_config(disable=True)
+        log(f"tiny pipeline {name} ({type(pipes['main']).__name__})")
+        return ("sd" if name.startswith("sd-") else name), pipes
     kw = {}
     if args.revision:
         kw["revision"] = args.revision
@@ -756,8 +785,25 @@ def scheduler_config(s):
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in c.items()}
 
 
+def key_values(pairs, option):
+    """KEY=VALUE arguments, VALUE as JSON (a bare word is a string): {"use_karras_sigmas": true, ...}."""
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{option} takes KEY=VALUE, got '{pair}'")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
 def set_scheduler(pipe, args):
-    if not args.scheduler and not args.timestep_spacing:
+    """--scheduler (a class or short name), --timestep-spacing and --scheduler-config KEY=VALUE, applied as
+    diffusers' from_config(pipe.scheduler.config, **overrides) (the way a user swaps a pipeline's scheduler)."""
+    extra = key_values(args.scheduler_config, "--scheduler-config")
+    if not args.scheduler and not args.timestep_spacing and not extra:
         return
     import diffusers
 
@@ -766,7 +812,19 @@ def set_scheduler(pipe, args):
     over = dict(over)
     if args.timestep_spacing:
         over["timestep_spacing"] = args.timestep_spacing
+    over.update(extra)
     pipe.scheduler = cls.from_config(pipe.scheduler.config, **over)
+
+
+def set_vae_config(pipes, args):
+    """--vae-config KEY=VALUE on the pipeline's VAE (e.g. Playground v2.5's latents_mean / latents_std, which the
+    SDXL pipeline applies when present)."""
+    extra = key_values(args.vae_config, "--vae-config")
+    if extra:
+        vae = getattr(pipes["main"], "vae", None)
+        if vae is None:
+            raise UsageError("--vae-config: this pipeline has no vae")
+        vae.register_to_config(**extra)
 
 
 def test_image(size_hw, seed=0):
@@ -831,8 +889,11 @@ def record_case(family, pipes, out, name, args):
     if cdir.exists():
         shutil.rmtree(cdir)
     cdir.mkdir(parents=True)
+    set_vae_config(pipes, args)
     meta, go, after = prepare_case(family, pipes, (h, w), args)
     meta = {**meta, "recorded_by": "tools/export/export_onnx.py", "seed": args.seed}
+    if args.vae_config:
+        meta["vae_config"] = key_values(args.vae_config, "--vae-config")
     log(f"recording case {name}: {meta['pipeline']}, {h}x{w}, {args.steps} steps, on {args.device}")
     rec = Recorder()
     with rec:
@@ -1053,6 +1114,113 @@ def write_case(cdir, meta, rec, outputs):
         except Exception as e:  # noqa: BLE001
             log(f"  (no image.png: {e})")
     log(f"  case {cdir.name}: {len(rec.draws)} noise draws, {len(rec.steps)} steps -> {cdir}")
+
+
+# ---------------------------------------------------------------------------------------------- scheduler traces
+
+# Scheduler-only reference runs for what a pipeline case cannot carry (custom timesteps / sigmas, step arguments
+# such as TCD's eta, learned variances): (name, class, config overrides, set_timesteps arguments, step arguments,
+# model output layout: None = the sample's channels, "double" = twice them (mean + variance), "six" = 6 for a
+# 3-channel sample (DeepFloyd IF's layout, which DPM-Solver cuts to [:, :3])).
+SCHEDULER_TRACES = [
+    ("euler_custom_timesteps", "EulerDiscreteScheduler", {}, {"timesteps": [999, 850, 600, 300, 50]}, {}, None),
+    ("euler_custom_sigmas", "EulerDiscreteScheduler", {}, {"sigmas": [14.6, 8.0, 3.0, 1.0, 0.3, 0.0]}, {}, None),
+    ("heun_custom_timesteps", "HeunDiscreteScheduler", {}, {"timesteps": [999, 700, 400, 100]}, {}, None),
+    ("ddpm_custom_timesteps", "DDPMScheduler", {}, {"timesteps": [900, 700, 500, 250, 50]}, {}, None),
+    ("ddpm_learned_range", "DDPMScheduler", {"variance_type": "learned_range"}, {"num_inference_steps": 5}, {},
+     "double"),
+    ("ddpm_learned", "DDPMScheduler", {"variance_type": "learned"}, {"num_inference_steps": 5}, {}, "double"),
+    ("lcm_custom_timesteps", "LCMScheduler", {}, {"timesteps": [999, 759, 499, 259]}, {}, None),
+    ("tcd_custom_timesteps", "TCDScheduler", {}, {"timesteps": [999, 759, 499, 259]}, {"eta": 0.0}, None),
+    ("tcd_eta", "TCDScheduler", {}, {"num_inference_steps": 4}, {"eta": 0.3}, None),
+    ("dpmpp_2m_custom_timesteps", "DPMSolverMultistepScheduler", {}, {"timesteps": [999, 800, 500, 200, 20]}, {},
+     None),
+    ("dpmpp_2s_custom_timesteps", "DPMSolverSinglestepScheduler", {}, {"timesteps": [999, 800, 500, 200]}, {},
+     None),
+    ("dpmpp_2m_learned_range", "DPMSolverMultistepScheduler", {"variance_type": "learned_range"},
+     {"num_inference_steps": 5}, {}, "six"),
+    ("dpmsolver_thresholding", "DPMSolverMultistepScheduler",
+     {"algorithm_type": "dpmsolver", "final_sigmas_type": "sigma_min", "thresholding": True,
+      "sample_max_value": 1.5, "solver_order": 3}, {"num_inference_steps": 6}, {}, None),
+    ("deis_thresholding", "DEISMultistepScheduler", {"thresholding": True, "sample_max_value": 1.5},
+     {"num_inference_steps": 5}, {}, None),
+    ("edm_dpmpp_sde", "EDMDPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++"},
+     {"num_inference_steps": 5}, {}, None),
+    ("edm_dpmpp_exponential", "EDMDPMSolverMultistepScheduler", {"sigma_schedule": "exponential"},
+     {"num_inference_steps": 5}, {}, None),
+    ("edm_euler_exponential", "EDMEulerScheduler", {"sigma_schedule": "exponential",
+                                                   "final_sigmas_type": "sigma_min"},
+     {"num_inference_steps": 5}, {}, None),
+]
+# Stable Diffusion's training schedule, the base every traced config starts from
+TRACE_BASE = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
+                  steps_offset=1)
+TRACE_MODEL = ("model_output = x_in * (0.9 - 0.0002 * t) + pattern, x_in = scale_model_input(x, t), t the "
+               "timestep as a float; with variance: cat([that, variance], dim=1)")
+
+
+def record_scheduler_traces(out):
+    """Runs every SCHEDULER_TRACES entry with diffusers and a synthetic model, every Gaussian draw recorded, into
+    out/<name>/: trace.json (config, call, timesteps, sigmas, init_noise_sigma, draws), sample_000.npy (the start),
+    pattern.npy (+ variance.npy), noise_NNN.npy, samples.npy (the sample after each step)."""
+    import inspect
+
+    import diffusers
+    import numpy as np
+    import torch
+
+    out = Path(out)
+    for name, cls_name, over, call, step_kw, layout in SCHEDULER_TRACES:
+        cls = getattr(diffusers, cls_name)
+        sched = cls.from_config({**TRACE_BASE, "_class_name": cls_name}, **over)
+        sched.set_timesteps(**call)
+        torch.manual_seed(0)
+        channels = 3 if layout == "six" else 4
+        shape = (1, channels, 8, 8)
+        pattern = 0.5 * torch.randn(shape)
+        variance = None
+        if layout == "double":
+            variance = torch.tanh(torch.randn(shape))
+            if over.get("variance_type") == "learned":
+                variance = 0.05 + 0.1 * variance.abs()  # the variance itself, positive
+        elif layout == "six":
+            variance = torch.tanh(torch.randn(shape))
+        x = torch.randn(shape) * sched.init_noise_sigma
+        start = x.clone()
+        rec = Recorder()
+        samples = []
+        params = inspect.signature(sched.step).parameters
+        kw = dict(step_kw)
+        if "generator" in params:
+            kw["generator"] = torch.Generator().manual_seed(1)
+        with rec:
+            rec.patch()
+            for t in sched.timesteps:
+                x_in = sched.scale_model_input(x, t)
+                model_out = x_in * (0.9 - 0.0002 * float(t)) + pattern
+                if variance is not None:
+                    model_out = torch.cat([model_out, variance], dim=1)
+                x = sched.step(model_out, t, x, **kw).prev_sample
+                samples.append(x.detach().clone())
+        d = out / name
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+        np.save(str(d / "sample_000.npy"), start.numpy().astype(np.float32))
+        np.save(str(d / "pattern.npy"), pattern.numpy().astype(np.float32))
+        if variance is not None:
+            np.save(str(d / "variance.npy"), variance.numpy().astype(np.float32))
+        for i, n in enumerate(rec.draws):
+            np.save(str(d / f"noise_{i:03d}.npy"), n)
+        np.save(str(d / "samples.npy"), torch.stack(samples).numpy().astype(np.float32))
+        meta = {"scheduler": scheduler_config(sched), "set_timesteps": call, "step": step_kw, "model": TRACE_MODEL,
+                "shape": list(shape), "timesteps": [float(t) for t in sched.timesteps],
+                "sigmas": [float(v) for v in sched.sigmas] if hasattr(sched, "sigmas") else None,
+                "init_noise_sigma": float(sched.init_noise_sigma), "noise_draws": [list(n.shape) for n in rec.draws],
+                "recorded_by": "tools/export/export_onnx.py --scheduler-traces"}
+        (d / "trace.json").write_text(json.dumps(meta, indent=1, default=str))
+        log(f"  trace {name}: {len(samples)} steps, {len(rec.draws)} noise draws")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------- dry run
@@ -1308,7 +1476,8 @@ def parse_args(argv):
         prog="export_onnx.py", formatter_class=argparse.RawDescriptionHelpFormatter, description=__doc__,
         epilog="See docs/models.md for the commands and job settings of each seed model.")
     p.add_argument("model", nargs="?", metavar="MODEL",
-                   help="a diffusers pipeline: local folder or hub id (for Kandinsky 2.2: the decoder)")
+                   help="a diffusers pipeline: local folder or hub id (for Kandinsky 2.2: the decoder), or tiny:FAMILY "
+                        "for the tool's tiny random pipelines (the fixtures' weights)")
     p.add_argument("out", nargs="?", metavar="OUT", help="the folder to write (with --dry-run, the only path)")
     p.add_argument("--family", choices=("auto",) + FAMILIES + ("all",), default="auto",
                    help="force the family instead of reading model_index.json (--dry-run: one family, default all)")
@@ -1329,6 +1498,10 @@ def parse_args(argv):
     g.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-torch check of each graph")
     g.add_argument("--case-only", action="store_true",
                    help="do not export: only record --record-case into an existing OUT (same MODEL)")
+    g.add_argument("--scheduler-traces", action="store_true",
+                   help="record scheduler-only reference runs (custom timesteps and sigmas, TCD's eta, learned "
+                        "variances; a synthetic model, every draw recorded) into OUT/<name>/, the one path given; "
+                        "the fixtures keep them in testdata/fixtures/schedulers")
     g.add_argument("--dry-run", action="store_true",
                    help="build tiny random pipelines of every family (or --family; sd includes a 9-channel "
                         "inpainting UNet and an LCM-distilled UNet), save each as a diffusers folder, load it "
@@ -1349,6 +1522,13 @@ def parse_args(argv):
                                        "built from the model's scheduler config; default: the model's")
     c.add_argument("--timestep-spacing", choices=("leading", "trailing", "linspace"),
                    help="override timestep_spacing (SDXL-Turbo / SD-Turbo: trailing)")
+    c.add_argument("--scheduler-config", action="append", metavar="KEY=VALUE",
+                   help="a scheduler config override for the case, VALUE as JSON (repeatable): "
+                        "use_karras_sigmas=true, algorithm_type=sde-dpmsolver++, sample_max_value=2.5")
+    c.add_argument("--vae-config", action="append", metavar="KEY=VALUE",
+                   help="a VAE config override for the case (repeatable), e.g. Playground v2.5's "
+                        "latents_mean=[...] latents_std=[...] scaling_factor=0.5; the exported folder's "
+                        "vae_decoder/config.json must carry the same values")
     c.add_argument("--case-task", choices=("txt2img", "img2img", "inpaint"), default="txt2img",
                    help="SD / SDXL: which call to record (9-channel inpainting UNets: inpaint)")
     c.add_argument("--image", help="input picture (img2img, inpaint, SVD, Kandinsky); default: a synthetic one")
@@ -1363,9 +1543,9 @@ def parse_args(argv):
     c.add_argument("--prior-steps", type=int, default=25)
     c.add_argument("--prior-guidance", type=float, default=4.0)
     args = p.parse_args(argv)
-    if args.dry_run:
+    if args.dry_run or args.scheduler_traces:
         if args.model is None or args.out is not None:
-            p.error("--dry-run takes one path: OUT")
+            p.error("--dry-run and --scheduler-traces take one path: OUT")
         args.model, args.out = None, args.model
     else:
         if args.out is None:
@@ -1390,6 +1570,8 @@ def main(argv=None):
         require("torch", "diffusers", "transformers", "onnx", "numpy")
         if args.dry_run:
             return dry_run(args.out, args)
+        if args.scheduler_traces:
+            return record_scheduler_traces(args.out)
         family, pipes = load_pipeline(args.model, args)
         out = Path(args.out)
         if not args.case_only:

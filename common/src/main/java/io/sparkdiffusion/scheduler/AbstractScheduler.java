@@ -2,6 +2,7 @@ package io.sparkdiffusion.scheduler;
 
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
+import java.util.Arrays;
 
 /**
  * What every scheduler shares: its config, the training {@link NoiseSchedule}, the inference timesteps, the
@@ -54,6 +55,38 @@ public abstract class AbstractScheduler implements Scheduler, Cloneable {
         }
     }
 
+    @Override
+    public void setTimesteps(double[] custom) {
+        throw refusal("timesteps", Schedulers.CUSTOM_TIMESTEPS);
+    }
+
+    @Override
+    public void setSigmas(double[] custom) {
+        throw refusal("sigmas", Schedulers.CUSTOM_SIGMAS);
+    }
+
+    /** The refusal of custom {@code what} by a class whose diffusers {@code set_timesteps} does not take them. */
+    protected IllegalArgumentException refusal(String what, String takers) {
+        return new IllegalArgumentException(className() + " does not take custom " + what + " (diffusers' "
+                + className() + ".set_timesteps has no " + what + " argument); schedulers that do: " + takers);
+    }
+
+    /**
+     * Checks custom timesteps or sigmas: at least {@code atLeast} finite values, and strictly decreasing where
+     * {@code descending} (the classes whose diffusers {@code set_timesteps} checks it).
+     */
+    protected static void checkCustom(String what, double[] values, int atLeast, boolean descending) {
+        if (values == null || values.length < atLeast) {
+            throw new IllegalArgumentException("custom " + what + " need at least " + atLeast + " values");
+        }
+        for (int i = 0; i < values.length; i++) {
+            if (!Double.isFinite(values[i]) || (descending && i > 0 && values[i] >= values[i - 1])) {
+                throw new IllegalArgumentException("custom " + what + " must be finite"
+                        + (descending ? " and strictly decreasing" : "") + ": " + Arrays.toString(values));
+            }
+        }
+    }
+
     /** The diffusers class this scheduler implements. */
     public String className() {
         return config.className();
@@ -68,6 +101,30 @@ public abstract class AbstractScheduler implements Scheduler, Cloneable {
                     + numTrainTimesteps + " training timesteps");
         }
         this.numInferenceSteps = steps;
+        this.stepIndex = -1;
+        this.beginIndex = -1;
+    }
+
+    /**
+     * The custom timesteps of DDPM, LCM and TCD (diffusers checks them the same way in each): strictly decreasing,
+     * starting below {@code num_train_timesteps}, cast to integers.
+     */
+    protected void setDescendingTimesteps(double[] custom) {
+        checkCustom("timesteps", custom, 1, true);
+        if (custom[0] >= numTrainTimesteps) {
+            throw new IllegalArgumentException("custom timesteps must start below num_train_timesteps "
+                    + numTrainTimesteps + ", got " + custom[0]);
+        }
+        startCustom(custom.length);
+        timesteps = new double[custom.length];
+        for (int i = 0; i < custom.length; i++) {
+            timesteps[i] = (long) custom[i];
+        }
+    }
+
+    /** The bookkeeping of a custom schedule of {@code n} timesteps (as {@link #checkSteps} for a count). */
+    protected void startCustom(int n) {
+        this.numInferenceSteps = n;
         this.stepIndex = -1;
         this.beginIndex = -1;
     }
@@ -107,6 +164,14 @@ public abstract class AbstractScheduler implements Scheduler, Cloneable {
             throw new IllegalArgumentException("timestep " + timestep + " is not one of this scheduler's timesteps");
         }
         return first;
+    }
+
+    /** The start of a {@code step}: refuses a scheduler without timesteps, then {@link #initStepIndex}. */
+    protected void beginStep(double timestep) {
+        if (timesteps.length == 0) {
+            throw new IllegalStateException("setTimesteps must be called before step");
+        }
+        initStepIndex(timestep);
     }
 
     /** Sets {@link #stepIndex} on the first call of a generation, as diffusers' {@code _init_step_index}. */

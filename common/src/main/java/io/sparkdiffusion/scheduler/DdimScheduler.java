@@ -18,7 +18,7 @@ public final class DdimScheduler extends AbstractScheduler {
             .honour("set_alpha_to_one", true)
             .prediction("epsilon", "v_prediction", "sample")
             .honour("clip_sample_range", 1.0)
-            .thresholding(false)
+            .thresholding(true)
             .spacing("leading")
             .honour("rescale_betas_zero_snr", false);
 

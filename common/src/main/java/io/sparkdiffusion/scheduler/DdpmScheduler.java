@@ -14,7 +14,8 @@ import io.sparkdiffusion.util.JsonConfig;
  *
  * <p>Variances: {@code fixed_small} (default) and {@code fixed_small_log} use the posterior variance
  * {@code (1 - abar_prev) / (1 - abar_t) beta_t} (clamped at 1e-20), {@code fixed_large} uses {@code beta_t}.
- * The learned variances and dynamic thresholding are not supported.
+ * {@code learned} / {@code learned_range} read the variance from the model output's second half
+ * ({@link LearnedVariance}); {@code thresholding} and {@code clip_sample} act on x0 ({@link SampleClipping}).
  */
 public final class DdpmScheduler extends AbstractScheduler {
     private final String varianceType;
@@ -22,11 +23,18 @@ public final class DdpmScheduler extends AbstractScheduler {
 
     static final SchedulerConfig.Keys KEYS = SchedulerConfig.Keys.of("DDPMScheduler")
             .betas(0.0001, 0.02, "linear")
-            .honour("variance_type", "fixed_small", "fixed_small", "fixed_small_log", "fixed_large")
+            .honour(
+                    "variance_type",
+                    "fixed_small",
+                    "fixed_small",
+                    "fixed_small_log",
+                    "fixed_large",
+                    "learned",
+                    "learned_range")
             .honour("clip_sample", true)
             .prediction("epsilon", "v_prediction", "sample")
             .honour("clip_sample_range", 1.0)
-            .thresholding(false)
+            .thresholding(true)
             .spacing("leading")
             .honour("rescale_betas_zero_snr", false);
 
@@ -40,6 +48,20 @@ public final class DdpmScheduler extends AbstractScheduler {
     public void setTimesteps(int steps) {
         checkSteps(steps);
         timesteps = TimestepSpacing.discrete(timestepSpacing, numTrainTimesteps, steps, stepsOffset);
+    }
+
+    /**
+     * diffusers {@code set_timesteps(timesteps=...)}: strictly decreasing integer timesteps below
+     * {@code num_train_timesteps}; each step goes to the next one (-1 after the last).
+     */
+    @Override
+    public void setTimesteps(double[] custom) {
+        setDescendingTimesteps(custom);
+    }
+
+    @Override
+    public boolean acceptsCustomTimesteps() {
+        return true;
     }
 
     /** The inference timestep after {@code t} (diffusers {@code previous_timestep}), or -1 after the last one. */
@@ -57,6 +79,17 @@ public final class DdpmScheduler extends AbstractScheduler {
         if (numInferenceSteps == 0) {
             throw new IllegalStateException("setTimesteps must be called before step");
         }
+        Tensor predictedVariance = null;
+        boolean learned = varianceType.startsWith("learned");
+        if (learned && !LearnedVariance.present(modelOutput, sample)) {
+            throw new IllegalArgumentException("DDPMScheduler variance_type '" + varianceType + "' needs a model output"
+                    + " with twice the sample's channels (mean and variance), got " + modelOutput + " for " + sample);
+        }
+        if (learned) {
+            Tensor[] halves = LearnedVariance.split(modelOutput, (int) sample.dim(1));
+            modelOutput = halves[0];
+            predictedVariance = halves[1];
+        }
         int t = (int) timestep;
         int prev = previousTimestep(timestep);
         double abar = schedule.alphaCumprod(t);
@@ -70,6 +103,14 @@ public final class DdpmScheduler extends AbstractScheduler {
             return mean;
         }
         Tensor z = noise.next(modelOutput.shape());
+        if (predictedVariance != null && varianceType.equals("learned_range")) {
+            // _get_variance clamps the posterior variance at 1e-20 before its log
+            double posterior = Math.max((1 - abarPrev) / (1 - abar) * betaT, 1e-20);
+            return LearnedVariance.addRangeNoise(mean, predictedVariance, z, posterior, betaT);
+        }
+        if (predictedVariance != null) {
+            return LearnedVariance.addNoise(mean, predictedVariance, z);
+        }
         return Tensors.lincomb(1, mean, std(abar, abarPrev, betaT), z);
     }
 

@@ -22,7 +22,7 @@ public class DpmSolverMultistepScheduler extends MultistepVpScheduler {
             .betas(0.0001, 0.02, "linear")
             .honour("solver_order", 2)
             .prediction("epsilon", "sample", "v_prediction")
-            .thresholding(false)
+            .thresholding(true)
             // diffusers re-registers DEIS configs as dpmsolver++ and UniPC/DEIS solver types as midpoint
             .honour(
                     "algorithm_type",
@@ -36,25 +36,22 @@ public class DpmSolverMultistepScheduler extends MultistepVpScheduler {
             .honour("lower_order_final", true)
             .honour("euler_at_final", false)
             .honour("use_karras_sigmas", false)
-            .refuse("use_exponential_sigmas", false, "exponential sigma spacing")
-            .refuse("use_beta_sigmas", false, "beta-distribution sigma spacing")
-            .refuse("use_lu_lambdas", false, "Lu et al. lambda spacing")
-            .refuse("use_flow_sigmas", false, "flow-matching sigmas, for flow-matching models")
-            // flow_shift and time_shift_type act only with use_flow_sigmas / use_dynamic_shifting, both refused
-            .honour("flow_shift", 1.0)
+            .honour("use_exponential_sigmas", false)
+            .honour("use_beta_sigmas", false)
+            .honour("use_lu_lambdas", false)
+            .flowMatchingRefused()
             .honour("final_sigmas_type", "zero", "zero", "sigma_min")
             .honour("lambda_min_clipped", Double.NEGATIVE_INFINITY)
-            .refuse("variance_type", null, "learned variance")
+            .honour("variance_type", null, "learned", "learned_range")
             .spacing("linspace")
-            .honour("rescale_betas_zero_snr", false)
-            .refuse("use_dynamic_shifting", false, "resolution-dependent shifting of flow-matching sigmas")
-            .honour("time_shift_type", "exponential");
+            .honour("rescale_betas_zero_snr", false);
 
     protected final String algorithm;
     protected final boolean midpoint;
     private final boolean eulerAtFinal;
-    private final double lambdaMinClipped;
     private final boolean cosineSchedule;
+    /** {@code variance_type} learned / learned_range: the model output's first channels are the noise. */
+    private final boolean learnedVariance;
 
     public DpmSolverMultistepScheduler(JsonConfig config) {
         this(KEYS.bind(config));
@@ -75,9 +72,8 @@ public class DpmSolverMultistepScheduler extends MultistepVpScheduler {
         if (solverOrder == 3 && algorithm.equals("sde-dpmsolver")) {
             throw config.unsupported("solver_order", 3, "sde-dpmsolver has orders 1 and 2");
         }
-        this.eulerAtFinal = config.bool("euler_at_final");
-        this.lambdaMinClipped =
-                config.declares("lambda_min_clipped") ? config.real("lambda_min_clipped") : Double.NEGATIVE_INFINITY;
+        this.eulerAtFinal = config.declares("euler_at_final") && config.bool("euler_at_final");
+        this.learnedVariance = config.declares("variance_type") && config.string("variance_type") != null;
         this.cosineSchedule = config.declares("beta_schedule")
                 && "squaredcos_cap_v2".equals(config.string("beta_schedule"))
                 && config.reals("trained_betas") == null;
@@ -92,42 +88,48 @@ public class DpmSolverMultistepScheduler extends MultistepVpScheduler {
         return algorithm.startsWith("sde-");
     }
 
+    /** diffusers rounds the Karras and Lu timesteps, except for the cosine schedule (then truncates them). */
+    @Override
+    protected boolean roundConvertedTimesteps(SigmaSchedule.Kind kind) {
+        return (kind == SigmaSchedule.Kind.KARRAS || kind == SigmaSchedule.Kind.LU_LAMBDAS) && !cosineSchedule;
+    }
+
+    /** diffusers {@code set_timesteps(timesteps=...)}: integer timesteps, the training sigmas there. */
+    @Override
+    public void setTimesteps(double[] custom) {
+        setCustomTimesteps(custom);
+    }
+
+    @Override
+    public boolean acceptsCustomTimesteps() {
+        return true;
+    }
+
     /**
-     * {@code num_train_timesteps} less the timesteps whose lambda is below {@code lambda_min_clipped}
-     * (diffusers' {@code searchsorted} on the flipped float32 lambdas), which matters for the cosine schedule.
+     * diffusers {@code convert_model_output}: the data prediction (++ algorithms, thresholded with
+     * {@code thresholding}) or the noise prediction (thresholded through its x0). With {@code variance_type}
+     * learned / learned_range an epsilon model's output is cut to its first three channels, as diffusers does
+     * ({@code model_output[:, :3]}, for pixel-space models such as DeepFloyd IF whose variance fills the rest).
      */
-    @Override
-    protected int lastTimestep() {
-        int clipped = 0;
-        for (int i = 0; i < numTrainTimesteps; i++) {
-            float a = schedule.sigmaSafeAlphaCumprod(i);
-            float alpha = (float) Math.sqrt(a);
-            float sigma = (float) Math.sqrt(1f - a);
-            float lambda = (float) Math.log(alpha) - (float) Math.log(sigma);
-            if (lambda < lambdaMinClipped) {
-                clipped++;
-            }
-        }
-        return numTrainTimesteps - clipped;
-    }
-
-    /** diffusers leaves the Karras timesteps of the cosine schedule unrounded (then truncates them). */
-    @Override
-    protected boolean roundKarrasTimesteps() {
-        return !cosineSchedule;
-    }
-
-    /** diffusers {@code convert_model_output}: the data prediction (++ algorithms) or the noise prediction. */
     protected Tensor convertModelOutput(Tensor modelOutput, Tensor sample) {
-        return dataPrediction() ? dataPrediction(modelOutput, sample) : noisePrediction(modelOutput, sample);
+        if (learnedVariance && predictionType.equals("epsilon")) {
+            modelOutput = LearnedVariance.split(modelOutput, 3)[0];
+        }
+        if (dataPrediction()) {
+            return dataPrediction(modelOutput, sample);
+        }
+        Tensor eps = noisePrediction(modelOutput, sample);
+        if (!clipping.thresholds()) {
+            return eps;
+        }
+        Vp v = vpAt(stepIndex);
+        Tensor x0 = clipping.threshold(combine(new double[] {1 / v.alpha(), -v.sigma() / v.alpha()}, sample, eps));
+        return combine(new double[] {1 / v.sigma(), -v.alpha() / v.sigma()}, sample, x0);
     }
 
     @Override
     public Tensor step(Tensor modelOutput, double timestep, Tensor sample, NoiseSource noise) {
-        if (sigmas.length == 0) {
-            throw new IllegalStateException("setTimesteps must be called before step");
-        }
-        initStepIndex(timestep);
+        beginStep(timestep);
         int n = timesteps.length;
         // lower orders at the end improve stability for few steps (and a zero final sigma needs first order)
         boolean lowerOrderFinalStep =

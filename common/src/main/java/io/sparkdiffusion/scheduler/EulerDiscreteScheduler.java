@@ -17,8 +17,8 @@ public class EulerDiscreteScheduler extends KDiffusionScheduler {
             .prediction("epsilon", "v_prediction", "sample")
             .honour("interpolation_type", "linear", "linear")
             .honour("use_karras_sigmas", false)
-            .refuse("use_exponential_sigmas", false, "exponential sigma spacing")
-            .refuse("use_beta_sigmas", false, "beta-distribution sigma spacing")
+            .honour("use_exponential_sigmas", false)
+            .honour("use_beta_sigmas", false)
             .honour("sigma_min", null)
             .honour("sigma_max", null)
             .spacing("linspace")
@@ -47,18 +47,61 @@ public class EulerDiscreteScheduler extends KDiffusionScheduler {
     @Override
     public void setTimesteps(int steps) {
         checkSteps(steps);
-        double[][] ts = spacedSigmas(steps, karrasFromConfigRange(), false);
-        sigmas = SigmaSchedule.withFinal(ts[1], sigmaMinFinal ? trainSigmas[0] : 0.0);
-        timesteps = new double[steps];
-        for (int i = 0; i < steps; i++) {
-            // continuous: 0.25 * log of the float32 sigma, in float32 as on diffusers' tensors
-            timesteps[i] = continuousTimesteps ? 0.25f * (float) Math.log((float) sigmas[i]) : (float) ts[0][i];
-        }
+        double[][] ts = spacedSigmas(steps, false);
+        install(ts[0], SigmaSchedule.withFinal(ts[1], sigmaMinFinal ? trainSigmas[0] : 0.0));
     }
 
-    /** Whether the Karras ramp takes {@code sigma_min} / {@code sigma_max} from the config (not LMS's). */
-    protected boolean karrasFromConfigRange() {
-        return true;
+    /** diffusers {@code set_timesteps(timesteps=...)}: the training sigmas interpolated at the given timesteps. */
+    @Override
+    public void setTimesteps(double[] custom) {
+        if (continuousTimesteps) {
+            throw new IllegalArgumentException(className() + " cannot take custom timesteps with timestep_type"
+                    + " 'continuous' and v_prediction (diffusers refuses it)");
+        }
+        double[][] ts = customTimesteps(custom);
+        install(ts[0], SigmaSchedule.withFinal(ts[1], sigmaMinFinal ? trainSigmas[0] : 0.0));
+    }
+
+    /**
+     * diffusers {@code set_timesteps(sigmas=...)}: the given sigmas (the final one included, float32) and their
+     * fractional training timesteps ({@code _sigma_to_t}); any {@code use_*_sigmas} and {@code final_sigmas_type}
+     * give way to them, as in diffusers.
+     */
+    @Override
+    public void setSigmas(double[] custom) {
+        if (!acceptsCustomSigmas()) {
+            throw refusal("sigmas", Schedulers.CUSTOM_SIGMAS);
+        }
+        checkCustom("sigmas", custom, 2, false);
+        startCustom(custom.length - 1);
+        double[] s = new double[custom.length - 1];
+        double[] t = new double[s.length];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = (float) custom[i];
+            t[i] = SigmaSchedule.sigmaToT(s[i], trainSigmas);
+        }
+        install(t, SigmaSchedule.withFinal(s, custom[custom.length - 1]));
+    }
+
+    /** Euler itself takes custom timesteps and sigmas; its subclasses (ancestral, LMS) do not in diffusers. */
+    @Override
+    public boolean acceptsCustomTimesteps() {
+        return getClass() == EulerDiscreteScheduler.class;
+    }
+
+    @Override
+    public boolean acceptsCustomSigmas() {
+        return getClass() == EulerDiscreteScheduler.class;
+    }
+
+    /** The loop's timesteps and sigmas; with continuous timesteps the UNet sees {@code 0.25 ln(sigma)}. */
+    private void install(double[] t, double[] withFinal) {
+        sigmas = withFinal;
+        timesteps = new double[t.length];
+        for (int i = 0; i < t.length; i++) {
+            // continuous: 0.25 * log of the float32 sigma, in float32 as on diffusers' tensors
+            timesteps[i] = continuousTimesteps ? 0.25f * (float) Math.log((float) sigmas[i]) : (float) t[i];
+        }
     }
 
     @Override

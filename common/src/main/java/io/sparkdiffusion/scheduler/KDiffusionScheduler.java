@@ -2,6 +2,7 @@ package io.sparkdiffusion.scheduler;
 
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
+import java.util.Locale;
 
 /**
  * What the k-diffusion samplers of diffusers share (Euler, Euler ancestral, LMS, Heun, KDPM2; Karras et al. 2022,
@@ -21,7 +22,7 @@ abstract class KDiffusionScheduler extends AbstractScheduler {
 
     KDiffusionScheduler(SchedulerConfig config) {
         super(config);
-        this.trainSigmas = schedule.trainingSigmas();
+        this.trainSigmas = schedule == null ? new double[0] : schedule.trainingSigmas(); // EDM has no training betas
         this.sigmaKind = SigmaSchedule.Kind.of(config);
     }
 
@@ -33,26 +34,54 @@ abstract class KDiffusionScheduler extends AbstractScheduler {
     /**
      * The block every k-diffusion {@code set_timesteps} starts with: {@code timestep_spacing} timesteps
      * ({@link TimestepSpacing#continuous}), the training sigmas interpolated there, and with a converted sigma
-     * schedule the ramp between the ends ({@link SigmaSchedule#range}, or the interpolated ends when
-     * {@code configRange} is false, as LMS's Karras ramp) mapped back to fractional timesteps ({@code _sigma_to_t}),
-     * rounded when {@code roundTimesteps} (KDPM2's Karras path). Returns {@code {timesteps, sigmas}}, both of
-     * {@code steps} entries, without the final sigma.
+     * schedule ({@code use_karras_sigmas}, {@code use_exponential_sigmas}, {@code use_beta_sigmas}) the ramp between
+     * the ends ({@link SigmaSchedule#range}; LMS's Karras ramp takes the interpolated ends) mapped back to fractional
+     * timesteps ({@code _sigma_to_t}), the Karras ones rounded when {@code roundKarras} (KDPM2). Returns
+     * {@code {timesteps, sigmas}}, both of {@code steps} entries, without the final sigma.
      */
-    protected double[][] spacedSigmas(int steps, boolean configRange, boolean roundTimesteps) {
+    protected double[][] spacedSigmas(int steps, boolean roundKarras) {
         double[] train = trainSigmas();
         double[] t = TimestepSpacing.continuous(timestepSpacing, numTrainTimesteps, steps, stepsOffset);
         double[] s = SigmaSchedule.interpolate(t, train);
         if (sigmaKind != SigmaSchedule.Kind.INTERPOLATED) {
-            double[] range = configRange
-                    ? SigmaSchedule.range(config, s[s.length - 1], s[0])
-                    : new double[] {s[s.length - 1], s[0]};
-            s = SigmaSchedule.karras(range[0], range[1], steps);
+            boolean karras = sigmaKind == SigmaSchedule.Kind.KARRAS;
+            double[] range = karras && !karrasFromConfigRange()
+                    ? new double[] {s[s.length - 1], s[0]}
+                    : SigmaSchedule.range(config, s[s.length - 1], s[0]);
+            s = sigmaKind.sigmas(range[0], range[1], steps);
             for (int i = 0; i < steps; i++) {
                 double ti = SigmaSchedule.sigmaToT(s[i], train);
-                t[i] = roundTimesteps ? Math.rint(ti) : ti;
+                t[i] = karras && roundKarras ? Math.rint(ti) : ti;
             }
         }
         return new double[][] {t, s};
+    }
+
+    /** Whether the Karras ramp takes {@code sigma_min} / {@code sigma_max} from the config (not LMS's). */
+    protected boolean karrasFromConfigRange() {
+        return true;
+    }
+
+    /**
+     * Custom timesteps for the classes that take them (Euler, Heun): refused with a converted sigma schedule, as
+     * diffusers refuses it; the training sigmas interpolated at the given (float32) timesteps.
+     * Returns {@code {timesteps, sigmas}} without the final sigma.
+     */
+    protected double[][] customTimesteps(double[] custom) {
+        if (!acceptsCustomTimesteps()) {
+            throw refusal("timesteps", Schedulers.CUSTOM_TIMESTEPS);
+        }
+        checkCustom("timesteps", custom, 1, false);
+        if (sigmaKind != SigmaSchedule.Kind.INTERPOLATED) {
+            throw new IllegalArgumentException(className() + " cannot take custom timesteps with "
+                    + sigmaKind.name().toLowerCase(Locale.ROOT) + " sigmas (diffusers refuses it)");
+        }
+        startCustom(custom.length);
+        double[] t = new double[custom.length];
+        for (int i = 0; i < t.length; i++) {
+            t[i] = (float) custom[i];
+        }
+        return new double[][] {t, SigmaSchedule.interpolate(t, trainSigmas())};
     }
 
     /** {@code max(sigmas)} for linspace and trailing spacing, {@code sqrt(max^2 + 1)} for leading (diffusers). */

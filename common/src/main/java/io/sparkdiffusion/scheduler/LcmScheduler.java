@@ -17,7 +17,7 @@ import io.sparkdiffusion.util.JsonConfig;
  * {@code k = T / original_inference_steps}, evenly by index; like diffusers, {@code timestep_spacing} and
  * {@code steps_offset} play no part.
  */
-public final class LcmScheduler extends AbstractScheduler {
+public class LcmScheduler extends AbstractScheduler {
     private static final double SIGMA_DATA = 0.5;
 
     private final int originalInferenceSteps;
@@ -33,14 +33,18 @@ public final class LcmScheduler extends AbstractScheduler {
             .honour("set_alpha_to_one", true)
             .honour("steps_offset", 0)
             .prediction("epsilon", "v_prediction", "sample")
-            .thresholding(false)
+            .thresholding(true)
             // diffusers' LCMScheduler.set_timesteps never reads timestep_spacing (nor steps_offset)
             .honour("timestep_spacing", "leading", "linspace", "leading", "trailing")
             .honour("timestep_scaling", 10.0)
             .honour("rescale_betas_zero_snr", false);
 
     public LcmScheduler(JsonConfig config) {
-        super(KEYS.bind(config));
+        this(KEYS.bind(config));
+    }
+
+    LcmScheduler(SchedulerConfig config) {
+        super(config);
         this.originalInferenceSteps = this.config.integer("original_inference_steps");
         this.timestepScaling = this.config.real("timestep_scaling");
         this.clipping = SampleClipping.from(this.config);
@@ -66,12 +70,23 @@ public final class LcmScheduler extends AbstractScheduler {
         timesteps = TimestepSpacing.distilled(numTrainTimesteps, originalSteps, strength, steps);
     }
 
+    /**
+     * diffusers {@code set_timesteps(timesteps=...)} (strength 1): strictly decreasing integer timesteps starting
+     * below {@code num_train_timesteps}; diffusers only warns when they leave the distillation schedule.
+     */
+    @Override
+    public void setTimesteps(double[] custom) {
+        setDescendingTimesteps(custom);
+    }
+
+    @Override
+    public boolean acceptsCustomTimesteps() {
+        return true;
+    }
+
     @Override
     public Tensor step(Tensor modelOutput, double timestep, Tensor sample, NoiseSource noise) {
-        if (numInferenceSteps == 0) {
-            throw new IllegalStateException("setTimesteps must be called before step");
-        }
-        initStepIndex(timestep);
+        beginStep(timestep);
         int t = (int) timestep;
         int prev = stepIndex + 1 < timesteps.length ? (int) timesteps[stepIndex + 1] : t;
         double abarPrev = prev >= 0 ? schedule.alphaCumprod(prev) : finalAlphaCumprod;

@@ -20,7 +20,7 @@ import java.util.Iterator;
  * integrates it exactly (diffusers calls {@code scipy.integrate.quad}, whose Gauss–Kronrod rule is also exact here).
  *
  * <p>Sigmas, timesteps (linspace / leading / trailing, optional {@code use_karras_sigmas} between the interpolated
- * ends),
+ * ends, {@code use_exponential_sigmas}, {@code use_beta_sigmas}),
  * {@code init_noise_sigma}, {@link #scaleModelInput} and {@link #addNoise} are the Euler scheduler's.
  * {@code prediction_type} epsilon, v_prediction or sample. Deterministic: no noise is drawn.
  */
@@ -28,8 +28,8 @@ public class LmsDiscreteScheduler extends EulerDiscreteScheduler {
     static final SchedulerConfig.Keys KEYS = SchedulerConfig.Keys.of("LMSDiscreteScheduler")
             .betas(0.0001, 0.02, "linear")
             .honour("use_karras_sigmas", false)
-            .refuse("use_exponential_sigmas", false, "exponential sigma spacing")
-            .refuse("use_beta_sigmas", false, "beta-distribution sigma spacing")
+            .honour("use_exponential_sigmas", false)
+            .honour("use_beta_sigmas", false)
             .prediction("epsilon", "v_prediction", "sample")
             .spacing("linspace");
 

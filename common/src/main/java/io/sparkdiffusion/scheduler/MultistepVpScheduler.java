@@ -2,6 +2,7 @@ package io.sparkdiffusion.scheduler;
 
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
+import java.util.Locale;
 
 /**
  * What the exponential-integrator solvers share (DPM-Solver, Lu et al. 2022, arXiv:2206.00927 and arXiv:2211.01095;
@@ -20,6 +21,8 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
     protected final boolean zeroFinalSigma;
     /** {@code sqrt((1 - abar) / abar)} per training timestep (float32), shared by copies. */
     protected final double[] trainSigmas;
+    /** Dynamic thresholding of the data prediction ({@code thresholding}), where the class has it. */
+    protected final SampleClipping clipping;
     /** One sigma per inference timestep plus the final one (float32 values). */
     protected double[] sigmas = new double[0];
     /** Converted model outputs, newest last ({@code model_outputs} of diffusers); made by {@link #setTimesteps}. */
@@ -38,23 +41,48 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
         this.zeroFinalSigma = !config.declares("final_sigmas_type")
                 || config.string("final_sigmas_type").equals("zero");
         this.trainSigmas = schedule == null ? new double[0] : schedule.trainingSigmas();
+        this.clipping = SampleClipping.from(config);
     }
 
     // ---- hooks where the diffusers classes differ ----
 
-    /** One past the largest usable training timestep ({@code num_train_timesteps}, less DPM's lambda clipping). */
+    /**
+     * One past the largest usable training timestep: {@code num_train_timesteps} less the timesteps whose lambda is
+     * below DPM-Solver's {@code lambda_min_clipped} (diffusers' {@code searchsorted} on the flipped float32
+     * lambdas), which matters for the cosine schedule.
+     */
     protected int lastTimestep() {
-        return numTrainTimesteps;
+        if (!config.declares("lambda_min_clipped")) {
+            return numTrainTimesteps;
+        }
+        double lambdaMinClipped = config.real("lambda_min_clipped");
+        int clipped = 0;
+        for (int i = 0; i < numTrainTimesteps; i++) {
+            float a = schedule.sigmaSafeAlphaCumprod(i);
+            float alpha = (float) Math.sqrt(a);
+            float sigma = (float) Math.sqrt(1f - a);
+            float lambda = (float) Math.log(alpha) - (float) Math.log(sigma);
+            if (lambda < lambdaMinClipped) {
+                clipped++;
+            }
+        }
+        return numTrainTimesteps - clipped;
     }
 
-    /** Whether the Karras path rounds the mapped-back timesteps (before they are truncated to integers). */
-    protected boolean roundKarrasTimesteps() {
-        return true;
+    /**
+     * Whether the timesteps mapped back from a converted sigma ramp are rounded before the int64 cast truncates
+     * them: diffusers rounds the Karras ones.
+     */
+    protected boolean roundConvertedTimesteps(SigmaSchedule.Kind kind) {
+        return kind == SigmaSchedule.Kind.KARRAS;
     }
 
-    /** The sigma appended after the last step for {@code final_sigmas_type = sigma_min}: the smallest training one. */
-    protected double sigmaMinFinal(double[] stepSigmas) {
-        return trainSigmas[0];
+    /**
+     * The sigma appended after the last step: 0 for {@code final_sigmas_type = zero}, else the smallest training
+     * sigma ({@code sigma_min}).
+     */
+    protected double finalSigma(double[] stepSigmas) {
+        return zeroFinalSigma ? 0.0 : trainSigmas[0];
     }
 
     // ---- set_timesteps ----
@@ -64,11 +92,16 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
         checkSteps(steps);
         double[] t;
         double[] s;
-        if (sigmaKind == SigmaSchedule.Kind.KARRAS) {
-            double[] range = SigmaSchedule.range(config, trainSigmas[0], trainSigmas[trainSigmas.length - 1]);
-            s = SigmaSchedule.karras(range[0], range[1], steps);
+        if (sigmaKind != SigmaSchedule.Kind.INTERPOLATED) {
+            double min = trainSigmas[0];
+            double max = trainSigmas[trainSigmas.length - 1];
+            // Lu's lambdas span the training range; the sigma ramps honour sigma_min / sigma_max
+            double[] range = sigmaKind == SigmaSchedule.Kind.LU_LAMBDAS
+                    ? new double[] {min, max}
+                    : SigmaSchedule.range(config, min, max);
+            s = sigmaKind.sigmas(range[0], range[1], steps);
             t = new double[steps];
-            boolean round = roundKarrasTimesteps();
+            boolean round = roundConvertedTimesteps(sigmaKind);
             for (int i = 0; i < steps; i++) {
                 double ti = SigmaSchedule.sigmaToT(s[i], trainSigmas);
                 // torch's int64 cast truncates what was not rounded
@@ -77,13 +110,41 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
         } else {
             String spacing = timestepSpacing == null ? "linspace" : timestepSpacing;
             t = TimestepSpacing.multistep(spacing, numTrainTimesteps, lastTimestep(), steps, stepsOffset);
-            s = new double[t.length];
-            for (int i = 0; i < t.length; i++) {
-                // np.interp at an integer timestep, clamped to the table like np.interp
-                s[i] = trainSigmas[(int) Math.min(Math.max(t[i], 0), trainSigmas.length - 1)];
-            }
+            s = sigmasAt(t);
         }
-        sigmas = SigmaSchedule.withFinal(s, zeroFinalSigma ? 0.0 : sigmaMinFinal(s));
+        install(t, s);
+    }
+
+    /**
+     * diffusers {@code set_timesteps(timesteps=...)} of DPM-Solver (multi- and singlestep): integer timesteps
+     * ({@code astype(int64)}), the training sigmas there; refused with a converted sigma schedule, as diffusers
+     * refuses it.
+     */
+    protected void setCustomTimesteps(double[] custom) {
+        if (sigmaKind != SigmaSchedule.Kind.INTERPOLATED) {
+            throw new IllegalArgumentException(className() + " cannot take custom timesteps with "
+                    + sigmaKind.name().toLowerCase(Locale.ROOT) + " sigmas (diffusers refuses it)");
+        }
+        double[] t = new double[custom.length];
+        for (int i = 0; i < t.length; i++) {
+            t[i] = (long) custom[i];
+        }
+        startCustom(t.length);
+        install(t, sigmasAt(t));
+    }
+
+    /** The training sigma at each integer timestep ({@code np.interp}, clamped to the table). */
+    private double[] sigmasAt(double[] t) {
+        double[] s = new double[t.length];
+        for (int i = 0; i < t.length; i++) {
+            s[i] = trainSigmas[(int) Math.min(Math.max(t[i], 0), trainSigmas.length - 1)];
+        }
+        return s;
+    }
+
+    /** Installs a schedule: the sigmas with the final one, and fresh multistep state. */
+    protected void install(double[] t, double[] s) {
+        sigmas = SigmaSchedule.withFinal(s, finalSigma(s));
         timesteps = t;
         numInferenceSteps = t.length;
         history = new Tensor[solverOrder];
@@ -116,14 +177,18 @@ abstract class MultistepVpScheduler extends AbstractScheduler {
 
     // ---- model output conversion ----
 
-    /** Data prediction x0 at the current step: epsilon {@code (x - sigma_t eps) / alpha_t}, v {@code alpha_t x - sigma_t v}. */
+    /**
+     * Data prediction x0 at the current step: epsilon {@code (x - sigma_t eps) / alpha_t}, v
+     * {@code alpha_t x - sigma_t v}; dynamically thresholded with {@code thresholding}.
+     */
     protected Tensor dataPrediction(Tensor modelOutput, Tensor sample) {
         Vp v = vpAt(stepIndex);
-        return switch (predictionType) {
+        Tensor x0 = switch (predictionType) {
             case "epsilon" -> Tensors.lincomb(1 / v.alpha(), sample, -v.sigma() / v.alpha(), modelOutput);
             case "sample" -> modelOutput;
             default -> Tensors.lincomb(v.alpha(), sample, -v.sigma(), modelOutput);
         };
+        return clipping.thresholds() ? clipping.threshold(x0) : x0;
     }
 
     /** Noise prediction at the current step: sample {@code (x - alpha_t x0) / sigma_t}, v {@code alpha_t v + sigma_t x}. */

@@ -13,6 +13,36 @@ public interface Scheduler {
     /** Fixes the inference timesteps (diffusers {@code set_timesteps}). */
     void setTimesteps(int numInferenceSteps);
 
+    /**
+     * Explicit timesteps instead of a count (diffusers {@code set_timesteps(timesteps=...)}, the {@code timesteps}
+     * argument of diffusers' pipelines), in the order the loop visits them. Only the schedulers whose diffusers
+     * class takes them accept them ({@link #acceptsCustomTimesteps}); the others refuse, naming the class.
+     * Pipelines call {@link Schedulers#retrieveTimesteps} rather than this.
+     */
+    default void setTimesteps(double[] timesteps) {
+        throw new IllegalArgumentException(getClass().getSimpleName()
+                + " does not take custom timesteps (its diffusers set_timesteps has no timesteps argument)");
+    }
+
+    /**
+     * Explicit sigmas, the final one included (diffusers {@code set_timesteps(sigmas=...)}); only where the
+     * diffusers class takes them ({@link #acceptsCustomSigmas}), refused by the others.
+     */
+    default void setSigmas(double[] sigmas) {
+        throw new IllegalArgumentException(getClass().getSimpleName()
+                + " does not take custom sigmas (its diffusers set_timesteps has no sigmas argument)");
+    }
+
+    /** Whether {@link #setTimesteps(double[])} is supported. */
+    default boolean acceptsCustomTimesteps() {
+        return false;
+    }
+
+    /** Whether {@link #setSigmas} is supported. */
+    default boolean acceptsCustomSigmas() {
+        return false;
+    }
+
     /** The timesteps the UNet sees, in the order the loop visits them (may be fractional, e.g. Euler linspace). */
     double[] timesteps();
 

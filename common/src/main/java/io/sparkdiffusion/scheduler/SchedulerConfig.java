@@ -232,6 +232,18 @@ final class SchedulerConfig {
             return k.honour("dynamic_thresholding_ratio", 0.995).honour("sample_max_value", 1.0);
         }
 
+        /**
+         * The flow-matching keys of the DPM-Solver, UniPC and DEIS classes: {@code use_flow_sigmas} and
+         * {@code use_dynamic_shifting} refused (they are for flow-matching models, which this engine does not run);
+         * {@code flow_shift} and {@code time_shift_type} act only with those, so they are accepted.
+         */
+        Keys flowMatchingRefused() {
+            return refuse("use_flow_sigmas", false, "flow-matching sigmas, for flow-matching models")
+                    .honour("flow_shift", 1.0)
+                    .refuse("use_dynamic_shifting", false, "resolution-dependent shifting of flow-matching sigmas")
+                    .honour("time_shift_type", "exponential");
+        }
+
         /** {@code prediction_type}, epsilon by default, of {@code supported}. */
         Keys prediction(String... supported) {
             return honour("prediction_type", "epsilon", supported);

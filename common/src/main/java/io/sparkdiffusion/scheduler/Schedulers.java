@@ -19,6 +19,12 @@ import java.util.function.Function;
  * tables and starts with no per-call state, so a resident pipeline's per-call scheduler costs almost nothing.
  */
 public final class Schedulers {
+    /** The classes whose diffusers {@code set_timesteps} takes {@code timesteps} (diffusers' retrieve_timesteps). */
+    static final String CUSTOM_TIMESTEPS = "EulerDiscreteScheduler, HeunDiscreteScheduler, DDPMScheduler, "
+            + "LCMScheduler, TCDScheduler, DPMSolverMultistepScheduler, DPMSolverSinglestepScheduler";
+    /** The classes whose diffusers {@code set_timesteps} takes a list of {@code sigmas}. */
+    static final String CUSTOM_SIGMAS = "EulerDiscreteScheduler";
+
     private static final Map<String, Function<JsonConfig, AbstractScheduler>> BY_CLASS = new LinkedHashMap<>();
     /** Templates by class name and config, never handed out; bounded, least recently used first out. */
     private static final int MAX_TEMPLATES = 64;
@@ -47,6 +53,15 @@ public final class Schedulers {
         BY_CLASS.put("PNDMScheduler", PndmScheduler::new);
         BY_CLASS.put("LCMScheduler", LcmScheduler::new);
         BY_CLASS.put("UnCLIPScheduler", UnClipScheduler::new);
+        BY_CLASS.put("HeunDiscreteScheduler", HeunDiscreteScheduler::new);
+        BY_CLASS.put("KDPM2DiscreteScheduler", KDpm2DiscreteScheduler::new);
+        BY_CLASS.put("KDPM2AncestralDiscreteScheduler", KDpm2AncestralDiscreteScheduler::new);
+        BY_CLASS.put("DPMSolverSinglestepScheduler", DpmSolverSinglestepScheduler::new);
+        BY_CLASS.put("DEISMultistepScheduler", DeisMultistepScheduler::new);
+        BY_CLASS.put("EDMEulerScheduler", EdmEulerScheduler::new);
+        BY_CLASS.put("EDMDPMSolverMultistepScheduler", EdmDpmSolverMultistepScheduler::new);
+        BY_CLASS.put("TCDScheduler", TcdScheduler::new);
+        BY_CLASS.put("IPNDMScheduler", IpndmScheduler::new);
         alias("ddim", "DDIMScheduler");
         alias("euler", "EulerDiscreteScheduler");
         alias("dpmpp_2m", "DPMSolverMultistepScheduler");
@@ -59,6 +74,18 @@ public final class Schedulers {
         alias("pndm", "PNDMScheduler");
         alias("lcm", "LCMScheduler");
         alias("unclip", "UnCLIPScheduler");
+        alias("heun", "HeunDiscreteScheduler");
+        alias("kdpm2", "KDPM2DiscreteScheduler");
+        alias("kdpm2_a", "KDPM2AncestralDiscreteScheduler");
+        alias("dpmpp_2s", "DPMSolverSinglestepScheduler");
+        // "DPM++ 2M SDE": the multistep solver's stochastic variant (diffusers' docs map A1111's name this way)
+        alias("dpmpp_sde", "DPMSolverMultistepScheduler", "algorithm_type", "sde-dpmsolver++");
+        alias("dpmpp_2m_sde", "DPMSolverMultistepScheduler", "algorithm_type", "sde-dpmsolver++");
+        alias("deis", "DEISMultistepScheduler");
+        alias("edm_euler", "EDMEulerScheduler");
+        alias("edm_dpmpp_2m", "EDMDPMSolverMultistepScheduler");
+        alias("tcd", "TCDScheduler");
+        alias("ipndm", "IPNDMScheduler");
     }
 
     private Schedulers() {}
@@ -122,6 +149,31 @@ public final class Schedulers {
         synchronized (TEMPLATES) {
             return TEMPLATES.computeIfAbsent(key, k -> built);
         }
+    }
+
+    /**
+     * What a pipeline calls instead of {@code setTimesteps(steps)} when a request may carry a custom schedule:
+     * diffusers' {@code retrieve_timesteps} (every pipeline's helper). At most one of {@code timesteps} and
+     * {@code sigmas} may be given (null: absent); with one, {@code steps} is ignored and the scheduler must take
+     * it, else it is refused naming the class and the classes that do.
+     *
+     * @return the number of inference steps as {@code retrieve_timesteps} returns it: {@code steps}, or with a
+     *     custom schedule the length of {@code scheduler.timesteps()} (what img2img's strength then applies to)
+     */
+    public static int retrieveTimesteps(Scheduler scheduler, int steps, double[] timesteps, double[] sigmas) {
+        if (timesteps != null && sigmas != null) {
+            throw new IllegalArgumentException("only one of custom timesteps and custom sigmas can be given");
+        }
+        if (timesteps != null) {
+            scheduler.setTimesteps(timesteps);
+            return scheduler.timesteps().length;
+        }
+        if (sigmas != null) {
+            scheduler.setSigmas(sigmas);
+            return scheduler.timesteps().length;
+        }
+        scheduler.setTimesteps(steps);
+        return steps;
     }
 
     /** The diffusers class names this engine implements. */

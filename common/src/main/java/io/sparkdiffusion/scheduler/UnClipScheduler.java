@@ -76,11 +76,8 @@ public final class UnClipScheduler extends AbstractScheduler {
     public Tensor step(Tensor modelOutput, double timestep, Tensor sample, NoiseSource noise) {
         int t = (int) timestep;
         Tensor predictedVariance = null;
-        if (varianceType.equals("learned_range")
-                && modelOutput.rank() > 1
-                && sample.rank() > 1
-                && modelOutput.dim(1) == 2 * sample.dim(1)) {
-            Tensor[] halves = splitAxis1(modelOutput, (int) sample.dim(1));
+        if (varianceType.equals("learned_range") && LearnedVariance.present(modelOutput, sample)) {
+            Tensor[] halves = LearnedVariance.split(modelOutput, (int) sample.dim(1));
             modelOutput = halves[0];
             predictedVariance = halves[1];
         }
@@ -107,38 +104,6 @@ public final class UnClipScheduler extends AbstractScheduler {
         if (predictedVariance == null) {
             return Tensors.lincomb(1, mean, Math.sqrt(Math.max(posterior, 1e-20)), z);
         }
-        double minLog = Math.log(posterior);
-        double maxLog = Math.log(beta);
-        float[] m = mean.data();
-        float[] p = predictedVariance.data();
-        float[] zd = z.data();
-        float[] out = new float[m.length];
-        for (int i = 0; i < out.length; i++) {
-            double frac = (p[i] + 1) / 2.0;
-            double logVar = frac * maxLog + (1 - frac) * minLog;
-            out[i] = (float) (m[i] + Math.exp(0.5 * logVar) * zd[i]);
-        }
-        return new Tensor(mean.shape(), out);
-    }
-
-    /** Splits axis 1 into {@code [0, first)} and the rest (diffusers {@code torch.split(x, first, dim=1)}). */
-    private static Tensor[] splitAxis1(Tensor x, int first) {
-        long[] shape = x.shape();
-        int channels = (int) shape[1];
-        int inner = x.rowSize() / channels;
-        int batch = (int) shape[0];
-        long[] s1 = shape.clone();
-        s1[1] = first;
-        long[] s2 = shape.clone();
-        s2[1] = (long) channels - first;
-        float[] a = new float[batch * first * inner];
-        float[] b = new float[batch * (channels - first) * inner];
-        float[] d = x.data();
-        for (int r = 0; r < batch; r++) {
-            System.arraycopy(d, r * channels * inner, a, r * first * inner, first * inner);
-            System.arraycopy(
-                    d, (r * channels + first) * inner, b, r * (channels - first) * inner, (channels - first) * inner);
-        }
-        return new Tensor[] {new Tensor(s1, a), new Tensor(s2, b)};
+        return LearnedVariance.addRangeNoise(mean, predictedVariance, z, posterior, beta);
     }
 }

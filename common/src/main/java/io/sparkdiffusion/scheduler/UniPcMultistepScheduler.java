@@ -28,7 +28,7 @@ public final class UniPcMultistepScheduler extends MultistepVpScheduler {
             .betas(0.0001, 0.02, "linear")
             .honour("solver_order", 2)
             .prediction("epsilon", "sample", "v_prediction")
-            .thresholding(false)
+            .thresholding(true)
             .honour("predict_x0", true)
             // diffusers maps the DPM-Solver and DEIS solver types to bh2
             .honour("solver_type", "bh2", "bh1", "bh2", "midpoint", "heun", "logrho")
@@ -36,16 +36,12 @@ public final class UniPcMultistepScheduler extends MultistepVpScheduler {
             .honour("disable_corrector", List.of())
             .refuse("solver_p", null, "an external predictor scheduler")
             .honour("use_karras_sigmas", false)
-            .refuse("use_exponential_sigmas", false, "exponential sigma spacing")
-            .refuse("use_beta_sigmas", false, "beta-distribution sigma spacing")
-            .refuse("use_flow_sigmas", false, "flow-matching sigmas, for flow-matching models")
-            // flow_shift, time_shift_type and shift_terminal act only with the refused flow-matching options
-            .honour("flow_shift", 1.0)
+            .honour("use_exponential_sigmas", false)
+            .honour("use_beta_sigmas", false)
+            .flowMatchingRefused()
             .spacing("linspace")
             .honour("final_sigmas_type", "zero", "zero", "sigma_min")
             .honour("rescale_betas_zero_snr", false)
-            .refuse("use_dynamic_shifting", false, "resolution-dependent shifting of flow-matching sigmas")
-            .honour("time_shift_type", "exponential")
             .honour("sigma_min", null)
             .honour("sigma_max", null)
             .honour("shift_terminal", null);
@@ -72,12 +68,16 @@ public final class UniPcMultistepScheduler extends MultistepVpScheduler {
         this.disableCorrector = Set.copyOf(disabled);
     }
 
-    /** With Karras sigmas, UniPC's {@code sigma_min} final sigma is the ramp's last value. */
+    /**
+     * UniPC's {@code sigma_min} final sigma is the last of a converted ramp (Karras, exponential, beta), else the
+     * smallest training sigma.
+     */
     @Override
-    protected double sigmaMinFinal(double[] stepSigmas) {
-        return sigmaKind != SigmaSchedule.Kind.INTERPOLATED
-                ? stepSigmas[stepSigmas.length - 1]
-                : super.sigmaMinFinal(stepSigmas);
+    protected double finalSigma(double[] stepSigmas) {
+        if (zeroFinalSigma) {
+            return 0.0;
+        }
+        return sigmaKind != SigmaSchedule.Kind.INTERPOLATED ? stepSigmas[stepSigmas.length - 1] : trainSigmas[0];
     }
 
     @Override
@@ -87,10 +87,7 @@ public final class UniPcMultistepScheduler extends MultistepVpScheduler {
 
     @Override
     public Tensor step(Tensor modelOutput, double timestep, Tensor sample, NoiseSource noise) {
-        if (sigmas.length == 0) {
-            throw new IllegalStateException("setTimesteps must be called before step");
-        }
-        initStepIndex(timestep);
+        beginStep(timestep);
         boolean useCorrector = stepIndex > 0 && !disableCorrector.contains(stepIndex - 1) && lastSample != null;
         Tensor converted = predictX0 ? dataPrediction(modelOutput, sample) : noisePrediction(modelOutput, sample);
         if (useCorrector) {

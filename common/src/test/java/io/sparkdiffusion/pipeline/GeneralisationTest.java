@@ -72,11 +72,11 @@ class GeneralisationTest {
                             ImageRequest.builder()
                                     .prompts(List.of("x"))
                                     .steps(1)
-                                    .scheduler("heun")
+                                    .scheduler("warp_drive")
                                     .build(),
                             new SeededNoise(1)));
             assertTrue(
-                    e.getMessage().contains("unknown scheduler 'heun'")
+                    e.getMessage().contains("unknown scheduler 'warp_drive'")
                             && e.getMessage().contains("euler_a"),
                     e.getMessage());
         }

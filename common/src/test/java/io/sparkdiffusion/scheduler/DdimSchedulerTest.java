@@ -123,11 +123,12 @@ class DdimSchedulerTest {
     }
 
     @Test
-    void unsupportedOptionsAreRefusedByName() {
+    void unsupportedValuesAreRefusedByName() {
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,
-                () -> Schedulers.create(sdConfig("DDIMScheduler", "thresholding", true)));
-        assertTrue(e.getMessage().contains("thresholding"), e.getMessage());
+                () -> Schedulers.create(sdConfig("DDIMScheduler", "prediction_type", "flow_prediction")));
+        assertTrue(e.getMessage().contains("prediction_type"), e.getMessage());
+        assertTrue(e.getMessage().contains("DDIMScheduler"), e.getMessage());
     }
 
     /** {@code q(x_t | x0)}'s mean plus its noise: {@code sqrt(abar) x0 + sqrt(1 - abar) eps}, in double. */

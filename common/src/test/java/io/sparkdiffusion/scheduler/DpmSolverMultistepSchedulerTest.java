@@ -297,7 +297,8 @@ class DpmSolverMultistepSchedulerTest {
         assertTrue(e.getMessage().contains("dpmsolver++, sde-dpmsolver++, dpmsolver, sde-dpmsolver"), e.getMessage());
         assertThrows(
                 IllegalArgumentException.class,
-                () -> new DpmSolverMultistepScheduler(sdConfig("DPMSolverMultistepScheduler", "thresholding", true)));
+                () -> new DpmSolverMultistepScheduler(
+                        sdConfig("DPMSolverMultistepScheduler", "use_flow_sigmas", true)));
         assertThrows(
                 IllegalArgumentException.class,
                 () -> new DpmSolverMultistepScheduler(

@@ -14,7 +14,6 @@ import static io.sparkdiffusion.scheduler.SchedulerTestSupport.sigmaAt;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkdiffusion.tensor.Tensor;
@@ -174,11 +173,34 @@ class EulerDiscreteSchedulerTest {
         }
     }
 
-    @ParameterizedTest
-    @CsvSource({"use_exponential_sigmas", "use_beta_sigmas"})
-    void sigmaSpacingsItDoesNotImplementAreRefusedByName(String key) {
-        IllegalArgumentException e = assertThrows(
-                IllegalArgumentException.class, () -> Schedulers.create(sdConfig("EulerDiscreteScheduler", key, true)));
-        assertTrue(e.getMessage().contains(key) && e.getMessage().contains("EulerDiscreteScheduler"), e.getMessage());
+    /**
+     * {@code use_exponential_sigmas}: log sigma linear between the interpolated ends; {@code use_beta_sigmas}: the
+     * Beta(0.6, 0.6) quantiles of {@code 1 - i/(n-1)}, symmetric about the middle (closed forms).
+     */
+    @Test
+    void exponentialAndBetaSigmasSpanTheInterpolatedEnds() {
+        EulerDiscreteScheduler plain = new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler"));
+        plain.setTimesteps(7);
+        double max = plain.sigmas[0];
+        double min = plain.sigmas[6];
+        EulerDiscreteScheduler exp =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "use_exponential_sigmas", true));
+        exp.setTimesteps(7);
+        for (int i = 0; i < 7; i++) {
+            double want = Math.exp(Math.log(max) + i / 6.0 * (Math.log(min) - Math.log(max)));
+            assertEquals(want, exp.sigmas[i], 1e-6 * want, "exponential sigma " + i);
+        }
+        EulerDiscreteScheduler beta =
+                new EulerDiscreteScheduler(sdConfig("EulerDiscreteScheduler", "use_beta_sigmas", true));
+        beta.setTimesteps(7);
+        assertEquals(max, beta.sigmas[0], 1e-5 * max);
+        assertEquals(min, beta.sigmas[6], 1e-5);
+        assertEquals((min + max) / 2, beta.sigmas[3], 1e-5 * max, "ppf(1/2) = 1/2 for a symmetric Beta");
+        assertEquals(max + min - beta.sigmas[1], beta.sigmas[5], 1e-5 * max, "symmetric about the middle");
+        for (int i = 1; i < 7; i++) {
+            assertTrue(beta.sigmas[i] < beta.sigmas[i - 1]);
+            assertTrue(exp.timesteps()[i] < exp.timesteps()[i - 1]);
+        }
+        assertEquals(0.0, beta.sigmas[7]);
     }
 }

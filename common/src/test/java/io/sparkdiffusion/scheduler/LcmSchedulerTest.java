@@ -132,8 +132,9 @@ class LcmSchedulerTest {
                 IllegalArgumentException.class,
                 () -> Schedulers.create(override(cfg, "original_inference_steps", 2000)));
         assertTrue(orig.getMessage().contains("original_inference_steps"), orig.getMessage());
-        IllegalArgumentException thr = assertThrows(
-                IllegalArgumentException.class, () -> Schedulers.create(override(cfg, "thresholding", true)));
-        assertTrue(thr.getMessage().contains("thresholding"), thr.getMessage());
+        IllegalArgumentException pred = assertThrows(
+                IllegalArgumentException.class,
+                () -> Schedulers.create(override(cfg, "prediction_type", "flow_prediction")));
+        assertTrue(pred.getMessage().contains("prediction_type"), pred.getMessage());
     }
 }

@@ -179,6 +179,8 @@ class LmsDiscreteSchedulerTest {
         assertThrows(
                 IllegalArgumentException.class,
                 () -> new LmsDiscreteScheduler(sdConfig("LMSDiscreteScheduler", "timestep_spacing", "linspace")
-                        .with("use_beta_sigmas", true)));
+                        .with("use_beta_sigmas", true)
+                        .with("use_karras_sigmas", true)),
+                "only one sigma spacing");
     }
 }

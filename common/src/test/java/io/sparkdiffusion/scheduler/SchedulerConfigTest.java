@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
  */
 class SchedulerConfigTest {
 
-    /** Every scheduler config of the fixtures (model folders and recorded cases), as diffusers wrote them. */
+    /** Every scheduler config of the fixtures (model folders, recorded cases, scheduler traces), as diffusers wrote them. */
     static List<JsonConfig> fixtureConfigs() throws IOException {
         List<JsonConfig> out = new ArrayList<>();
         try (Stream<Path> files = Files.walk(Fixtures.root().resolve("testdata"))) {
@@ -36,7 +36,7 @@ class SchedulerConfigTest {
                 String name = f.getFileName().toString();
                 if (name.equals("scheduler_config.json")) {
                     out.add(JsonConfig.read(f));
-                } else if (name.equals("case.json")) {
+                } else if (name.equals("case.json") || name.equals("trace.json")) {
                     JsonConfig c = JsonConfig.read(f);
                     for (String key : List.of("scheduler", "prior_scheduler", "decoder_scheduler")) {
                         if (c.has(key)) {

@@ -240,7 +240,7 @@ class UniPcMultistepSchedulerTest {
                 () -> new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler", "solver_type", "rk4")));
         assertThrows(
                 IllegalArgumentException.class,
-                () -> new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler", "thresholding", true)));
+                () -> new UniPcMultistepScheduler(sdConfig("UniPCMultistepScheduler", "use_flow_sigmas", true)));
         assertThrows(
                 IllegalArgumentException.class,
                 () -> new UniPcMultistepScheduler(

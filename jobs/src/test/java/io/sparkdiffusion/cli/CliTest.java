@@ -87,7 +87,7 @@ class CliTest {
         for (String[] args : new String[][] {
             {"generate", "--prompt", "x", "--seeds", "1,b", "--out", tmp.toString()},
             {"generate", "--prompt", "x", "--seeds", "1", "--steps", "0", "--out", tmp.toString()},
-            {"generate", "--prompt", "x", "--seeds", "1", "--scheduler", "heun", "--out", tmp.toString()},
+            {"generate", "--prompt", "x", "--seeds", "1", "--scheduler", "warp_drive", "--out", tmp.toString()},
             {"generate", "--prompt", "x", "--seeds", "1", "--guidance", "NaN", "--out", tmp.toString()},
             {"generate", "--seeds", "1", "--out", tmp.toString()},
             {"generate", "--prompt", "x", "--seeds", "1", "--out", tmp.toString(), "--optimization", "max"},

@@ -163,7 +163,7 @@ class GenerateJobTest extends LocalSparkTest {
                 "{\"id\":\"steps-big\",\"prompt\":\"a handwritten digit six\",\"num_inference_steps\":100000}",
                 "{\"id\":\"nan\",\"prompt\":\"a handwritten digit six\",\"guidance_scale\":\"NaN\"}",
                 "{\"id\":\"odd\",\"prompt\":\"a handwritten digit six\",\"width\":15}",
-                "{\"id\":\"sched\",\"prompt\":\"a handwritten digit six\",\"scheduler\":\"heun\"}",
+                "{\"id\":\"sched\",\"prompt\":\"a handwritten digit six\",\"scheduler\":\"warp_drive\"}",
                 "{\"id\":\"seedtext\",\"prompt\":\"a handwritten digit six\",\"seed\":\"forty\"}",
                 "{\"id\":\"../x\",\"prompt\":\"a handwritten digit six\"}",
                 "{\"id\":\"noprompt\"}");

@@ -100,7 +100,7 @@ class RowRulesTest {
         rejected(plan(TEXT, row("id", "g", "prompt", "x", "guidance_scale", "Infinity")), "guidance_scale");
         rejected(plan(TEXT, row("id", "w", "prompt", "x", "width", "60")), "width");
         rejected(plan(TEXT, row("id", "h", "prompt", "x", "height", "-8")), "height");
-        assertTrue(rejected(plan(TEXT, row("id", "k", "prompt", "x", "scheduler", "heun")), "scheduler")
+        assertTrue(rejected(plan(TEXT, row("id", "k", "prompt", "x", "scheduler", "warp_drive")), "scheduler")
                 .getErrorReason()
                 .contains("euler_a"));
         rejected(plan(TEXT, row("id", "m", "prompt", "x", "num_images_per_prompt", "9")), "num_images_per_prompt");
