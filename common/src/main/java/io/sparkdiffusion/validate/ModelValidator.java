@@ -15,7 +15,7 @@ import java.util.function.Consumer;
  * and load, do the graphs' input and output names, element types and ranks match what the engine's pipelines feed
  * and read ({@link ComponentContract}), do the tokenizers encode CLIP ids, does {@code scheduler_config.json} build a
  * known scheduler, does the engine open the pipeline, and does it reproduce every reference case under
- * {@code cases/} within 2e-3 on final pixels ({@link io.sparkdiffusion.pipeline.CaseReplay}).
+ * {@code cases/} within 2e-3 on final pixels ({@link CaseComparison}).
  *
  * <p>Each check gives {@link Check} lines: {@code OK}, {@code WARN} (usable, with a caveat) or {@code FAIL} (the job
  * would fail or produce wrong pictures). Messages name the common mistakes: a legacy VAE encoder exporting

@@ -2,15 +2,12 @@ package io.sparkdiffusion.validate;
 
 import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.pipeline.CaseReplay;
-import io.sparkdiffusion.pipeline.Conditioning;
-import io.sparkdiffusion.tensor.Npy;
-import io.sparkdiffusion.tensor.Tensor;
-import io.sparkdiffusion.tensor.Tensors;
+import io.sparkdiffusion.validate.CaseComparison.Difference;
+import io.sparkdiffusion.validate.CaseComparison.Result;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -18,14 +15,9 @@ import java.util.stream.Stream;
 
 /**
  * The reference cases of a model (diffusers runs with recorded noise, in {@code cases/} or a folder given): each is
- * replayed ({@link CaseReplay}) and compared with diffusers' output, and a failing one says where it first departs.
+ * replayed and compared ({@link CaseComparison}), and a failing one says where it first departs from diffusers.
  */
 final class ReferenceCaseCheck {
-    /** Final pixels in [0, 1] (testdata/fixtures/README.md). */
-    static final double PIXEL_TOLERANCE = 2e-3;
-    /** Embeddings and per-step latents, used to say where a failing case first diverges. */
-    static final double LATENT_TOLERANCE = 1e-3;
-
     private ReferenceCaseCheck() {}
 
     /** The case folders to replay, or the line that says why there are none. */
@@ -73,108 +65,97 @@ final class ReferenceCaseCheck {
 
     static Replayed replay(Path root, Path caseDir, RuntimeOptions options) {
         String subject = "case " + caseDir.getFileName();
-        long t0 = System.nanoTime();
-        try (CaseReplay replay = new CaseReplay(root, caseDir, options)) {
-            List<Tensor> steps = new ArrayList<>();
-            Tensor out = replay.run((i, t, latents) -> steps.add(latents.copy()));
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            Path expectedFile = Files.isRegularFile(caseDir.resolve("frames.npy"))
-                    ? caseDir.resolve("frames.npy")
-                    : caseDir.resolve("image.npy");
-            if (!Files.isRegularFile(expectedFile)) {
-                return new Replayed(
-                        Check.warn(
-                                subject,
-                                String.format(
-                                        Locale.ROOT,
-                                        "ran in %.2f s (output %s) but the case has no image.npy or"
-                                                + " frames.npy to compare with",
-                                        seconds,
-                                        CheckText.shape(out.shape()))),
-                        false);
-            }
-            Tensor expected = Npy.read(expectedFile);
-            if (!Arrays.equals(out.shape(), expected.shape())) {
-                return new Replayed(
-                        Check.fail(
-                                subject,
-                                "the engine's output " + CheckText.shape(out.shape()) + " does not have the shape of "
-                                        + expectedFile.getFileName() + " " + CheckText.shape(expected.shape())),
-                        false);
-            }
-            double d = Tensors.maxAbsDiff(out, expected);
-            String where = String.format(
-                    Locale.ROOT,
-                    "%s %s, %s, %d step%s, %.2f s",
-                    expectedFile.getFileName(),
-                    CheckText.shape(expected.shape()),
-                    replay.caseJson().getString("pipeline", "?"),
-                    steps.size(),
-                    steps.size() == 1 ? "" : "s",
-                    seconds);
-            if (d <= PIXEL_TOLERANCE) {
-                return new Replayed(
-                        Check.ok(
-                                subject,
-                                String.format(Locale.ROOT, "max |diff| %.2e <= %.0e (%s)", d, PIXEL_TOLERANCE, where)),
-                        true);
-            }
-            return new Replayed(
-                    Check.fail(
-                            subject,
-                            String.format(
-                                    Locale.ROOT,
-                                    "max |diff| %.3g > %.0e (%s): the engine does not reproduce"
-                                            + " diffusers on this export%s",
-                                    d,
-                                    PIXEL_TOLERANCE,
-                                    where,
-                                    divergence(replay, caseDir, steps))),
-                    false);
+        Result r;
+        try {
+            r = CaseComparison.replay(root, caseDir, options);
         } catch (Exception e) {
             return new Replayed(Check.fail(subject, "does not replay: " + CheckText.oneLine(e)), false);
         }
+        Difference output = r.outputDifference();
+        if (output == null) {
+            return new Replayed(
+                    Check.warn(
+                            subject,
+                            String.format(
+                                    Locale.ROOT,
+                                    "ran in %.2f s (output %s) but the case has no image.npy or frames.npy to compare"
+                                            + " with",
+                                    r.seconds(),
+                                    CheckText.shape(r.output().shape()))),
+                    false);
+        }
+        if (output.problem() != null) {
+            return new Replayed(Check.fail(subject, output.problem()), false);
+        }
+        String where = String.format(
+                Locale.ROOT,
+                "%s %s, %s, %d step%s, %.2f s",
+                output.name(),
+                CheckText.shape(r.output().shape()),
+                r.pipeline(),
+                r.stepsRun(),
+                r.stepsRun() == 1 ? "" : "s",
+                r.seconds());
+        if (r.reproduces()) {
+            return new Replayed(
+                    Check.ok(
+                            subject,
+                            String.format(
+                                    Locale.ROOT,
+                                    "max |diff| %.2e <= %.0e (%s)",
+                                    output.maxDiff(),
+                                    output.tolerance(),
+                                    where)),
+                    true);
+        }
+        return new Replayed(
+                Check.fail(
+                        subject,
+                        String.format(
+                                Locale.ROOT,
+                                "max |diff| %.3g > %.0e (%s): the engine does not reproduce diffusers on this export%s",
+                                output.maxDiff(),
+                                output.tolerance(),
+                                where,
+                                whereItDeparts(r))),
+                false);
     }
 
-    /** Where a failing case first departs: prompt embeddings, then the latents after each step. */
-    private static String divergence(CaseReplay replay, Path caseDir, List<Tensor> steps) {
+    /** Where a failing case first departs: each recorded prompt embedding, then the latents after each step. */
+    private static String whereItDeparts(Result r) {
         List<String> notes = new ArrayList<>();
-        try {
-            Conditioning c =
-                    Files.isRegularFile(caseDir.resolve("prompt_embeds.npy")) ? replay.promptConditioning() : null;
-            if (c != null) {
-                double d = Tensors.maxAbsDiff(
-                        c.positive("encoder_hidden_states"), Npy.read(caseDir.resolve("prompt_embeds.npy")));
-                notes.add(String.format(
-                        Locale.ROOT,
-                        "prompt_embeds %s (max |diff| %.3g)",
-                        d <= LATENT_TOLERANCE ? "match" : "DIFFER: look at the text encoder and tokenizer",
-                        d));
-            }
-        } catch (Exception e) {
-            notes.add("prompt_embeds not compared: " + CheckText.oneLine(e));
+        for (Difference e : r.embeddings()) {
+            notes.add(
+                    e.problem() != null
+                            ? e.name() + " not compared: " + e.problem()
+                            : String.format(
+                                    Locale.ROOT,
+                                    "%s %s (max |diff| %.3g)",
+                                    e.name(),
+                                    e.matches() ? "match" : "DIFFER: look at the text encoder and tokenizer",
+                                    e.maxDiff()));
         }
-        if (!Files.isRegularFile(caseDir.resolve("latents_step_000.npy"))) {
+        if (r.stepsRecorded() == 0) {
             notes.add("the case records no per-step latents to locate the divergence");
         }
-        for (int i = 0; i < steps.size(); i++) {
-            Path f = caseDir.resolve(String.format(Locale.ROOT, "latents_step_%03d.npy", i));
-            if (!Files.isRegularFile(f)) {
-                break;
-            }
-            try {
-                double d = Tensors.maxAbsDiff(steps.get(i), Npy.read(f));
-                if (d > LATENT_TOLERANCE) {
-                    notes.add(String.format(Locale.ROOT, "latents first differ after step %d (max |diff| %.3g)", i, d));
-                    break;
-                }
-                if (i == steps.size() - 1) {
-                    notes.add("every step's latents match: look at the VAE decoder");
-                }
-            } catch (Exception e) {
-                notes.add("latents_step_" + i + " not compared: " + CheckText.oneLine(e));
-                break;
-            }
+        r.stepCount().ifPresent(d -> notes.add(d.describe()));
+        List<Difference> steps = r.steps();
+        int first = 0;
+        while (first < steps.size() && steps.get(first).matches()) {
+            first++;
+        }
+        if (first < steps.size()) {
+            Difference d = steps.get(first);
+            notes.add(
+                    d.problem() != null
+                            ? "latents_step_" + first + " not compared: " + d.problem()
+                            : String.format(
+                                    Locale.ROOT,
+                                    "latents first differ after step %d (max |diff| %.3g)",
+                                    first,
+                                    d.maxDiff()));
+        } else if (r.stepsRecorded() > 0 && r.stepCount().isEmpty()) {
+            notes.add("every step's latents match: look at the VAE decoder");
         }
         return notes.isEmpty() ? "" : "; " + String.join("; ", notes);
     }
