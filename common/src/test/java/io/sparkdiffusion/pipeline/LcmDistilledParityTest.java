@@ -9,6 +9,7 @@ import io.sparkdiffusion.noise.ReplayNoise;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.testing.Fixtures;
 import io.sparkdiffusion.testing.Slow;
+import io.sparkdiffusion.validate.CaseComparison;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -45,7 +46,7 @@ class LcmDistilledParityTest {
                     .build();
             Tensor image = pipeline.generate(other, ReplayNoise.fromCaseDir(caseDir));
             double d = Fixtures.maxDiff(image, Fixtures.npy(caseDir.resolve("image.npy")));
-            assertTrue(d > ParityCheck.PIXEL_TOL, "guidance 3 instead of 8.5 changed the pixels by only " + d);
+            assertTrue(d > CaseComparison.PIXEL_TOLERANCE, "guidance 3 instead of 8.5 changed the pixels by only " + d);
         }
     }
 }

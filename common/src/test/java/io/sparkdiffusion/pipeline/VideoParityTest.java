@@ -17,8 +17,8 @@ import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.testing.Fixtures;
 import io.sparkdiffusion.testing.Slow;
 import io.sparkdiffusion.util.JsonConfig;
+import io.sparkdiffusion.validate.CaseComparison;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -38,14 +38,19 @@ class VideoParityTest {
 
     @Test
     void textToVideoMatchesDiffusers() throws Exception {
-        replay(T2V, T2V_CASE);
-        ParityCheck.check(T2V, T2V_CASE);
+        assertEveryStepAndFrameCompared(ParityCheck.check(T2V, T2V_CASE));
     }
 
     @Test
     void imageToVideoMatchesDiffusers() throws Exception {
-        replay(SVD, SVD_CASE);
-        ParityCheck.check(SVD, SVD_CASE);
+        assertEveryStepAndFrameCompared(ParityCheck.check(SVD, SVD_CASE));
+    }
+
+    /** The video cases record every step's latents and the frames: all of them were compared. */
+    private static void assertEveryStepAndFrameCompared(CaseComparison.Result result) {
+        assertTrue(result.stepsRecorded() > 0, "the case records the latents of each step");
+        assertEquals(result.stepsRecorded(), result.steps().size(), "denoising steps");
+        assertEquals("frames.npy", result.outputDifference().name());
     }
 
     @Test
@@ -62,31 +67,8 @@ class VideoParityTest {
             Tensor latents = Tensors.concatBatch(Tensor.zeros(mean.shape()), mean);
             double dl = Tensors.maxAbsDiff(latents, Fixtures.npy(SVD_CASE.resolve("image_latents.npy")));
             System.out.printf("img2vid: image_embeddings max|diff| %.3g, image_latents max|diff| %.3g%n", de, dl);
-            assertTrue(de <= ParityCheck.EMBED_TOL, "image_embeddings differ by " + de);
-            assertTrue(dl <= ParityCheck.EMBED_TOL, "image_latents differ by " + dl);
-        }
-    }
-
-    /** Replays a case, printing and checking every step's latents and the frames. */
-    private static void replay(Path model, Path caseDir) throws Exception {
-        try (CaseReplay replay = new CaseReplay(model, caseDir, RuntimeOptions.DEFAULT)) {
-            List<Tensor> steps = new ArrayList<>();
-            Tensor frames = replay.run((i, t, latents) -> steps.add(latents.copy()));
-            int recorded = replay.caseJson().getInt("latents_steps_recorded", 0);
-            assertEquals(recorded, steps.size(), "denoising steps");
-            StringBuilder report = new StringBuilder(caseDir.getFileName() + ": step latents max|diff|");
-            for (int i = 0; i < recorded; i++) {
-                Tensor expected = Fixtures.npy(caseDir.resolve(String.format("latents_step_%03d.npy", i)));
-                double d = Tensors.maxAbsDiff(steps.get(i), expected);
-                report.append(String.format(" %.3g", d));
-                assertTrue(
-                        d <= ParityCheck.LATENT_TOL,
-                        caseDir.getFileName() + ": latents diverge at step " + i + " by " + d);
-            }
-            double d = Tensors.maxAbsDiff(frames, Fixtures.npy(caseDir.resolve("frames.npy")));
-            report.append(String.format("; frames %s max|diff| %.3g", java.util.Arrays.toString(frames.shape()), d));
-            System.out.println(report);
-            assertTrue(d <= ParityCheck.PIXEL_TOL, caseDir.getFileName() + ": frames differ by " + d);
+            assertTrue(de <= CaseComparison.INTERMEDIATE_TOLERANCE, "image_embeddings differ by " + de);
+            assertTrue(dl <= CaseComparison.INTERMEDIATE_TOLERANCE, "image_latents differ by " + dl);
         }
     }
 

@@ -2,11 +2,11 @@ package io.sparkdiffusion.cli;
 
 import io.sparkdiffusion.pipeline.CaseReplay;
 import io.sparkdiffusion.tensor.Npy;
-import io.sparkdiffusion.tensor.Tensor;
-import io.sparkdiffusion.tensor.Tensors;
+import io.sparkdiffusion.validate.CaseComparison;
+import io.sparkdiffusion.validate.CaseComparison.Difference;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -53,23 +53,18 @@ final class ReplayCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--case: " + caseDir + " has no case.json");
         }
         PrintWriter console = spec.commandLine().getOut();
-        try (CaseReplay replay = new CaseReplay(model, caseDir, runtime.options(spec.commandLine()))) {
-            long t0 = System.nanoTime();
-            Tensor image = replay.run((i, t, latents) -> {});
-            Npy.write(out, image);
-            console.printf(
-                    "wrote %s %s in %.0f ms%n",
-                    out, java.util.Arrays.toString(image.shape()), (System.nanoTime() - t0) / 1e6);
-            // video cases record frames.npy (B, F, H, W, C) instead of image.npy
-            Path expected = Files.isRegularFile(caseDir.resolve("frames.npy"))
-                    ? caseDir.resolve("frames.npy")
-                    : caseDir.resolve("image.npy");
-            if (Files.isRegularFile(expected)) {
-                double d = Tensors.maxAbsDiff(image, Npy.read(expected));
-                console.printf(
-                        "max |output - %s| = %.3g (%s)%n",
-                        expected.getFileName(), d, d <= 2e-3 ? "parity" : "MISMATCH");
+        CaseComparison.Result result = CaseComparison.replay(model, caseDir, runtime.options(spec.commandLine()));
+        Npy.write(out, result.output());
+        console.printf(
+                "wrote %s %s in %.0f ms%n", out, Arrays.toString(result.output().shape()), result.seconds() * 1e3);
+        Difference d = result.outputDifference();
+        if (d != null) {
+            if (d.problem() != null) {
+                throw new IllegalStateException(d.problem());
             }
+            console.printf(
+                    "max |output - %s| = %.3g (%s)%n",
+                    d.name(), d.maxDiff(), result.reproduces() ? "parity" : "MISMATCH");
         }
         return 0;
     }

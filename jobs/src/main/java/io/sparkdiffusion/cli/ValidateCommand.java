@@ -1,6 +1,7 @@
 package io.sparkdiffusion.cli;
 
 import io.sparkdiffusion.validate.ModelValidator;
+import io.sparkdiffusion.validate.ValidationReport;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -50,7 +51,7 @@ final class ValidateCommand implements Callable<Integer> {
         ModelValidator validator = new ModelValidator(model, runtime.options(spec.commandLine()), cases, !skipCases);
         out.println("validate " + model.toAbsolutePath().normalize() + " (provider " + runtime.provider + ")");
         out.flush();
-        ModelValidator.Report report = validator.run(check -> {
+        ValidationReport report = validator.run(check -> {
             out.println(check.line());
             out.flush();
         });

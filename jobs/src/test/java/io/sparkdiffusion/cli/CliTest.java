@@ -8,6 +8,7 @@ import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.testing.Fixtures;
 import io.sparkdiffusion.testing.Slow;
+import io.sparkdiffusion.validate.CaseComparison;
 import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -116,7 +117,7 @@ class CliTest {
         assertEquals(0, r.code(), r.err());
         Tensor got = Npy.read(out);
         Tensor expected = Npy.read(caseDir.resolve("image.npy"));
-        assertTrue(Tensors.maxAbsDiff(got, expected) <= 2e-3);
+        assertTrue(Tensors.maxAbsDiff(got, expected) <= CaseComparison.PIXEL_TOLERANCE);
         assertTrue(r.out().contains("parity"), r.out());
     }
 
@@ -151,7 +152,7 @@ class CliTest {
         assertEquals(0, r.code(), r.err());
         Tensor got = Npy.read(out);
         Tensor expected = Npy.read(caseDir.resolve("frames.npy"));
-        assertTrue(Tensors.maxAbsDiff(got, expected) <= 2e-3);
+        assertTrue(Tensors.maxAbsDiff(got, expected) <= CaseComparison.PIXEL_TOLERANCE);
         assertTrue(r.out().contains("frames.npy") && r.out().contains("parity"), r.out());
     }
 
