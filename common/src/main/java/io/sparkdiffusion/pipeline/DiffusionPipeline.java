@@ -60,6 +60,24 @@ abstract class DiffusionPipeline implements Pipeline {
         return Schedulers.create(name, override != null ? override : schedulerConfig);
     }
 
+    /**
+     * Sets the call's schedule, as diffusers' {@code retrieve_timesteps}: the request's custom timesteps or sigmas when
+     * it gives them (refused, naming the field, by schedulers that do not take them), else {@code steps} of the
+     * scheduler's own spacing.
+     *
+     * @return the number of inference steps the schedule has (what img2img's strength applies to)
+     */
+    protected static int setSchedule(Scheduler scheduler, GenerationRequest request, int defaultSteps) {
+        try {
+            return Schedulers.retrieveTimesteps(
+                    scheduler, request.stepsOr(defaultSteps), request.timesteps(), request.sigmas());
+        } catch (InvalidRequestException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException(request.sigmas() != null ? "sigmas" : "timesteps", e.getMessage());
+        }
+    }
+
     /** The scheduler this pipeline class uses when none is named (null: the model's own). */
     protected String defaultSchedulerName() {
         return null;

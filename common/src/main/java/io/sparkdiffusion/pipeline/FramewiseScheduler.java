@@ -26,6 +26,26 @@ final class FramewiseScheduler implements Scheduler {
     }
 
     @Override
+    public void setTimesteps(double[] timesteps) {
+        inner.setTimesteps(timesteps);
+    }
+
+    @Override
+    public void setSigmas(double[] sigmas) {
+        inner.setSigmas(sigmas);
+    }
+
+    @Override
+    public boolean acceptsCustomTimesteps() {
+        return inner.acceptsCustomTimesteps();
+    }
+
+    @Override
+    public boolean acceptsCustomSigmas() {
+        return inner.acceptsCustomSigmas();
+    }
+
+    @Override
     public double[] timesteps() {
         return inner.timesteps();
     }

@@ -26,6 +26,8 @@ public abstract class GenerationRequest {
     private final Integer height;
     private final String scheduler;
     private final JsonConfig schedulerConfig;
+    private final double[] timesteps;
+    private final double[] sigmas;
 
     protected GenerationRequest(Builder<?, ?> b) {
         this.rows = b.rows;
@@ -39,6 +41,12 @@ public abstract class GenerationRequest {
         this.height = b.height;
         this.scheduler = b.scheduler;
         this.schedulerConfig = b.schedulerConfig;
+        this.timesteps = b.timesteps == null ? null : b.timesteps.clone();
+        this.sigmas = b.sigmas == null ? null : b.sigmas.clone();
+        if (timesteps != null && sigmas != null) {
+            throw new InvalidRequestException(
+                    "timesteps", "give custom timesteps or custom sigmas, not both (diffusers' retrieve_timesteps)");
+        }
         if (rows <= 0) {
             throw new InvalidRequestException(null, "a batch needs at least one row");
         }
@@ -128,6 +136,16 @@ public abstract class GenerationRequest {
         return schedulerConfig;
     }
 
+    /** Custom timesteps instead of the scheduler's own spacing (diffusers' {@code timesteps=}); null for none. */
+    public double[] timesteps() {
+        return timesteps == null ? null : timesteps.clone();
+    }
+
+    /** Custom sigmas instead of the scheduler's own schedule (diffusers' {@code sigmas=}); null for none. */
+    public double[] sigmas() {
+        return sigmas == null ? null : sigmas.clone();
+    }
+
     /**
      * The fields every request has, with a builder of the concrete type {@code B}; {@code R} is what it builds.
      *
@@ -145,6 +163,8 @@ public abstract class GenerationRequest {
         private Integer height;
         private String scheduler;
         private JsonConfig schedulerConfig;
+        private double[] timesteps;
+        private double[] sigmas;
 
         protected Builder(Integer defaultSteps, double defaultGuidanceScale) {
             this.steps = defaultSteps;
@@ -207,6 +227,18 @@ public abstract class GenerationRequest {
 
         public B schedulerConfig(JsonConfig c) {
             this.schedulerConfig = c;
+            return self();
+        }
+
+        /** Custom timesteps, for the schedulers whose diffusers {@code set_timesteps} takes them. */
+        public B timesteps(double... t) {
+            this.timesteps = t;
+            return self();
+        }
+
+        /** Custom sigmas, for the schedulers whose diffusers {@code set_timesteps} takes them. */
+        public B sigmas(double... s) {
+            this.sigmas = s;
             return self();
         }
     }

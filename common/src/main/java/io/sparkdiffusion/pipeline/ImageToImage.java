@@ -40,8 +40,8 @@ final class ImageToImage {
         ConditionedUnet.Call call = pipeline.begin(request);
         Scheduler scheduler = pipeline.schedulerFor(request);
         double strength = request.strength() != null ? request.strength() : defaultStrength;
-        StrengthSchedule schedule =
-                StrengthSchedule.apply(scheduler, request.stepsOr(ImageRequest.DEFAULT_STEPS), strength);
+        int steps = DiffusionPipeline.setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
+        StrengthSchedule schedule = StrengthSchedule.apply(scheduler, steps, strength);
         Tensor imageLatents = encoder.encode(LatentEncoder.pixels(request.image()), noise);
         Tensor latents = scheduler.addNoise(imageLatents, noise.next(imageLatents.shape()), schedule.first());
         Tensor result = DiffusionPipeline.denoise(

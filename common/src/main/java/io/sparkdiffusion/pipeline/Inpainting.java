@@ -57,8 +57,8 @@ final class Inpainting {
         ConditionedUnet.Call call = pipeline.begin(request);
         Scheduler scheduler = pipeline.schedulerFor(request);
         double strength = request.strength() != null ? request.strength() : defaultStrength;
-        StrengthSchedule schedule =
-                StrengthSchedule.apply(scheduler, request.stepsOr(ImageRequest.DEFAULT_STEPS), strength);
+        int steps = DiffusionPipeline.setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
+        StrengthSchedule schedule = StrengthSchedule.apply(scheduler, steps, strength);
         boolean fromNoise = strength == 1.0;
         int f = pipeline.decoder.scaleFactor();
         InpaintMask mask = InpaintMask.of(request.mask(), call.height() / f, call.width() / f);

@@ -152,13 +152,13 @@ final class KandinskyV22Pipeline extends DiffusionPipeline implements ImagePipel
         Tensor result;
         if (task() == Task.IMAGE_TO_IMAGE) {
             double strength = request.strength() != null ? request.strength() : DEFAULT_STRENGTH;
-            StrengthSchedule schedule =
-                    StrengthSchedule.apply(scheduler, request.stepsOr(ImageRequest.DEFAULT_STEPS), strength);
+            int steps = setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
+            StrengthSchedule schedule = StrengthSchedule.apply(scheduler, steps, strength);
             Tensor imageLatents = encode(request.image());
             Tensor latents = scheduler.addNoise(imageLatents, noise.next(imageLatents.shape()), schedule.first());
             result = denoise(scheduler, schedule.begin(), latents, denoiser, AfterStep.NONE, noise, listener);
         } else {
-            scheduler.setTimesteps(request.stepsOr(ImageRequest.DEFAULT_STEPS));
+            setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
             int f = movqFactor;
             int h = ceilDiv(size[0], f * f) * f;
             int w = ceilDiv(size[1], f * f) * f;

@@ -152,7 +152,6 @@ final class StableVideoDiffusionPipeline extends DiffusionPipeline implements Vi
         checkSize(info, "height", height);
         checkSize(info, "width", width);
         int frames = request.numFrames() != null ? request.numFrames() : defaultFrames;
-        int steps = request.stepsOr(DEFAULT_STEPS);
         int chunk = request.decodeChunkSize() != null ? request.decodeChunkSize() : frames;
         // diffusers decides guidance from max_guidance_scale before it builds the per-frame scales
         boolean guided = request.maxGuidanceScale() > 1.0;
@@ -171,7 +170,7 @@ final class StableVideoDiffusionPipeline extends DiffusionPipeline implements Vi
         Tensor timeIds = addedTimeIds(request, n);
 
         Scheduler scheduler = scheduler(request);
-        scheduler.setTimesteps(steps);
+        setSchedule(scheduler, request, DEFAULT_STEPS);
         // draw 2: the initial latents (B, F, C, h, w)
         Tensor latents = noise.next(rows, frames, latentChannels, height / vaeFactor, width / vaeFactor);
         latents = Tensors.scale(latents, scheduler.initNoiseSigma());

@@ -1,6 +1,7 @@
 package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.scheduler.Scheduler;
+import io.sparkdiffusion.util.InvalidRequestException;
 import java.util.Arrays;
 
 /**
@@ -13,18 +14,22 @@ import java.util.Arrays;
  */
 @SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
 record StrengthSchedule(int begin, double[] timesteps) {
-    /** Sets {@code scheduler}'s timesteps for {@code steps} and its begin index for {@code strength}. */
+    /**
+     * Sets {@code scheduler}'s begin index for {@code strength}, after its schedule of {@code steps} inference steps
+     * was set ({@link DiffusionPipeline#setSchedule}).
+     */
     static StrengthSchedule apply(Scheduler scheduler, int steps, double strength) {
         if (!(strength > 0 && strength <= 1)) {
-            throw new IllegalArgumentException("strength must be in (0, 1], got " + strength);
+            throw new InvalidRequestException("strength", "strength must be in (0, 1], got " + strength);
         }
         int initTimestep = Math.min((int) (steps * strength), steps);
         if (initTimestep < 1) {
-            throw new IllegalArgumentException("strength " + strength + " with num_inference_steps " + steps
-                    + " leaves int(steps * strength) = 0 denoising steps; raise strength or steps so that"
-                    + " steps * strength >= 1");
+            throw new InvalidRequestException(
+                    "strength",
+                    "strength " + strength + " with num_inference_steps " + steps
+                            + " leaves int(steps * strength) = 0 denoising steps; raise strength or steps so that"
+                            + " steps * strength >= 1");
         }
-        scheduler.setTimesteps(steps);
         int begin = (steps - initTimestep) * scheduler.order();
         scheduler.setBeginIndex(begin);
         double[] all = scheduler.timesteps();

@@ -32,7 +32,7 @@ abstract class TextToImagePipeline extends DiffusionPipeline implements ImagePip
     public Tensor generate(ImageRequest request, NoiseSource noise, StepListener listener) {
         ConditionedUnet.Call call = begin(request);
         Scheduler scheduler = schedulerFor(request);
-        scheduler.setTimesteps(request.stepsOr(ImageRequest.DEFAULT_STEPS));
+        setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
         int f = decoder.scaleFactor();
         Tensor latents = noise.next(call.rows(), decoder.latentChannels(), call.height() / f, call.width() / f);
         latents = Tensors.scale(latents, scheduler.initNoiseSigma());

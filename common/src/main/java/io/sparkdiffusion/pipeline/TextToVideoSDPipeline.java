@@ -52,11 +52,10 @@ final class TextToVideoSDPipeline extends DiffusionPipeline implements VideoPipe
         int width = request.width() != null ? request.width() : info.defaultSize()[1];
         checkSize(info, "height", height);
         checkSize(info, "width", width);
-        int steps = request.stepsOr(DEFAULT_STEPS);
         ConditionedUnet.Call call = unet.begin(request, height, width);
         int frames = request.numFrames() != null ? request.numFrames() : DEFAULT_FRAMES;
         Scheduler scheduler = new FramewiseScheduler(schedulerFor(request), call.rows());
-        scheduler.setTimesteps(steps);
+        setSchedule(scheduler, request, DEFAULT_STEPS);
         int f = decoder.scaleFactor();
         // prepare_latents: one draw (B, C, F, h, w), times init_noise_sigma
         Tensor latents = noise.next(call.rows(), latentChannels, frames, height / f, width / f);

@@ -37,7 +37,7 @@ final class UnconditionalPipeline extends DiffusionPipeline implements ImagePipe
         checkSize(info, "height", h);
         checkSize(info, "width", w);
         Scheduler scheduler = schedulerFor(request);
-        scheduler.setTimesteps(request.stepsOr(ImageRequest.DEFAULT_STEPS));
+        setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
         int rows = request.rows();
         Tensor image = noise.next(rows, channels, h, w);
         Tensor out = denoise(
