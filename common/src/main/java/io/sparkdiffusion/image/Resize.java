@@ -88,7 +88,7 @@ public final class Resize {
     /** Resamples floats in [0, 1] (Pillow's arithmetic on float images, clamped to [0, 1]). */
     public static float[] resample(float[] src, int w, int h, int channels, int newW, int newH, Filter filter) {
         if (filter == Filter.NEAREST) {
-            return pilNearest(src, w, h, channels, newW, newH);
+            return pilNearest(src, new float[newW * newH * channels], w, h, channels, newW, newH);
         }
         float[] horizontal = w == newW ? src : pass(src, w, h, channels, new Weights(w, newW, filter), true);
         return h == newH ? horizontal : pass(horizontal, newW, h, channels, new Weights(h, newH, filter), false);
@@ -100,7 +100,7 @@ public final class Resize {
      */
     public static int[] resample8bit(int[] src, int w, int h, int channels, int newW, int newH, Filter filter) {
         if (filter == Filter.NEAREST) {
-            return pilNearest(src, w, h, channels, newW, newH);
+            return pilNearest(src, new int[newW * newH * channels], w, h, channels, newW, newH);
         }
         int[] horizontal = w == newW ? src : pass8bit(src, w, h, channels, new Weights(w, newW, filter), true);
         return h == newH ? horizontal : pass8bit(horizontal, newW, h, channels, new Weights(h, newH, filter), false);
@@ -207,19 +207,8 @@ public final class Resize {
         return Math.min(in - 1, (int) ((o + 0.5) * ((double) in / out)));
     }
 
-    private static float[] pilNearest(float[] src, int w, int h, int c, int newW, int newH) {
-        float[] out = new float[newW * newH * c];
-        for (int y = 0; y < newH; y++) {
-            int sy = pilSource(y, h, newH);
-            for (int x = 0; x < newW; x++) {
-                System.arraycopy(src, (sy * w + pilSource(x, w, newW)) * c, out, (y * newW + x) * c, c);
-            }
-        }
-        return out;
-    }
-
-    private static int[] pilNearest(int[] src, int w, int h, int c, int newW, int newH) {
-        int[] out = new int[newW * newH * c];
+    /** Pillow's nearest neighbour of {@code src} into {@code out} (two arrays of one primitive type). */
+    private static <A> A pilNearest(A src, A out, int w, int h, int c, int newW, int newH) {
         for (int y = 0; y < newH; y++) {
             int sy = pilSource(y, h, newH);
             for (int x = 0; x < newW; x++) {
