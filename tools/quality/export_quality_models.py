@@ -3,7 +3,8 @@
 
   clip MODEL OUT              a CLIP model (transformers CLIPModel, e.g. openai/clip-vit-large-patch14) as a CLIP
                               score scorer folder:
-                                OUT/text_model/model.onnx     input_ids (B, 77) int64 -> text_embeds (B, D), ...
+                                OUT/text_model/model.onnx     input_ids (B, 77) int64 -> text_embeds (B, D),
+                                                              last_hidden_state, hidden_states.*
                                 OUT/vision_model/model.onnx   pixel_values (B, 3, S, S) -> image_embeds (B, D)
                                 OUT/tokenizer/                the CLIP tokenizer (vocab.json, merges.txt, configs)
                                 OUT/preprocessor_config.json  the CLIPImageProcessor settings
@@ -41,23 +42,11 @@ sys.path.insert(0, str(REPO / "tools" / "export"))
 
 import export_onnx  # noqa: E402  (the project's exporter: Exporter, onnx_io, require, UsageError)
 
-TEXT_OUTPUTS = ["text_embeds", "last_hidden_state"]
 SAFETY_OUTPUTS = ["concept_scores", "special_scores", "image_embeds"]
 
 
-def _modules():
+def _safety_scores():
     from torch import nn
-
-    class ClipText(nn.Module):
-        """CLIPTextModelWithProjection: input_ids -> text_embeds, last_hidden_state (Optimum's names)."""
-
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids):
-            o = self.m(input_ids=input_ids)
-            return o.text_embeds, o.last_hidden_state
 
     class SafetyScores(nn.Module):
         """StableDiffusionSafetyChecker up to its thresholds: cosine to each concept minus the concept's weight."""
@@ -75,11 +64,11 @@ def _modules():
             special = cosine_distance(image_embeds, self.c.special_care_embeds) - self.c.special_care_embeds_weights
             return concept, special, image_embeds
 
-    return ClipText, SafetyScores
+    return SafetyScores
 
 
 def write_tokenizer(tokenizer, out):
-    """The slow-tokenizer files the engine's ClipTokenizer reads (vocab.json + merges.txt, or tokenizer.json)."""
+    """The tokenizer as transformers saves it (tokenizer.json, vocab.json + merges.txt): what ClipTokenizer reads."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(str(out))
@@ -92,17 +81,14 @@ def export_clip(model, tokenizer, image_processor, out, ex):
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    clip_text, _ = _modules()
     text = CLIPTextModelWithProjection(model.config.text_config)
     text.text_model.load_state_dict(model.text_model.state_dict())
     text.text_projection.load_state_dict(model.text_projection.state_dict())
     vision = CLIPVisionModelWithProjection(model.config.vision_config)
     vision.vision_model.load_state_dict(model.vision_model.state_dict())
     vision.visual_projection.load_state_dict(model.visual_projection.state_dict())
-    length = model.config.text_config.max_position_embeddings
-    ids = torch.tensor([tokenizer("a photo of a cat", padding="max_length", max_length=length).input_ids] * 2)
-    ex.export(clip_text(text), (ids,), out / "text_model", ["input_ids"], TEXT_OUTPUTS,
-              {n: {0: "batch_size"} for n in ["input_ids"] + TEXT_OUTPUTS})
+    # Optimum's clip-text-with-projection outputs: text_embeds, last_hidden_state, hidden_states.*
+    export_onnx.export_text_encoder(ex, text, out / "text_model", with_proj=True, ids_dtype=torch.int64)
     size = model.config.vision_config.image_size
     wrappers = export_onnx._wrappers()
     ex.export(wrappers["ImageEncoder"](vision), (ex.floats(2, 3, size, size),), out / "vision_model",
@@ -129,8 +115,7 @@ def export_safety_checker(checker, image_processor, out, ex, flags_in_graph=Fals
                    "images": {0: "batch", 1: "height", 2: "width", 3: "channels"}})
         del checker.forward
     else:
-        _, safety_scores = _modules()
-        ex.export(safety_scores(checker), (clip_input,), comp, ["clip_input"], SAFETY_OUTPUTS,
+        ex.export(_safety_scores()(checker), (clip_input,), comp, ["clip_input"], SAFETY_OUTPUTS,
                   {n: {0: "batch_size"} for n in ["clip_input"] + SAFETY_OUTPUTS})
     checker.config.save_pretrained(str(comp))
     image_processor.save_pretrained(str(out / "feature_extractor"))
