@@ -16,8 +16,8 @@ import java.util.Map;
 /**
  * The CLIP score of each picture against its prompt, as torchmetrics' {@code CLIPScore} defines it
  * ({@code _clip_score_update}): {@code max(100 * cos(E_image, E_text), 0)}, the cosine of CLIP's projected image and
- * text embeddings. Higher means the picture agrees better with its prompt; about 25 to 35 is typical for a good
- * Stable Diffusion picture with ViT-L/14, and the values of different CLIP models are not comparable.
+ * text embeddings. Higher means the picture agrees better with its prompt; the values of different CLIP models are
+ * not comparable (docs/quality.md).
  *
  * <p>The scorer folder ({@code tools/quality/export_quality_models.py clip}):
  *
