@@ -202,7 +202,7 @@ public final class Resize {
         return out;
     }
 
-    /** Pillow's nearest neighbour: the input pixel under the output pixel's centre, {@code floor((o + 0.5) in / out)}. */
+    /** Pillow's nearest neighbour: the input pixel under the output pixel's centre, {@code (o + 0.5) * in / out}. */
     private static int pilSource(int o, int in, int out) {
         return Math.min(in - 1, (int) ((o + 0.5) * ((double) in / out)));
     }

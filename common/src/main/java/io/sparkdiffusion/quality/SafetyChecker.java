@@ -160,7 +160,7 @@ public final class SafetyChecker implements Scorer {
         return out;
     }
 
-    /** The graph's scores (cosine minus threshold) of preprocessed pictures: {@code concept_scores}, {@code special_scores}. */
+    /** The graph's {@code concept_scores} and {@code special_scores} (cosine minus threshold) of pixel values. */
     Map<String, Tensor> rawScores(Tensor pixels) {
         return BatchRuns.run(model, Map.of(input, pixels), "concept_scores", "special_scores");
     }

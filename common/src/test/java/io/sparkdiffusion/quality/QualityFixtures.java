@@ -5,7 +5,7 @@ import io.sparkdiffusion.testing.Fixtures;
 import io.sparkdiffusion.util.JsonConfig;
 import java.nio.file.Path;
 
-/** testdata/fixtures/quality: the tiny scorer models and the PyTorch references (tools/quality/make_quality_fixtures.py). */
+/** testdata/fixtures/quality: tiny scorer models and PyTorch references (tools/quality/make_quality_fixtures.py). */
 final class QualityFixtures {
     static final Path ROOT = Fixtures.fixture("quality");
     static final Path CLIP = ROOT.resolve("clip-tiny");
