@@ -56,9 +56,7 @@ final class InitImages implements Serializable {
         }
         List<String> notes = new ArrayList<>();
         DecodedImage original = decode("image", r.getImageBytes(), r.getImageRef());
-        if (original.alphaDropped()) {
-            notes.add("alpha channel composited over white");
-        }
+        notes.addAll(original.notes());
         int w = r.getWidth();
         int h = r.getHeight();
         if (w == 0 || h == 0) {
