@@ -4,14 +4,9 @@ import io.sparkdiffusion.image.DecodedImage;
 import io.sparkdiffusion.image.ImageDecodeException;
 import io.sparkdiffusion.image.ImageDecoder;
 import io.sparkdiffusion.image.Resize;
-import java.io.FileNotFoundException;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 
 /**
  * Loads, checks and sizes a row's init image and mask on the executor (img2img and inpaint modes). The picture
@@ -35,14 +30,22 @@ final class InitImages implements Serializable {
     private final int sizeMultiple;
     private final int maxSide;
     private final ImageDecoder.Limits limits;
-    private final HadoopConf conf;
+    private final long maxPixels;
+    private final PictureSources sources;
 
-    InitImages(String mode, int sizeMultiple, int maxSide, ImageDecoder.Limits limits, HadoopConf conf) {
+    InitImages(
+            String mode,
+            int sizeMultiple,
+            int maxSide,
+            ImageDecoder.Limits limits,
+            long maxPixels,
+            PictureSources sources) {
         this.mode = mode;
         this.sizeMultiple = sizeMultiple;
         this.maxSide = maxSide;
         this.limits = limits;
-        this.conf = conf;
+        this.maxPixels = maxPixels;
+        this.sources = sources;
     }
 
     boolean takesImage() {
@@ -74,6 +77,7 @@ final class InitImages implements Serializable {
                                 + " is smaller than the model's size multiple " + sizeMultiple);
             }
         }
+        RowRules.checkPixels(w, h, maxPixels); // a row's width with the picture's height, say
         DecodedImage image = original.resize(w, h);
         float[] mask = null;
         if (mode.equals("inpaint")) {
@@ -104,9 +108,14 @@ final class InitImages implements Serializable {
     }
 
     private DecodedImage decode(String field, byte[] bytes, String ref) throws RowRules.Rejection {
-        byte[] data = bytes;
-        if (data == null) {
-            data = read(field, ref);
+        byte[] data;
+        if (bytes != null) {
+            sources.checkBytes(field, bytes);
+            data = bytes;
+        } else if (ref == null) {
+            throw new RowRules.Rejection(field, field + " is missing");
+        } else {
+            data = sources.read(field, ref);
         }
         try {
             return ImageDecoder.decode(data, limits);
@@ -114,29 +123,6 @@ final class InitImages implements Serializable {
             throw new RowRules.Rejection(
                     field,
                     field + (ref != null && bytes == null ? " " + Redaction.uri(ref) : "") + ": " + e.getMessage());
-        }
-    }
-
-    private byte[] read(String field, String ref) throws RowRules.Rejection {
-        if (ref == null) {
-            throw new RowRules.Rejection(field, field + " is missing");
-        }
-        try {
-            Path p = new Path(ref);
-            FileSystem fs = p.getFileSystem(conf.get());
-            long len = fs.getFileStatus(p).getLen();
-            if (len > Math.max(limits.maxPixels() * 4, 1L << 26)) {
-                throw new RowRules.Rejection(
-                        field, field + " " + Redaction.uri(ref) + " is " + len + " bytes: too large");
-            }
-            try (InputStream in = fs.open(p)) {
-                return in.readAllBytes();
-            }
-        } catch (FileNotFoundException e) {
-            throw new RowRules.Rejection(field, field + " file not found: " + Redaction.uri(ref));
-        } catch (IOException | IllegalArgumentException e) {
-            throw new RowRules.Rejection(
-                    field, "cannot read " + field + " " + Redaction.uri(ref) + ": " + e.getMessage());
         }
     }
 

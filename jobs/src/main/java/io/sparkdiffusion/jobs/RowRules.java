@@ -51,7 +51,8 @@ public final class RowRules implements Serializable {
             int fps,
             int motionBucketId,
             double noiseAugStrength,
-            int maxFrames)
+            int maxFrames,
+            long maxPixels)
             implements Serializable {
         /** Whether rows carry an init image (img2img, inpaint). */
         boolean takesImage() {
@@ -154,6 +155,9 @@ public final class RowRules implements Serializable {
         int height = sizedByImage && field.apply("height") == null && defaults.height() == null
                 ? 0
                 : size("height", field.apply("height"), defaults.height(), model.defaultHeight());
+        if (width > 0 && height > 0) {
+            checkPixels(width, height, defaults.maxPixels());
+        }
         Double strength = defaults.strength();
         if (field.apply("strength") != null) {
             strength = parseDouble("strength", field.apply("strength"));
@@ -258,6 +262,20 @@ public final class RowRules implements Serializable {
                     name + " " + v + " must be a positive multiple of " + model.sizeMultiple() + " for this model");
         }
         return v;
+    }
+
+    /**
+     * Refuses an output of more than {@code limits.max_pixels} pixels before anything is allocated for it: the
+     * engine's memory grows with the pixels (see docs/job.md), and sizes beyond int range would overflow.
+     */
+    static void checkPixels(int width, int height, long maxPixels) throws Rejection {
+        long pixels = (long) width * height;
+        if (pixels > maxPixels) {
+            throw new Rejection(
+                    "width",
+                    "width x height = " + width + "x" + height + " = " + pixels + " pixels is over the limit of "
+                            + maxPixels + " (limits.max_pixels)");
+        }
     }
 
     /** The file name (without extension) for an id, or a rejection when the id would form a path. */
