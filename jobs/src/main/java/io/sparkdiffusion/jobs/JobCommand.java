@@ -154,10 +154,11 @@ public final class JobCommand implements Callable<Integer> {
     }
 
     /**
-     * Settings the job gives Spark itself, so that it is safe whoever submits it (a setting of the submitter wins, a
-     * redaction pattern is extended): executors start ONNX Runtime without its telemetry (see {@link OrtStartup};
-     * the job is safe without it too), and Spark's UI, event logs and its own messages mask every setting
-     * {@link Redaction} calls a credential (Spark's default pattern misses {@code fs.azure.account.key.*}).
+     * Settings the job gives Spark itself, so that it is safe whoever submits it (a setting of the submitter wins;
+     * a redaction pattern and executor JVM options are extended): executors start ONNX Runtime without its telemetry
+     * (see {@link OrtStartup}; the job is safe without it too), their crash files lose the command line
+     * ({@link CrashFiles}), and Spark's UI, event logs and its own messages mask every setting {@link Redaction} calls
+     * a credential (Spark's default pattern misses {@code fs.azure.account.key.*}).
      */
     static Map<String, String> safeSparkSettings(SparkConf submitted) {
         Map<String, String> out = new LinkedHashMap<>();
@@ -170,6 +171,9 @@ public final class JobCommand implements Callable<Integer> {
                 submitted.contains("spark.redaction.regex")
                         ? submitted.get("spark.redaction.regex") + "|" + ours
                         : ours);
+        out.put(
+                "spark.executor.extraJavaOptions",
+                (submitted.get("spark.executor.extraJavaOptions", "") + " " + CrashFiles.executorOptions()).strip());
         return out;
     }
 

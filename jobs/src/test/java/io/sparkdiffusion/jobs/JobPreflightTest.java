@@ -101,4 +101,13 @@ class JobPreflightTest {
         assertEquals("file:" + tmp.resolve("out"), prepared.output());
         assertEquals(List.of("file:" + tmp), prepared.allowedRoots(), "the input's folder");
     }
+
+    @Test
+    void aLinkedModelFolderHasItsTargetsFingerprint() throws Exception {
+        Path model = Fixtures.model("digits-t2i");
+        Path link = Files.createSymbolicLink(tmp.resolve("model-link"), model);
+        assertEquals(ModelLocalizer.fingerprint(model), ModelLocalizer.fingerprint(link));
+        assertFalse(
+                ModelLocalizer.fingerprint(link).startsWith("e3b0c442"), "not the SHA-256 of nothing (no file seen)");
+    }
 }
