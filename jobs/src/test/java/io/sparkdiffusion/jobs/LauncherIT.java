@@ -27,11 +27,23 @@ class LauncherIT {
     @TempDir
     Path tmp;
 
-    /** The launcher in {@code work}, HOME and Spark's local folders under {@code tmp}, output to {@code log}. */
-    ProcessBuilder launcher(Path work, Path log, List<String> args) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Fixtures.root().resolve("bin/spark-diffusion").toString());
-        cmd.addAll(args);
+    /**
+     * {@code bin/spark-diffusion job} on the bundled digits model, local[1], in {@code work} with HOME and Spark's
+     * local folders under {@code tmp}, its output to {@code log}.
+     */
+    ProcessBuilder job(Path work, Path log, String input, String... more) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(
+                Fixtures.root().resolve("bin/spark-diffusion").toString(),
+                "job",
+                "--model",
+                Fixtures.model("digits-t2i").toString(),
+                "--input",
+                input,
+                "--output",
+                "out",
+                "--master",
+                "local[1]"));
+        cmd.addAll(List.of(more));
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .directory(Files.createDirectories(work).toFile())
                 .redirectErrorStream(true)
@@ -58,27 +70,18 @@ class LauncherIT {
         }
         Files.write(work.resolve("rows.jsonl"), rows);
         Path log = tmp.resolve("launcher.log");
-        Process p = launcher(
+        Process p = job(
                         work,
                         log,
-                        List.of(
-                                "job",
-                                "--model",
-                                Fixtures.model("digits-t2i").toString(),
-                                "--input",
-                                "rows.jsonl",
-                                "--input-format",
-                                "json",
-                                "--output",
-                                "out",
-                                "--master",
-                                "local[1]",
-                                "--steps",
-                                "50",
-                                "--set",
-                                "hadoop.fs.azure.account.key.acct.blob.core.windows.net=" + SECRETS.get(0),
-                                "--set",
-                                "hadoop.my.custom.apikey=" + SECRETS.get(1)))
+                        "rows.jsonl",
+                        "--input-format",
+                        "json",
+                        "--steps",
+                        "50",
+                        "--set",
+                        "hadoop.fs.azure.account.key.acct.blob.core.windows.net=" + SECRETS.get(0),
+                        "--set",
+                        "hadoop.my.custom.apikey=" + SECRETS.get(1))
                 .start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!Files.readString(log).contains("generating") && p.isAlive() && System.nanoTime() < deadline) {
@@ -116,20 +119,7 @@ class LauncherIT {
         Files.createDirectories(work);
         Files.writeString(work.resolve("rows.parquet"), "{\"id\":\"a\",\"prompt\":\"x\"}\n");
         Path log = tmp.resolve("launcher.log");
-        Process p = launcher(
-                        work,
-                        log,
-                        List.of(
-                                "job",
-                                "--model",
-                                Fixtures.model("digits-t2i").toString(),
-                                "--input",
-                                "rows.parquet",
-                                "--output",
-                                "out",
-                                "--master",
-                                "local[1]"))
-                .start();
+        Process p = job(work, log, "rows.parquet").start();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         String output = Files.readString(log, StandardCharsets.UTF_8);
         assertEquals(1, p.exitValue(), output);
