@@ -18,19 +18,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -77,24 +75,45 @@ public final class GenerateJob {
             "noise_aug_strength");
     /** Columns that may hold the picture's bytes instead of a path. */
     static final List<String> PICTURE_FIELDS = List.of("image", "mask");
-    /** What the job owns in its output folder; --overwrite removes only these. */
-    static final Set<String> OWNED =
-            Set.of("images", "videos", "thumbs", "metadata", "errors", "index.html", "_job.json");
+    /**
+     * What the job writes in its output folder, with the files each folder may hold (null: a file). Spark's tables
+     * hold part files, {@code _SUCCESS}, checksums and {@code _temporary/}; pictures and videos are written through
+     * {@code ._tmp_} files (archive mode and PNG frames use subfolders).
+     */
+    static final Map<String, Pattern> OWNED = owned();
+
+    private static Map<String, Pattern> owned() {
+        Pattern table = Pattern.compile("_temporary/.*|\\.?_SUCCESS(\\.crc)?|\\.?part-[^/]+");
+        Pattern pictures = Pattern.compile("([^/]+/)*(\\._tmp_[^/]+|[^/]+\\.png)");
+        Map<String, Pattern> m = new LinkedHashMap<>();
+        m.put("images", pictures);
+        m.put("thumbs", pictures);
+        m.put("videos", Pattern.compile("([^/]+/)*(\\._tmp_[^/]+|[^/]+\\.(png|mp4|gif))"));
+        m.put("metadata", table);
+        m.put("errors", table);
+        m.put("index.html", null);
+        m.put(RunManifest.FILE, null);
+        return java.util.Collections.unmodifiableMap(m);
+    }
 
     private GenerateJob() {}
 
-    /** spark-submit entry point: the same options as {@code bin/spark-diffusion job}. */
+    /** spark-submit entry point: the same options, messages and exit codes as {@code bin/spark-diffusion job}. */
     public static void main(String[] args) {
-        System.exit(new picocli.CommandLine(new JobCommand()).execute(args));
+        System.exit(io.sparkdiffusion.cli.Main.withOneLineErrors(new picocli.CommandLine(new JobCommand()))
+                .execute(args));
     }
 
-    public static JobSummary run(SparkSession spark, JobConfig config) {
+    public static JobSummary run(SparkSession spark, JobConfig given) {
         long started = System.nanoTime();
-        String runId = Instant.now().toString().replaceAll("[:.]", "-") + "-"
-                + UUID.randomUUID().toString().substring(0, 8);
-        LOG.info("spark-diffusion job {} with settings:\n{}", runId, config.describe());
+        String runId = RunManifest.newRunId();
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        config.hadoopSettings().forEach(hadoop::set);
+        given.hadoopSettings().forEach(hadoop::set);
+        JobConfig config = JobPreflight.prepare(given, hadoop);
+        LOG.info("spark-diffusion job {} with settings:\n{}", runId, config.describe());
+        if (spark.sparkContext().uiWebUrl().isDefined()) {
+            LOG.info("Spark UI: {}", spark.sparkContext().uiWebUrl().get());
+        }
         HadoopConf conf = new HadoopConf(new Configuration(hadoop));
         OutputStore store = new OutputStore(conf, config.output());
         prepareOutput(store, config);
@@ -124,6 +143,7 @@ public final class GenerateJob {
                 size[1],
                 size[0],
                 info.sizeMultiple());
+        JobPreflight.checkModelOnExecutors(spark, config.model());
         writeManifest(store, runId, config, modelName, fingerprint, null);
 
         // plan: validate and expand every input row (no model involved)
@@ -162,11 +182,19 @@ public final class GenerateJob {
                 config.runtimeOptions(),
                 config.provider(),
                 config.fallbackToCpu(),
-                GenerationStage.taskSlotsPerExecutor(spark),
                 task(config));
         InitImages initImages = new InitImages(
-                config.mode(), modelRules.sizeMultiple(), config.maxImageSide(), config.imageLimits(), conf);
-        Dataset<PlannedRow> work = config.partitions() > 0 ? todo.repartition(config.partitions()) : todo;
+                config.mode(),
+                modelRules.sizeMultiple(),
+                config.maxImageSide(),
+                config.imageLimits(),
+                config.maxPixels(),
+                pictureSources(config, conf));
+        int slots = clusterTaskSlots(spark);
+        int partitions =
+                config.partitions() > 0 ? config.partitions() : spreadPartitions(toGenerate, config.batchSize(), slots);
+        LOG.info("generating {} images in {} partitions ({} task slots)", toGenerate, partitions, slots);
+        Dataset<PlannedRow> work = todo.repartition(partitions);
         Dataset<GeneratedRow> generated = work.mapPartitions(
                         new PartitionGenerator(
                                 handle,
@@ -218,7 +246,8 @@ public final class GenerateJob {
                 failedCount,
                 wall,
                 rate,
-                exceeded);
+                exceeded,
+                partitions);
         writeContactSheet(spark, store, config, summary, modelName, fingerprint);
         writeManifest(store, runId, config, modelName, fingerprint, summary);
         planned.unpersist();
@@ -251,34 +280,96 @@ public final class GenerateJob {
         };
     }
 
-    /** Refuses an output folder holding other data unless --resume or --overwrite; --overwrite removes only our own. */
+    /**
+     * Tasks the cluster runs at once: the cores of its executors (Spark's default parallelism: the registered
+     * executors' cores, or N of local[N]) divided by {@code spark.task.cpus}, and no more than its GPUs allow when
+     * tasks take GPUs ({@code spark.task.resource.gpu.amount}).
+     */
+    static int clusterTaskSlots(SparkSession spark) {
+        var sc = spark.sparkContext();
+        var conf = sc.getConf();
+        int byCores = Math.max(1, sc.defaultParallelism() / Math.max(1, conf.getInt("spark.task.cpus", 1)));
+        double taskGpu = conf.getDouble("spark.task.resource.gpu.amount", 0);
+        if (taskGpu <= 0 || sc.isLocal()) {
+            return byCores;
+        }
+        int executors = Math.max(1, sc.statusTracker().getExecutorInfos().length - 1); // less the driver
+        int perExecutor = (int) Math.floor(conf.getDouble("spark.executor.resource.gpu.amount", 1) / taskGpu + 1e-9);
+        return Math.max(1, Math.min(byCores, executors * perExecutor));
+    }
+
+    /**
+     * {@code partitions: 0}: three partitions per task slot, so that a slot that finishes early takes more work,
+     * but none smaller than one engine batch. A single input file no longer means a single busy GPU.
+     */
+    static int spreadPartitions(long images, int batchSize, int taskSlots) {
+        long batches = (images + batchSize - 1) / batchSize;
+        return (int) Math.max(1, Math.min(batches, 3L * taskSlots));
+    }
+
+    /** Where image and mask paths may be read from (the roots JobPreflight resolved), relative ones from the input. */
+    static PictureSources pictureSources(JobConfig config, HadoopConf conf) {
+        try {
+            return new PictureSources(
+                    config.allowedRoots(),
+                    JobPreflight.inputFolder(config.input(), conf.get()),
+                    config.maxFileBytes(),
+                    conf);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "cannot resolve the folder of input " + Redaction.uri(config.input()) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Refuses an output folder holding other data unless --resume or --overwrite. --overwrite deletes only a previous
+     * run of this tool: the folder's {@code _job.json} must be a manifest this tool wrote (checked by its content),
+     * nothing else may lie next to the run's entries, and inside them only files of the kinds the job writes.
+     */
     static void prepareOutput(OutputStore store, JobConfig config) {
+        String output = Redaction.uri(config.output());
         try {
             List<String> entries = store.topLevelEntries();
             if (entries.isEmpty() || config.resume()) {
                 return;
             }
             if (!config.overwrite()) {
-                throw new IllegalArgumentException("output " + Redaction.uri(config.output()) + " already holds data "
-                        + entries + ": pass --resume to continue that run or --overwrite to replace it");
+                throw new IllegalArgumentException("output " + output + " already holds data " + entries
+                        + ": pass --resume to continue that run or --overwrite to replace it");
+            }
+            String refusal = "--overwrite deletes only what a previous spark-diffusion run wrote; nothing was deleted";
+            if (!entries.contains(RunManifest.FILE)) {
+                throw new IllegalArgumentException("output " + output + " holds " + entries + " but no "
+                        + RunManifest.FILE + " of a spark-diffusion run: " + refusal);
+            }
+            String notOurs = RunManifest.notOurs(store.read(RunManifest.FILE, RunManifest.MAX_BYTES + 1));
+            if (notOurs != null) {
+                throw new IllegalArgumentException("output " + output + ": its " + RunManifest.FILE
+                        + " was not written by spark-diffusion (" + notOurs + "): " + refusal);
             }
             List<String> foreign = new ArrayList<>();
             for (String e : entries) {
-                if (!OWNED.contains(e)) {
+                if (!OWNED.containsKey(e)) {
                     foreign.add(e);
+                } else if (OWNED.get(e) != null) {
+                    for (String f : store.listFiles(e)) {
+                        if (!OWNED.get(e).matcher(f).matches()) {
+                            foreign.add(e + "/" + f);
+                        }
+                    }
                 }
             }
             if (!foreign.isEmpty()) {
-                throw new IllegalArgumentException("output " + Redaction.uri(config.output())
-                        + " holds entries this job did not write " + foreign + ": refusing to overwrite it");
+                throw new IllegalArgumentException("output " + output + " holds entries this job did not write "
+                        + foreign.subList(0, Math.min(foreign.size(), 10)) + (foreign.size() > 10 ? " ..." : "") + ": "
+                        + refusal);
             }
             for (String e : entries) {
                 store.delete(e);
             }
-            LOG.info("--overwrite: removed the previous run's {} from {}", entries, Redaction.uri(config.output()));
+            LOG.info("--overwrite: removed the previous run's {} from {}", entries, output);
         } catch (IOException e) {
-            throw new UncheckedIOException(
-                    "cannot inspect output " + Redaction.uri(config.output()) + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot inspect output " + output + ": " + e.getMessage(), e);
         }
     }
 
@@ -286,7 +377,9 @@ public final class GenerateJob {
         String format = config.inputFormat();
         var reader = spark.read();
         if (format.equals("csv")) {
-            reader = reader.option("header", "true");
+            // RFC 4180: a quoted field may hold line breaks (multiLine) and doubled quotes (escape); Spark's defaults
+            // cut such a prompt into a phantom row
+            reader = reader.option("header", "true").option("multiLine", "true").option("escape", "\"");
         }
         return reader.format(format).load(config.input());
     }
@@ -502,21 +595,27 @@ public final class GenerateJob {
         });
         // the task's future is not kept: the executor is shut down after generation, which cancels it
         ScheduledFuture<?> unused = s.scheduleAtFixedRate(
-                () -> {
-                    long done = written.value() + failed.value();
-                    double elapsed = (System.nanoTime() - start) / 1e9;
-                    LOG.info(
-                            "progress: {}/{} images ({}%), {} failed, {} images/s",
-                            done,
-                            total,
-                            total == 0 ? 100 : done * 100 / total,
-                            failed.value(),
-                            String.format(Locale.ROOT, "%.2f", elapsed > 0 ? written.value() / elapsed : 0));
-                },
+                () -> LOG.info(progressLine(written.value(), failed.value(), total, (System.nanoTime() - start) / 1e9)),
                 seconds,
                 seconds,
                 TimeUnit.SECONDS);
         return s;
+    }
+
+    /** {@code progress: 12/40 images (30%), 0 failed, 1.50 images/s, ETA 19 s}; no ETA before the first image. */
+    static String progressLine(long written, long failed, long total, double elapsedSeconds) {
+        long done = written + failed;
+        double rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
+        String eta = rate > 0 ? String.format(Locale.ROOT, "%.0f s", (total - done) / rate) : "unknown";
+        return String.format(
+                Locale.ROOT,
+                "progress: %d/%d images (%d%%), %d failed, %.2f images/s, ETA %s",
+                done,
+                total,
+                total == 0 ? 100 : done * 100 / total,
+                failed,
+                elapsedSeconds > 0 ? written / elapsedSeconds : 0,
+                eta);
     }
 
     private static void writeContactSheet(
@@ -594,7 +693,7 @@ public final class GenerateJob {
             String fingerprint,
             JobSummary summary) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("tool", "spark-diffusion");
+        m.put("tool", RunManifest.TOOL);
         m.put("run_id", runId);
         m.put("model", modelName);
         m.put("model_uri", Redaction.uri(config.model()));
@@ -606,7 +705,7 @@ public final class GenerateJob {
         }
         try {
             store.put(
-                    "_job.json",
+                    RunManifest.FILE,
                     JsonConfig.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -56,9 +56,10 @@ public class GeneratedRow implements Serializable {
         g.strength = p.getStrength();
         g.inputImage = p.getImageBytes() != null
                 ? "<" + p.getImageBytes().length + " bytes in the input row>"
-                : p.getImageRef();
-        g.inputMask =
-                p.getMaskBytes() != null ? "<" + p.getMaskBytes().length + " bytes in the input row>" : p.getMaskRef();
+                : Redaction.uri(p.getImageRef());
+        g.inputMask = p.getMaskBytes() != null
+                ? "<" + p.getMaskBytes().length + " bytes in the input row>"
+                : Redaction.uri(p.getMaskRef());
         return g;
     }
 

@@ -7,7 +7,6 @@ import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.video.PngFrames;
 import io.sparkdiffusion.video.VideoFormat;
 import java.util.Iterator;
-import org.apache.spark.sql.SparkSession;
 
 /**
  * The executor side that the generation job and the DataFrame transformer share, so the two cannot drift apart: the
@@ -36,16 +35,5 @@ public final class GenerationStage {
     /** The first frame of a video as PNG bytes, its poster. */
     public static byte[] poster(Tensor frames) {
         return PngFrames.poster(frames);
-    }
-
-    /** Concurrent tasks per executor: spark.executor.cores / spark.task.cpus, or N of local[N]. */
-    public static int taskSlotsPerExecutor(SparkSession spark) {
-        var conf = spark.sparkContext().getConf();
-        int taskCpus = conf.getInt("spark.task.cpus", 1);
-        String master = spark.sparkContext().master();
-        if (master.startsWith("local")) {
-            return Math.max(1, spark.sparkContext().defaultParallelism() / taskCpus);
-        }
-        return Math.max(1, conf.getInt("spark.executor.cores", 1) / taskCpus);
     }
 }

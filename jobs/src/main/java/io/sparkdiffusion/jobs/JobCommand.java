@@ -5,6 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.apache.spark.deploy.SparkHadoopUtil;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -111,15 +114,20 @@ public final class JobCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         JobConfig config;
+        SparkConf submitted = new SparkConf(); // spark-submit's --conf settings arrive as system properties
         try {
             config = JobConfig.load(configFile, overrides());
             config.model();
             config.input();
             config.output();
+            Configuration hadoop = SparkHadoopUtil.get().newConfiguration(submitted);
+            config.hadoopSettings().forEach(hadoop::set);
+            config = JobPreflight.prepare(config, hadoop); // before Spark starts: a bad path costs one line
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         SparkSession.Builder builder = SparkSession.builder().appName("spark-diffusion");
+        safeSparkSettings(submitted).forEach(builder::config);
         String m = config.master();
         if (m != null) {
             builder.master(m);
@@ -143,6 +151,30 @@ public final class JobCommand implements Callable<Integer> {
                 spark.stop();
             }
         }
+    }
+
+    /**
+     * Settings the job gives Spark itself, so that it is safe whoever submits it (a setting of the submitter wins;
+     * a redaction pattern and executor JVM options are extended): executors start ONNX Runtime without its telemetry
+     * (see {@link OrtStartup}; the job is safe without it too), their crash files lose the command line
+     * ({@link CrashFiles}), and Spark's UI, event logs and its own messages mask every setting {@link Redaction} calls
+     * a credential (Spark's default pattern misses {@code fs.azure.account.key.*}).
+     */
+    static Map<String, String> safeSparkSettings(SparkConf submitted) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (!submitted.contains("spark.executorEnv.ORT_DISABLE_TELEMETRY")) {
+            out.put("spark.executorEnv.ORT_DISABLE_TELEMETRY", "1");
+        }
+        String ours = Redaction.SECRET_NAME.pattern();
+        out.put(
+                "spark.redaction.regex",
+                submitted.contains("spark.redaction.regex")
+                        ? submitted.get("spark.redaction.regex") + "|" + ours
+                        : ours);
+        out.put(
+                "spark.executor.extraJavaOptions",
+                (submitted.get("spark.executor.extraJavaOptions", "") + " " + CrashFiles.executorOptions()).strip());
+        return out;
     }
 
     private Map<String, String> overrides() {

@@ -48,6 +48,8 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("defaults.strength", null);
         DEFAULTS.put("images.max_side", 1024);
         DEFAULTS.put("images.max_pixels", 64L * 1024 * 1024);
+        DEFAULTS.put("images.max_file_bytes", 64L * 1024 * 1024);
+        DEFAULTS.put("images.allowed_roots", null);
         DEFAULTS.put("inpaint.keep_unmasked", true);
         DEFAULTS.put("video.num_frames", null);
         DEFAULTS.put("video.fps", 8);
@@ -60,6 +62,7 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("archive.masks", null);
         DEFAULTS.put("limits.max_steps", 200);
         DEFAULTS.put("limits.max_images_per_prompt", 64);
+        DEFAULTS.put("limits.max_pixels", 2048L * 2048);
         DEFAULTS.put("grid.seeds", null);
         DEFAULTS.put("grid.guidance_scales", null);
         DEFAULTS.put("runtime.provider", "auto");
@@ -73,9 +76,25 @@ public final class JobConfig implements Serializable {
     }
 
     private final Map<String, String> values;
+    /** Paths resolved and checked before Spark ran anything ({@link JobPreflight}). */
+    private final boolean prepared;
 
-    private JobConfig(Map<String, String> values) {
+    private JobConfig(Map<String, String> values, boolean prepared) {
         this.values = values;
+        this.prepared = prepared;
+    }
+
+    /** This configuration with some values replaced (resolved paths), validated again. */
+    JobConfig with(Map<String, String> changes, boolean preparedNow) {
+        Map<String, String> v = new TreeMap<>(values);
+        v.putAll(changes);
+        JobConfig c = new JobConfig(v, preparedNow);
+        c.validate();
+        return c;
+    }
+
+    boolean prepared() {
+        return prepared;
     }
 
     /** Defaults, then the YAML file (if any), then overrides ({@code key=value}, dotted keys). */
@@ -92,7 +111,7 @@ public final class JobConfig implements Serializable {
                         + String.join(", ", DEFAULTS.keySet()) + ", hadoop.*");
             }
         }
-        JobConfig c = new JobConfig(v);
+        JobConfig c = new JobConfig(v, false);
         c.validate();
         return c;
     }
@@ -138,9 +157,9 @@ public final class JobConfig implements Serializable {
         inputFormat();
         mode();
         positive("images.max_side");
-        if (getLong("images.max_pixels") <= 0) {
-            throw bad("images.max_pixels", "a positive integer");
-        }
+        positiveLong("images.max_pixels");
+        positiveLong("limits.max_pixels");
+        positiveLong("images.max_file_bytes");
         getBoolean("inpaint.keep_unmasked");
         positive("video.fps");
         positive("limits.max_frames");
@@ -190,8 +209,8 @@ public final class JobConfig implements Serializable {
     }
 
     private IllegalArgumentException bad(String key, String expected) {
-        return new IllegalArgumentException(
-                "configuration key '" + key + "' must be " + expected + ", got '" + values.get(key) + "'");
+        return new IllegalArgumentException("configuration key '" + key + "' must be " + expected + ", got '"
+                + Redaction.value(key, values.get(key)) + "'");
     }
 
     String get(String key) {
@@ -258,6 +277,12 @@ public final class JobConfig implements Serializable {
         }
     }
 
+    private void positiveLong(String key) {
+        if (getLong(key) <= 0) {
+            throw bad(key, "a positive integer");
+        }
+    }
+
     private void nonNegative(String key) {
         if (getInt(key) < 0) {
             throw bad(key, "an integer >= 0");
@@ -316,6 +341,32 @@ public final class JobConfig implements Serializable {
 
     public io.sparkdiffusion.image.ImageDecoder.Limits imageLimits() {
         return new io.sparkdiffusion.image.ImageDecoder.Limits(getLong("images.max_pixels"), 8);
+    }
+
+    public long maxFileBytes() {
+        return getLong("images.max_file_bytes");
+    }
+
+    /** {@code images.allowed_roots}: the folders image and mask paths may come from; empty when not set. */
+    public List<String> allowedRoots() {
+        return list("images.allowed_roots");
+    }
+
+    public long maxPixels() {
+        return getLong("limits.max_pixels");
+    }
+
+    private List<String> list(String key) {
+        String v = get(key);
+        List<String> out = new ArrayList<>();
+        if (v != null) {
+            for (String part : v.split(",", -1)) {
+                if (!part.isBlank()) {
+                    out.add(part.trim());
+                }
+            }
+        }
+        return out;
     }
 
     public int maxImageSide() {
@@ -420,18 +471,14 @@ public final class JobConfig implements Serializable {
                 getInt("video.fps"),
                 getInt("video.motion_bucket_id"),
                 getDouble("video.noise_aug_strength"),
-                getInt("limits.max_frames"));
+                getInt("limits.max_frames"),
+                maxPixels());
     }
 
     long[] gridSeeds() {
-        String v = get("grid.seeds");
-        if (v == null) {
-            return new long[0];
-        }
         List<Long> out = new ArrayList<>();
         try {
-            for (String part : v.split(",", -1)) {
-                String p = part.trim();
+            for (String p : list("grid.seeds")) {
                 if (p.contains("..")) {
                     long from = Long.parseLong(p.substring(0, p.indexOf("..")).trim());
                     long to = Long.parseLong(p.substring(p.indexOf("..") + 2).trim());
@@ -441,7 +488,7 @@ public final class JobConfig implements Serializable {
                     for (long s = from; s <= to; s++) {
                         out.add(s);
                     }
-                } else if (!p.isEmpty()) {
+                } else {
                     out.add(Long.parseLong(p));
                 }
             }
@@ -452,22 +499,16 @@ public final class JobConfig implements Serializable {
     }
 
     double[] gridGuidance() {
-        String v = get("grid.guidance_scales");
-        if (v == null) {
-            return new double[0];
-        }
         List<Double> out = new ArrayList<>();
-        for (String part : v.split(",", -1)) {
-            if (!part.isBlank()) {
-                try {
-                    double g = Double.parseDouble(part.trim());
-                    if (!Double.isFinite(g)) {
-                        throw new NumberFormatException();
-                    }
-                    out.add(g);
-                } catch (NumberFormatException e) {
-                    throw bad("grid.guidance_scales", "a list of finite numbers");
+        for (String part : list("grid.guidance_scales")) {
+            try {
+                double g = Double.parseDouble(part);
+                if (!Double.isFinite(g)) {
+                    throw new NumberFormatException();
                 }
+                out.add(g);
+            } catch (NumberFormatException e) {
+                throw bad("grid.guidance_scales", "a list of finite numbers");
             }
         }
         return out.stream().mapToDouble(Double::doubleValue).toArray();

@@ -9,6 +9,7 @@ package io.sparkdiffusion.jobs;
  * @param skipped images already present (with metadata) and skipped by --resume
  * @param rejected input rows rejected by validation
  * @param failed images the engine could not generate
+ * @param partitions the partitions the images were generated in ({@code partitions}; 0: spread over the task slots)
  */
 public record JobSummary(
         String runId,
@@ -21,4 +22,5 @@ public record JobSummary(
         long failed,
         double wallSeconds,
         double imagesPerSecond,
-        boolean errorBudgetExceeded) {}
+        boolean errorBudgetExceeded,
+        int partitions) {}

@@ -84,10 +84,11 @@ public final class OutputStore implements Serializable {
         }
     }
 
-    public byte[] read(String relative) throws IOException {
+    /** The first {@code maxBytes} bytes of a file (all of it when smaller). */
+    public byte[] read(String relative, int maxBytes) throws IOException {
         FileSystem fs = fs();
         try (var in = fs.open(path(relative))) {
-            return in.readAllBytes();
+            return in.readNBytes(maxBytes);
         }
     }
 

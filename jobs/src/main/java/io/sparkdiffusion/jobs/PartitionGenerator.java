@@ -159,7 +159,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         private GeneratedRow write(Outcome.Generated<InitImages.Prepared> gen) {
             InitImages.Prepared p = gen.tag();
             String posterRelative = "images/" + p.row().getImageFile();
-            if (p.image() != null) {
+            if (p.pictures() != null) {
                 writeThumbnails(p);
             }
             if (!gen.video()) {
@@ -211,10 +211,10 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             int tw = Math.max(1, (int) Math.round(p.width() * scale));
             int th = Math.max(1, (int) Math.round(p.height() * scale));
             String base = "thumbs/" + p.row().getImageFile().replaceAll("\\.png$", "");
-            float[] img = p.image().resize(tw, th).rgb();
+            float[] img = p.pictures().image().resize(tw, th).rgb();
             store.put(base + "-input.png", Images.toPng(new Tensor(new long[] {1, th, tw, 3}, img), 0));
-            if (p.mask() != null) {
-                float[] m = Resize.nearest(p.mask(), p.width(), p.height(), 1, tw, th);
+            if (p.pictures().mask() != null) {
+                float[] m = Resize.nearest(p.pictures().mask(), p.width(), p.height(), 1, tw, th);
                 store.put(base + "-mask.png", Images.toPng(new Tensor(new long[] {1, th, tw, 1}, m), 0));
             }
         }
@@ -246,11 +246,8 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 .scheduler(r.getScheduler())
                 .strength(r.getStrength())
                 .video(r.getNumFrames(), r.getFps(), r.getMotionBucketId(), r.getNoiseAugStrength());
-        if (p.image() != null) {
-            b.image(new Tensor(new long[] {p.height(), p.width(), 3}, p.image().rgb()));
-        }
-        if (p.mask() != null) {
-            b.mask(new Tensor(new long[] {p.height(), p.width()}, p.mask()));
+        if (p.pictures() != null) {
+            b.image(p.pictures().imageTensor()).mask(p.pictures().maskTensor());
         }
         return b.build();
     }

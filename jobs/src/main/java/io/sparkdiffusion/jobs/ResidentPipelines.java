@@ -25,8 +25,10 @@ public final class ResidentPipelines {
 
     /** The pipeline for this task's device, loading it on first use. */
     public static Pipeline acquire(ModelHandle handle) {
+        OrtStartup.environment(); // before any session: safe without ORT_DISABLE_TELEMETRY
         String gpu = taskGpuAddress();
-        RuntimeOptions options = deviceOptions(handle, gpu);
+        TaskContext task = TaskContext.get();
+        RuntimeOptions options = deviceOptions(handle, gpu, task == null ? 1 : task.cpus());
         Path local = ModelLocalizer.localize(handle.uri(), handle.fingerprint(), handle.conf(), handle.localBase());
         String key = local + "|" + handle.task() + "|" + options.provider() + ":" + options.deviceId();
         return PIPELINES.computeIfAbsent(key, k -> open(local, options, handle));
@@ -55,15 +57,17 @@ public final class ResidentPipelines {
         }
     }
 
-    static RuntimeOptions deviceOptions(ModelHandle handle, String gpuAddress) {
+    /**
+     * The task's device and threads. On CPU with {@code intra_op_threads: 0}, a run gets the cores Spark reserved for
+     * its task ({@code spark.task.cpus}): the executor's cores divided among its concurrent tasks, which share the
+     * resident pipeline. Not the host's processor count: executors share hosts.
+     */
+    static RuntimeOptions deviceOptions(ModelHandle handle, String gpuAddress, int taskCpus) {
         RuntimeOptions base = handle.runtime();
         boolean cuda = handle.provider().equals("cuda") || (handle.provider().equals("auto") && gpuAddress != null);
         if (!cuda) {
             if (base.intraOpThreads() == 0) {
-                // the executor's task slots share the resident pipeline and run concurrently: give each run its
-                // share of the cores instead of letting every run spread over all of them
-                int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, handle.taskSlots()));
-                base = new RuntimeOptions(threads, base.interOpThreads(), base.optimization(), "cpu", 0);
+                base = new RuntimeOptions(Math.max(1, taskCpus), base.interOpThreads(), base.optimization(), "cpu", 0);
             }
             return base.withDevice("cpu", 0);
         }

@@ -1,0 +1,173 @@
+package io.sparkdiffusion.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sparkdiffusion.quality.DigitClassifier;
+import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.testing.Slow;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The job submitted with spark-submit to a standalone cluster of separate JVMs (a master, two workers of one core
+ * each), from a working folder where the model, input and output are given as relative paths, with credentials
+ * passed on the command line. Compared with the same job on local Spark in this JVM.
+ */
+@Slow
+class StandaloneClusterIT {
+    static final int ROWS = 40;
+    static final List<String> SECRETS = List.of("AzureAccountKey-it-0451", "CustomApiKey-it-0452");
+
+    @TempDir
+    static Path tmp;
+
+    static StandaloneCluster cluster;
+
+    @BeforeAll
+    static void startCluster() throws IOException {
+        cluster = StandaloneCluster.start(tmp.resolve("cluster"), 2, 1);
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    /** The job's settings, relative to its working folder, with the credentials of two Hadoop connectors. */
+    static Map<String, String> settings(Path workDir) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("model", "digits-t2i");
+        s.put("input", "prompts.jsonl");
+        s.put("input_format", "json");
+        s.put("output", "out");
+        s.put("batch_size", "4");
+        s.put("defaults.num_inference_steps", "8");
+        s.put("defaults.guidance_scale", "3");
+        s.put("progress.log_interval_seconds", "1");
+        s.put("hadoop.fs.azure.account.key.itaccount.blob.core.windows.net", SECRETS.get(0));
+        s.put("hadoop.my.custom.apikey", SECRETS.get(1));
+        return s;
+    }
+
+    static Path workFolder(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.createSymbolicLink(dir.resolve("digits-t2i"), Fixtures.model("digits-t2i"));
+        List<String> rows = new ArrayList<>();
+        for (int i = 0; i < ROWS; i++) {
+            rows.add("{\"id\":\"c" + i + "\",\"prompt\":\"a handwritten digit " + DigitClassifier.word(i % 10)
+                    + "\",\"seed\":" + (900 + i) + "}");
+        }
+        Files.write(dir.resolve("prompts.jsonl"), rows);
+        return dir;
+    }
+
+    @Test
+    void everyImageOnceAndAsALocalRunMakesIt() throws Exception {
+        Path work = workFolder(tmp.resolve("cluster-run"));
+        List<String> args = new ArrayList<>();
+        settings(work).forEach((k, v) -> args.addAll(List.of("--set", k + "=" + v)));
+        Map<String, String> conf = new LinkedHashMap<>();
+        // what deploy/spark-submit-gpu.sh gives every job: the tokenizer offline on its in-jar library
+        conf.put("spark.executorEnv.DJL_OFFLINE", "true");
+        conf.put("spark.executorEnv.RUST_FLAVOR", "cpu");
+        conf.put("spark.executorEnv.DJL_CACHE_DIR", tmp.resolve("djl").toString());
+        conf.put("spark.sql.shuffle.partitions", "4"); // as the local session: 200 tasks for 40 rows are slow
+        conf.put("spark.eventLog.enabled", "true");
+        conf.put(
+                "spark.eventLog.dir",
+                Files.createDirectories(tmp.resolve("events")).toUri().toString());
+        long t0 = System.nanoTime();
+        StandaloneCluster.Driver driver = cluster.submit(work, conf, args);
+        int code = driver.await(Duration.ofMinutes(5));
+        String log = driver.log();
+        System.out.printf("cluster run: %.1f s%n%s%n", (System.nanoTime() - t0) / 1e9, log);
+        assertEquals(0, code, log);
+        String executors = cluster.executorLogs();
+
+        Map<String, byte[]> images = pngs(work.resolve("out/images"));
+        assertEquals(ROWS, images.size(), "one PNG per row, in the driver's output folder");
+        assertEquals(ROWS, generatedRows(executors), "every image generated once:\n" + executors);
+        assertTrue(log.contains("Spark UI: http://"), "the Spark UI address at start:\n" + log);
+        assertTrue(log.contains("partitions (2 task slots)"), "spread over both workers:\n" + log);
+        // two executors of one core on a machine with more: one ONNX Runtime thread each
+        Matcher loaded = Pattern.compile("loaded resident pipeline \\S+ on cpu intra=(\\d+)")
+                .matcher(executors);
+        int pipelines = 0;
+        while (loaded.find()) {
+            assertEquals("1", loaded.group(1), "threads of an executor with one core");
+            pipelines++;
+        }
+        assertEquals(2, pipelines, "one resident pipeline per executor:\n" + executors);
+        String workers = Files.readString(cluster.workerLog(0)) + Files.readString(cluster.workerLog(1));
+        assertTrue(
+                workers.contains("-XX:OnError=sed") && workers.contains("-XX:+PerfDisableSharedMem"),
+                "executors start with the job's crash-file options:\n" + workers);
+
+        long t1 = System.nanoTime();
+        SparkSession local = SparkTestSession.start();
+        try {
+            Path localWork = workFolder(tmp.resolve("local-run"));
+            Map<String, String> s = settings(localWork);
+            s.replaceAll((k, v) -> k.equals("model") || k.equals("input") || k.equals("output")
+                    ? localWork.resolve(v).toString()
+                    : v);
+            JobSummary summary = GenerateJob.run(local, JobConfig.load(null, s));
+            assertEquals(ROWS, summary.written());
+            Map<String, byte[]> reference = pngs(localWork.resolve("out/images"));
+            assertEquals(reference.keySet(), images.keySet());
+            for (String name : reference.keySet()) {
+                assertArrayEquals(reference.get(name), images.get(name), name + ": the same bytes as local Spark");
+            }
+            List<Row> meta = local.read()
+                    .parquet(work.resolve("out/metadata").toString())
+                    .select("id")
+                    .collectAsList();
+            assertEquals(ROWS, meta.size());
+            assertEquals(ROWS, meta.stream().map(r -> r.getString(0)).distinct().count());
+        } finally {
+            SparkTestSession.stop(local);
+        }
+        System.out.printf("local run: %.1f s%n", (System.nanoTime() - t1) / 1e9);
+        SecretScan.assertNotIn(tmp, SECRETS);
+    }
+
+    /** Rows generated by the executors: the sum of their "batch of B" progress lines. */
+    static int generatedRows(String executorLogs) {
+        Matcher m = Pattern.compile("rows done, batch of (\\d+) in").matcher(executorLogs);
+        int n = 0;
+        while (m.find()) {
+            n += Integer.parseInt(m.group(1));
+        }
+        return n;
+    }
+
+    static Map<String, byte[]> pngs(Path dir) throws IOException {
+        Map<String, byte[]> out = new TreeMap<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.filter(p -> p.toString().endsWith(".png")).toList()) {
+                out.put(p.getFileName().toString(), Files.readAllBytes(p));
+            }
+        }
+        return out;
+    }
+}
