@@ -174,7 +174,9 @@ public final class BatchGenerator {
             case IMAGE -> ((ImagePipeline) pipeline).generate(imageRequest(batch, first), new SeededNoise(seeds));
             case VIDEO -> ((VideoPipeline) pipeline).generate(videoRequest(batch, first), new SeededNoise(seeds));
         };
-        long perRow = (System.nanoTime() - t0) / 1_000_000 / batch.size();
+        long millis = (System.nanoTime() - t0) / 1_000_000;
+        long perRow = millis / batch.size();
+        LOG.info("generated a batch of {} rows in {} ms", batch.size(), millis);
         List<Outcome<T>> results = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             Tensor one = Tensors.sliceBatch(out, i, i + 1);

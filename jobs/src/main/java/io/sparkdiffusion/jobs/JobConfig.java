@@ -32,6 +32,9 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("input", null);
         DEFAULTS.put("input_format", "parquet");
         DEFAULTS.put("output", null);
+        DEFAULTS.put("output_format", "files");
+        DEFAULTS.put("output.target_file_mb", 256);
+        DEFAULTS.put("output.commit_every_rows", 64);
         DEFAULTS.put("partitions", 0);
         DEFAULTS.put("batch_size", 4);
         DEFAULTS.put("master", null);
@@ -155,6 +158,9 @@ public final class JobConfig implements Serializable {
 
     private void validate() {
         inputFormat();
+        outputFormat();
+        positive("output.target_file_mb");
+        positive("output.commit_every_rows");
         mode();
         positive("images.max_side");
         positiveLong("images.max_pixels");
@@ -386,6 +392,25 @@ public final class JobConfig implements Serializable {
             throw bad("input_format", "parquet, json or csv");
         }
         return f;
+    }
+
+    /** Where the pictures go: files, a Parquet table, or WebDataset shards. */
+    OutputFormat outputFormat() {
+        try {
+            return OutputFormat.fromName(get("output_format"));
+        } catch (IllegalArgumentException e) {
+            throw bad("output_format", OutputFormat.names());
+        }
+    }
+
+    /** The size a Parquet file or a WebDataset shard aims at. */
+    long outputTargetBytes() {
+        return getInt("output.target_file_mb") * 1024L * 1024L;
+    }
+
+    /** Rows a task gathers before it commits them as a record fragment (and when it ends). */
+    int commitEveryRows() {
+        return getInt("output.commit_every_rows");
     }
 
     public int partitions() {
