@@ -284,7 +284,7 @@ public final class GenerateJob {
                         Redaction.uri(store.path("errors").toString()));
             }
             return summary;
-        } catch (RuntimeException | Error e) {
+        } catch (Throwable e) { // Spark also throws checked exceptions it does not declare; rethrown as they are
             markFailed(store, runId, config, modelName, fingerprint, e);
             throw e;
         }

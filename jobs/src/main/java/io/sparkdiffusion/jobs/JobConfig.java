@@ -159,7 +159,9 @@ public final class JobConfig implements Serializable {
     private void validate() {
         inputFormat();
         outputFormat();
-        positive("output.target_file_mb");
+        if (!(getDouble("output.target_file_mb") > 0)) {
+            throw bad("output.target_file_mb", "a positive number of megabytes");
+        }
         positive("output.commit_every_rows");
         mode();
         positive("images.max_side");
@@ -405,7 +407,7 @@ public final class JobConfig implements Serializable {
 
     /** The size a Parquet file or a WebDataset shard aims at. */
     long outputTargetBytes() {
-        return getInt("output.target_file_mb") * 1024L * 1024L;
+        return Math.max(1, (long) (getDouble("output.target_file_mb") * 1024 * 1024));
     }
 
     /** Rows a task gathers before it commits them as a record fragment (and when it ends). */
