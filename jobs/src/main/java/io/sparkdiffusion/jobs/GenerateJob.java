@@ -25,9 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
@@ -45,7 +42,6 @@ import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.storage.StorageLevel;
-import org.apache.spark.util.LongAccumulator;
 
 /**
  * The generation job: a table of prompts in, {@code images/}, {@code metadata/}, {@code errors/} and
@@ -107,9 +103,25 @@ public final class GenerateJob {
                 .execute(args));
     }
 
+    /**
+     * Runs the job. SIGTERM and SIGINT are handled while it runs ({@link GracefulStop}): generation stops after the
+     * running batches, what they finished is published, and the summary says what stopped it.
+     */
     public static JobSummary run(SparkSession spark, JobConfig given) {
-        long started = System.nanoTime();
         String runId = RunManifest.newRunId();
+        String group = "spark-diffusion-generate-" + runId;
+        GracefulStop.reset();
+        GracefulStop.Handlers signals =
+                GracefulStop.installSignalHandlers(() -> spark.sparkContext().cancelJobGroup(group));
+        try {
+            return run(spark, given, runId, group);
+        } finally {
+            signals.close();
+        }
+    }
+
+    private static JobSummary run(SparkSession spark, JobConfig given, String runId, String generationGroup) {
+        long started = System.nanoTime();
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         given.hadoopSettings().forEach(hadoop::set);
         JobConfig config = JobPreflight.prepare(given, hadoop);
@@ -175,8 +187,6 @@ public final class GenerateJob {
                     skipped,
                     toGenerate);
 
-            LongAccumulator written = spark.sparkContext().longAccumulator("spark-diffusion images written");
-            LongAccumulator failed = spark.sparkContext().longAccumulator("spark-diffusion images failed");
             ModelHandle handle = new ModelHandle(
                     config.model(),
                     modelName,
@@ -200,10 +210,13 @@ public final class GenerateJob {
                     : spreadPartitions(toGenerate, config.batchSize(), slots);
 
             long genStart = System.nanoTime();
-            if (toGenerate > 0) {
+            boolean cutShort = toGenerate > 0 && GracefulStop.requested();
+            if (toGenerate > 0 && !cutShort) {
                 LOG.info("generating {} images in {} partitions ({} task slots)", toGenerate, partitions, slots);
-                ScheduledExecutorService progress =
-                        startProgressLog(written, failed, toGenerate, genStart, config.progressIntervalSeconds());
+                JobProgress progress = JobProgress.start(spark, toGenerate, config.progressIntervalSeconds());
+                // the group a stop cancels: generation only, never the publication that follows
+                spark.sparkContext()
+                        .setJobGroup(generationGroup, "spark-diffusion: generating " + toGenerate + " images", false);
                 try {
                     // one action whose tasks commit their rows as they finish them (RecordFragments): what later steps
                     // read comes from storage, so a lost executor costs only the tasks it was running
@@ -219,13 +232,20 @@ public final class GenerateJob {
                                             config.videoFormat(),
                                             config.decodeChunkSize(),
                                             config.outputFormat(),
-                                            config.commitEveryRows(),
-                                            written,
-                                            failed),
+                                            config.commitPolicy(),
+                                            progress.written(),
+                                            progress.failed()),
                                     Encoders.bean(GeneratedRow.class))
                             .count();
+                } catch (Exception e) { // Spark's SparkException is checked but undeclared
+                    if (!GracefulStop.requested()) {
+                        throw e;
+                    }
+                    cutShort = true;
+                    awaitRunningTasks(spark);
                 } finally {
-                    progress.shutdownNow();
+                    spark.sparkContext().clearJobGroup();
+                    progress.close();
                 }
             }
             double genSeconds = (System.nanoTime() - genStart) / 1e9;
@@ -255,7 +275,8 @@ public final class GenerateJob {
                     wall,
                     rate,
                     exceeded,
-                    partitions);
+                    partitions,
+                    cutShort ? GracefulStop.reason() : null);
             if (!nothingChanged || !store.existsQuietly("index.html")) {
                 RunPublisher.writeContactSheet(
                         spark,
@@ -265,7 +286,16 @@ public final class GenerateJob {
                         "spark-diffusion: " + modelName,
                         published.previews());
             }
-            writeManifest(store, runId, config, modelName, fingerprint, "finished", summary, null);
+            writeManifest(
+                    store, runId, config, modelName, fingerprint, cutShort ? "stopped" : "finished", summary, null);
+            if (cutShort) {
+                LOG.warn(
+                        "stopped by SIG{}: {} images written and published this run, {} not generated;"
+                                + " run again with --resume to generate them",
+                        GracefulStop.reason(),
+                        writtenCount,
+                        Math.max(0, toGenerate - writtenCount - failedCount));
+            }
             planned.unpersist();
             LOG.info(
                     "summary: {} written, {} skipped, {} rejected, {} failed, {} images/s, wall time {} s; contact sheet {}",
@@ -288,6 +318,37 @@ public final class GenerateJob {
             markFailed(store, runId, config, modelName, fingerprint, e);
             throw e;
         }
+    }
+
+    /**
+     * After a stop cancelled the generation: waits until no task of the application runs any more (their running
+     * batch finishes and its rows are committed), so that publication reads every committed row and no session is
+     * closed under a task. Cancelled tasks count as running until they really end.
+     */
+    static void awaitRunningTasks(SparkSession spark) {
+        var tracker = spark.sparkContext().statusTracker();
+        long end = System.nanoTime() + ResidentPipelines.CLOSE_WAIT.toNanos();
+        long nextLog = 0;
+        while (System.nanoTime() < end) {
+            int running = Arrays.stream(tracker.getExecutorInfos())
+                    .mapToInt(e -> e.numRunningTasks())
+                    .sum();
+            if (running == 0) {
+                break;
+            }
+            if (System.nanoTime() >= nextLog) {
+                LOG.info("waiting for {} running task(s) to finish their batch and commit it", running);
+                nextLog = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        // local mode: the tasks run in this JVM; their commits come before they stop counting
+        ResidentPipelines.awaitNoTasks(ResidentPipelines.CLOSE_WAIT);
     }
 
     /** {@code _job.json} ends as failed, with the reason (redacted), when the run fails after it started. */
@@ -561,38 +622,6 @@ public final class GenerateJob {
                 .withColumn("accepted", col("accepted").and(not(collides)))
                 .drop("__same_id")
                 .as(Encoders.bean(PlannedRow.class));
-    }
-
-    private static ScheduledExecutorService startProgressLog(
-            LongAccumulator written, LongAccumulator failed, long total, long start, int seconds) {
-        ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "spark-diffusion-progress");
-            t.setDaemon(true);
-            return t;
-        });
-        // the task's future is not kept: the executor is shut down after generation, which cancels it
-        ScheduledFuture<?> unused = s.scheduleAtFixedRate(
-                () -> LOG.info(progressLine(written.value(), failed.value(), total, (System.nanoTime() - start) / 1e9)),
-                seconds,
-                seconds,
-                TimeUnit.SECONDS);
-        return s;
-    }
-
-    /** {@code progress: 12/40 images (30%), 0 failed, 1.50 images/s, ETA 19 s}; no ETA before the first image. */
-    static String progressLine(long written, long failed, long total, double elapsedSeconds) {
-        long done = written + failed;
-        double rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
-        String eta = rate > 0 ? String.format(Locale.ROOT, "%.0f s", (total - done) / rate) : "unknown";
-        return String.format(
-                Locale.ROOT,
-                "progress: %d/%d images (%d%%), %d failed, %.2f images/s, ETA %s",
-                done,
-                total,
-                total == 0 ? 100 : done * 100 / total,
-                failed,
-                elapsedSeconds > 0 ? written / elapsedSeconds : 0,
-                eta);
     }
 
     private static void writeManifest(

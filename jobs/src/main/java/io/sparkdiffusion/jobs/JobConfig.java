@@ -34,7 +34,8 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("output", null);
         DEFAULTS.put("output_format", "files");
         DEFAULTS.put("output.target_file_mb", 256);
-        DEFAULTS.put("output.commit_every_rows", 64);
+        DEFAULTS.put("output.commit_every_rows", 16);
+        DEFAULTS.put("output.commit_every_seconds", 30);
         DEFAULTS.put("partitions", 0);
         DEFAULTS.put("batch_size", 4);
         DEFAULTS.put("master", null);
@@ -163,6 +164,7 @@ public final class JobConfig implements Serializable {
             throw bad("output.target_file_mb", "a positive number of megabytes");
         }
         positive("output.commit_every_rows");
+        positive("output.commit_every_seconds");
         mode();
         positive("images.max_side");
         positiveLong("images.max_pixels");
@@ -410,9 +412,12 @@ public final class JobConfig implements Serializable {
         return Math.max(1, (long) (getDouble("output.target_file_mb") * 1024 * 1024));
     }
 
-    /** Rows a task gathers before it commits them as a record fragment (and when it ends). */
-    int commitEveryRows() {
-        return getInt("output.commit_every_rows");
+    /** When a task commits its finished rows as a record fragment (and always when it ends). */
+    RecordFragments.Policy commitPolicy() {
+        return new RecordFragments.Policy(
+                getInt("output.commit_every_rows"),
+                RecordFragments.Policy.EVERY_BYTES,
+                getInt("output.commit_every_seconds"));
     }
 
     public int partitions() {

@@ -17,11 +17,13 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Set;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.util.LongAccumulator;
+import org.apache.spark.util.TaskCompletionListener;
 
 /**
  * Streams one partition through the executor's resident pipeline: the storage side around the storage-free
@@ -45,7 +47,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
     private final VideoFormat videoFormat;
     private final Integer decodeChunkSize;
     private final OutputFormat format;
-    private final int commitEveryRows;
+    private final RecordFragments.Policy commitPolicy;
     private final LongAccumulator written;
     private final LongAccumulator failed;
 
@@ -59,7 +61,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             VideoFormat videoFormat,
             Integer decodeChunkSize,
             OutputFormat format,
-            int commitEveryRows,
+            RecordFragments.Policy commitPolicy,
             LongAccumulator written,
             LongAccumulator failed) {
         this.model = model;
@@ -71,7 +73,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         this.videoFormat = videoFormat;
         this.decodeChunkSize = decodeChunkSize;
         this.format = format;
-        this.commitEveryRows = commitEveryRows;
+        this.commitPolicy = commitPolicy;
         this.written = written;
         this.failed = failed;
     }
@@ -90,26 +92,58 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         private final long started = System.nanoTime();
         private final Deque<GeneratedRow> rejected = new ArrayDeque<>();
         private final Iterator<Outcome<InitImages.Prepared>> outcomes;
-        /** Commits finished rows as the task goes (every commitEveryRows rows) and when it ends. */
+        /** Commits finished rows as the task goes (see its policy) and when it ends, however it ends. */
         private final RecordFragments.Writer records;
+        /** Rows an earlier attempt of this task committed (a retry after a lost executor). */
+        private final Set<String> committedEarlier;
 
         private boolean committed;
         private int done;
 
         PartitionRun(Iterator<PlannedRow> input, int partition, int attempt) {
             this.partition = partition;
-            this.records =
-                    new RecordFragments.Writer(store, runId, partition, attempt, commitEveryRows, COMMIT_EVERY_BYTES);
+            this.records = new RecordFragments.Writer(store, runId, partition, attempt, commitPolicy);
+            this.committedEarlier = RecordFragments.committedByEarlierAttempts(store, runId, partition, attempt);
+            if (!committedEarlier.isEmpty()) {
+                LOG.info(
+                        "partition {} attempt {}: {} rows committed by earlier attempts are not generated again",
+                        partition,
+                        attempt,
+                        committedEarlier.size());
+            }
             this.outcomes = GenerationStage.generate(
                     model, new BatchGenerator.Options(batchSize, keepUnmasked, decodeChunkSize), new Prepared(input));
+            TaskContext task = TaskContext.get();
+            if (task != null) {
+                // a task that fails or is killed (a stop, a cancelled job) still commits the rows it finished.
+                // Registered after generate(): Spark calls listeners in reverse order, so the rows are committed
+                // before the task stops counting as running (GracefulStop waits for that to publish)
+                task.addTaskCompletionListener((TaskCompletionListener) ctx -> commitAtTaskEnd());
+            }
+        }
+
+        private void commitAtTaskEnd() {
+            try {
+                commitOnce();
+            } catch (RuntimeException e) {
+                // the task's own failure, if any, is the one Spark reports; these rows are generated again
+                LOG.warn(
+                        "partition {}: cannot commit the finished rows at the task's end: {}", partition, e.toString());
+            }
+        }
+
+        private void commitOnce() {
+            if (!committed) {
+                committed = true;
+                records.close();
+            }
         }
 
         @Override
         public boolean hasNext() {
             boolean more = !rejected.isEmpty() || outcomes.hasNext() || !rejected.isEmpty();
-            if (!more && !committed) {
-                records.close(); // the task's last rows, before Spark sees the partition end
-                committed = true;
+            if (!more) {
+                commitOnce(); // the task's last rows, before Spark sees the partition end
             }
             return more;
         }
@@ -157,6 +191,9 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             public boolean hasNext() {
                 while (next == null && input.hasNext()) {
                     PlannedRow r = input.next();
+                    if (committedEarlier.contains(r.getId())) {
+                        continue;
+                    }
                     try {
                         InitImages.Prepared p = initImages.prepare(r);
                         next = new BatchGenerator.Tagged<>(p, engineRow(p));
@@ -282,9 +319,6 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             return g;
         }
     }
-
-    /** Bytes a task gathers before it commits them (pictures inside the dataset: the fragments' size). */
-    private static final long COMMIT_EVERY_BYTES = 64L << 20;
 
     /** A small PNG of a picture (a video's first frame), {@value #THUMBNAIL} px at most, for the contact sheet. */
     static byte[] thumbnail(Outcome.Generated<?> gen) {

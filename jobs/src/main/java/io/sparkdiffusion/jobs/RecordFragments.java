@@ -10,10 +10,13 @@ import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -48,6 +51,23 @@ final class RecordFragments {
     }
 
     /**
+     * When a task commits: after {@code everyRows} finished rows, {@code everyBytes} of pictures gathered, or
+     * {@code everySeconds} since its last commit, whichever comes first (checked as each row finishes), and when it
+     * ends. What a lost executor or driver costs is the rows finished since the last commit.
+     */
+    record Policy(int everyRows, long everyBytes, int everySeconds) implements Serializable {
+        /** Pictures a task gathers at most before it commits (formats that carry them in the fragments). */
+        static final long EVERY_BYTES = 64L << 20;
+
+        Policy {
+            if (everyRows <= 0 || everyBytes <= 0 || everySeconds <= 0) {
+                throw new IllegalArgumentException("commit limits must be positive: " + everyRows + " rows, "
+                        + everyBytes + " bytes, " + everySeconds + " s");
+            }
+        }
+    }
+
+    /**
      * Collects one task's finished rows and commits them as fragments. Not thread-safe: one per task.
      */
     static final class Writer implements AutoCloseable {
@@ -55,28 +75,21 @@ final class RecordFragments {
         private final String runId;
         private final int partition;
         private final int attempt;
-        private final int rowsPerFragment;
-        private final long bytesPerFragment;
+        private final Policy policy;
         private final List<Entry> pending = new ArrayList<>();
         private long pendingBytes;
+        private long lastCommit = System.nanoTime();
         private int sequence;
 
         /** One row: its metadata and the files that go with it ({@code name} relative to the row's key). */
         private record Entry(GeneratedRow row, Map<String, byte[]> files) {}
 
-        Writer(
-                OutputStore store,
-                String runId,
-                int partition,
-                int attempt,
-                int rowsPerFragment,
-                long bytesPerFragment) {
+        Writer(OutputStore store, String runId, int partition, int attempt, Policy policy) {
             this.store = store;
             this.runId = runId;
             this.partition = partition;
             this.attempt = attempt;
-            this.rowsPerFragment = rowsPerFragment;
-            this.bytesPerFragment = bytesPerFragment;
+            this.policy = policy;
         }
 
         /**
@@ -89,7 +102,9 @@ final class RecordFragments {
             for (byte[] b : files.values()) {
                 pendingBytes += b.length;
             }
-            if (pending.size() >= rowsPerFragment || pendingBytes >= bytesPerFragment) {
+            if (pending.size() >= policy.everyRows()
+                    || pendingBytes >= policy.everyBytes()
+                    || System.nanoTime() - lastCommit >= TimeUnit.SECONDS.toNanos(policy.everySeconds())) {
                 flush();
             }
         }
@@ -103,6 +118,7 @@ final class RecordFragments {
             store.put(name, tar(pending));
             pending.clear();
             pendingBytes = 0;
+            lastCommit = System.nanoTime();
         }
 
         @Override
@@ -158,6 +174,34 @@ final class RecordFragments {
     }
 
     /**
+     * The ids of the rows that earlier attempts of a task committed: a task retried after a lost executor does not
+     * generate them again. Empty for a first attempt (nothing is listed).
+     */
+    static Set<String> committedByEarlierAttempts(OutputStore store, String runId, int partition, int attempt) {
+        Set<String> ids = new HashSet<>();
+        if (attempt == 0) {
+            return ids;
+        }
+        String prefix = FOLDER + "/" + runId + String.format(Locale.ROOT, "-p%05d-a", partition);
+        for (String fragment : list(store)) {
+            if (!fragment.startsWith(prefix)) {
+                continue;
+            }
+            int fragmentAttempt =
+                    Integer.parseInt(fragment.substring(prefix.length(), fragment.indexOf('-', prefix.length())));
+            if (fragmentAttempt < attempt) {
+                try {
+                    readMetadata(store).call(fragment).forEachRemaining(r -> ids.add(r.getId()));
+                } catch (Exception e) {
+                    throw new UncheckedIOException(
+                            new IOException("cannot read record fragment " + fragment + ": " + e.getMessage(), e));
+                }
+            }
+        }
+        return ids;
+    }
+
+    /**
      * Every row the fragments record, one per key: a generated row wins over a failed one, and between two of the
      * same kind the later fragment's. {@link GeneratedRow#getRecordFile()} names the fragment it came from.
      */
@@ -169,7 +213,10 @@ final class RecordFragments {
                 Math.max(1, Math.min(fragments.size(), spark.sparkContext().defaultParallelism() * 4));
         Dataset<GeneratedRow> all = spark.createDataset(fragments, Encoders.STRING())
                 .repartition(partitions)
-                .flatMap(readMetadata(store), Encoders.bean(GeneratedRow.class));
+                .flatMap(readMetadata(store), Encoders.bean(GeneratedRow.class))
+                // grouped by id into as many partitions: the window needs no other shuffle, and the result keeps
+                // this size, not spark.sql.shuffle.partitions (200 tasks for each later step over a cached copy)
+                .repartition(partitions, col("id"));
         return latestPerKey(all);
     }
 
