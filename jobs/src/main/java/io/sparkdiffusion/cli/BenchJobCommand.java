@@ -5,6 +5,7 @@ import io.sparkdiffusion.jobs.GenerateJob;
 import io.sparkdiffusion.jobs.JobConfig;
 import io.sparkdiffusion.jobs.JobSummary;
 import io.sparkdiffusion.jobs.ResidentPipelines;
+import io.sparkdiffusion.ml.DiffusionGenerator;
 import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.noise.SeededNoise;
 import io.sparkdiffusion.pipeline.ImagePipeline;
@@ -21,6 +22,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,13 +31,15 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code bench-job}: the same rows through a plain loop over the engine in this JVM, then through the Spark job on
- * local Spark; prints images/s of both and their ratio (a harness that prints figures, not a test).
+ * local Spark, then through the {@link DiffusionGenerator} transformer in the same session (its resident pipeline
+ * already loaded by the job); prints images/s of each and their ratios (a harness that prints figures, not a test).
  */
 @Command(
         name = "bench-job",
         mixinStandardHelpOptions = true,
         description =
-                "Compares images/s of the Spark job (local[N]) with a plain loop over the engine on the same rows.")
+                "Compares images/s of a plain loop over the engine, the Spark job (local[N]) and the DiffusionGenerator"
+                        + " transformer on the same rows.")
 final class BenchJobCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -142,6 +147,37 @@ final class BenchJobCommand implements Callable<Integer> {
                     js.imagesPerSecond(),
                     js.wallSeconds());
             out.printf(Locale.ROOT, "ratio job / loop = %.2f%n", js.imagesPerSecond() / loopRate);
+            out.flush();
+
+            // 3. the transformer on the same rows and session: generation inside the user's DataFrame code, the
+            // rows collected (no output folder), timed from transform to the last row
+            Dataset<Row> table = spark.read().json(input.toString()).repartition(Integer.parseInt(s.get("partitions")));
+            table.cache().count();
+            DiffusionGenerator generator = new DiffusionGenerator()
+                    .setModelUri(modelDir.toString())
+                    .setBatchSize(batchSize)
+                    .setDefaultSteps(steps)
+                    .setDefaultGuidanceScale(guidance);
+            long t1 = System.nanoTime();
+            long generated = generator
+                    .transform(table)
+                    .filter("generated.image IS NOT NULL")
+                    .count();
+            double transformerRate = generated / ((System.nanoTime() - t1) / 1e9);
+            out.printf(
+                    Locale.ROOT,
+                    "transformer (%s, %s partitions, %d of %d rows generated): %.2f images/s from transform to the"
+                            + " last row%n",
+                    master,
+                    s.get("partitions"),
+                    generated,
+                    rows,
+                    transformerRate);
+            out.printf(
+                    Locale.ROOT,
+                    "ratio transformer / job = %.2f, transformer / loop = %.2f%n",
+                    transformerRate / js.imagesPerSecond(),
+                    transformerRate / loopRate);
         } finally {
             ResidentPipelines.closeAll();
             spark.stop();

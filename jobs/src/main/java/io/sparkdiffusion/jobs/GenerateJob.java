@@ -214,6 +214,7 @@ public final class GenerateJob {
             if (toGenerate > 0 && !cutShort) {
                 LOG.info("generating {} images in {} partitions ({} task slots)", toGenerate, partitions, slots);
                 JobProgress progress = JobProgress.start(spark, toGenerate, config.progressIntervalSeconds());
+                EngineFailures engineFailures = EngineFailures.watch(spark, generationGroup);
                 // the group a stop cancels: generation only, never the publication that follows
                 spark.sparkContext()
                         .setJobGroup(generationGroup, "spark-diffusion: generating " + toGenerate + " images", false);
@@ -238,6 +239,7 @@ public final class GenerateJob {
                                     Encoders.bean(GeneratedRow.class))
                             .count();
                 } catch (Exception e) { // Spark's SparkException is checked but undeclared
+                    engineFailures.rethrowIfEngineFailure(e); // one line naming the cause, not Spark's stage failure
                     if (!GracefulStop.requested()) {
                         throw e;
                     }
@@ -245,6 +247,7 @@ public final class GenerateJob {
                     awaitRunningTasks(spark);
                 } finally {
                     spark.sparkContext().clearJobGroup();
+                    engineFailures.close();
                     progress.close();
                 }
             }

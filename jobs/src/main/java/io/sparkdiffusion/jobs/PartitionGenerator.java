@@ -241,7 +241,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 g.setDurationSeconds((double) frames / p.row().getFps());
                 if (format.mediaInRecords()) {
                     media.put(
-                            videoFormat.extension(),
+                            RecordFragments.mediaSuffix(true, videoFormat),
                             GenerationStage.video(clip, videoFormat, p.row().getFps()));
                     media.put(RecordFragments.POSTER, poster);
                 } else {

@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.row_number;
 
 import io.sparkdiffusion.util.JsonConfig;
+import io.sparkdiffusion.video.VideoFormat;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.Serializable;
@@ -44,6 +45,11 @@ final class RecordFragments {
     static final String POSTER = ".poster.png";
 
     private RecordFragments() {}
+
+    /** The entry suffix of a row's media in a fragment, and of the sample in a shard: {@code .png}, or the video's. */
+    static String mediaSuffix(boolean video, VideoFormat videoFormat) {
+        return video ? "." + videoFormat.extension() : ".png";
+    }
 
     /** A fragment's file name: run, partition, attempt and sequence make it unique; it sorts in write order. */
     static String name(String runId, int partition, int attempt, int sequence) {

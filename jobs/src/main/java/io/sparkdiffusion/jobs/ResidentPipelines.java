@@ -3,6 +3,7 @@ package io.sparkdiffusion.jobs;
 import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.pipeline.Pipeline;
 import io.sparkdiffusion.pipeline.Pipelines;
+import io.sparkdiffusion.util.ModelLoadException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -95,7 +96,13 @@ public final class ResidentPipelines {
         String gpu = taskGpuAddress();
         TaskContext task = TaskContext.get();
         RuntimeOptions options = deviceOptions(handle, gpu, task == null ? 1 : task.cpus());
-        Path local = ModelLocalizer.localize(handle.uri(), handle.fingerprint(), handle.conf(), handle.localBase());
+        Path local;
+        try {
+            local = ModelLocalizer.localize(handle.uri(), handle.fingerprint(), handle.conf(), handle.localBase());
+        } catch (RuntimeException e) { // not the row's fault: every task on this executor would fail the same way
+            throw new ModelLoadException(
+                    "model " + handle.name() + " cannot be made available on this executor: " + e.getMessage(), e);
+        }
         String key = local + "|" + handle.task() + "|" + options.provider() + ":" + options.deviceId();
         return PIPELINES.computeIfAbsent(key, k -> open(local, options, handle));
     }

@@ -55,8 +55,7 @@ final class RunPublisher {
             Dataset<GeneratedRow> failed = rows.filter(col("written").equalTo(false));
             OutputFormat format = config.outputFormat();
             long target = config.outputTargetBytes();
-            String mediaExtension =
-                    config.mode().equals("video") ? config.videoFormat().extension() : ".png";
+            String mediaExtension = RecordFragments.mediaSuffix(config.mode().equals("video"), config.videoFormat());
             Dataset<GeneratedRow> described = generated;
             switch (format) {
                 case PARQUET ->

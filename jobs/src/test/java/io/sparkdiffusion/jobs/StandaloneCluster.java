@@ -26,7 +26,7 @@ import java.util.zip.ZipFile;
  * {@code bin/spark-submit} runs) and the application jar, as a data team would. Executors are separate JVMs launched
  * by the workers, with no environment variable from the test: the job must be safe by itself.
  *
- * <p>The Spark home is made once per build in {@code target/it-spark-home}: {@code jars/} links every jar of the
+ * <p>The Spark home is made once per test JVM in {@code target/it-spark-home}: {@code jars/} links every jar of the
  * local class path ({@code target/lib}) that the application jar does not carry (Spark, Hadoop, the s3a connector,
  * log4j, Jackson: what a cluster's Spark provides), {@code conf/log4j2.properties} keeps the logs readable. Workers
  * run with {@code SPARK_SCALA_VERSION=2.13} (Spark's launcher cannot tell the Scala version of a home without a
@@ -409,14 +409,16 @@ final class StandaloneCluster implements AutoCloseable {
         return pb.start();
     }
 
-    /** {@code target/it-spark-home}, made on first use in this build. */
+    private static Path madeHome;
+
+    /** {@code target/it-spark-home}, made on first use in this JVM. */
     static synchronized Path sparkHome() throws IOException {
+        if (madeHome != null) {
+            return madeHome;
+        }
         Path target = Fixtures.root().resolve("jobs/target");
         Path home = target.resolve("it-spark-home");
         Path jars = home.resolve("jars");
-        if (Files.isDirectory(jars) && Files.exists(home.resolve("conf/log4j2.properties"))) {
-            return home;
-        }
         Path lib = target.resolve("lib");
         if (!Files.isDirectory(lib)) {
             throw new IllegalStateException(
@@ -426,13 +428,17 @@ final class StandaloneCluster implements AutoCloseable {
         try (ZipFile app = new ZipFile(appJar().toFile())) {
             app.stream().map(ZipEntry::getName).forEach(inAppJar::add);
         }
+        // linked again on every first use: an earlier build's home may miss a dependency added since
         Files.createDirectories(jars);
+        try (Stream<Path> old = Files.list(jars)) {
+            for (Path link : old.toList()) {
+                Files.delete(link);
+            }
+        }
         try (Stream<Path> libs = Files.list(lib)) {
             for (Path jar : libs.filter(p -> p.toString().endsWith(".jar")).toList()) {
                 if (!carriedByAppJar(jar, inAppJar)) {
-                    Path link = jars.resolve(jar.getFileName());
-                    Files.deleteIfExists(link);
-                    Files.createSymbolicLink(link, jar);
+                    Files.createSymbolicLink(jars.resolve(jar.getFileName()), jar);
                 }
             }
         }
@@ -453,6 +459,7 @@ final class StandaloneCluster implements AutoCloseable {
                         "logger.deploy.name = org.apache.spark.deploy",
                         "logger.deploy.level = info",
                         ""));
+        madeHome = home;
         return home;
     }
 

@@ -122,6 +122,63 @@ class VideoJobTest extends LocalSparkTest {
         assertTrue(((String) err.getAs("reason")).contains("not a readable image"));
     }
 
+    @Test
+    void videoRowsGoInsideTheParquetAndWebDatasetFormats() throws Exception {
+        Path in = Files.write(
+                tmp.resolve("in.jsonl"),
+                List.of(
+                        "{\"id\":\"panda\",\"prompt\":\"a panda playing guitar\",\"seed\":1,\"num_frames\":4,\"fps\":6}",
+                        "{\"id\":\"beach\",\"prompt\":\"waves on a beach\",\"seed\":2,\"num_frames\":3,\"fps\":6}"));
+        Map<String, Integer> frames = Map.of("panda", 4, "beach", 3);
+
+        Path parquet = tmp.resolve("parquet");
+        Map<String, String> p = settings(Fixtures.fixture("t2v-tiny"), in, parquet);
+        p.put("output_format", "parquet");
+        assertEquals(2, GenerateJob.run(spark, JobConfig.load(null, p)).written());
+        List<Row> rows = spark.read()
+                .parquet(parquet.resolve("data").toString())
+                .selectExpr("id", "video.bytes AS mp4", "video.path AS name", "image.bytes AS poster")
+                .collectAsList();
+        assertEquals(2, rows.size());
+        for (Row r : rows) {
+            String id = r.getAs("id");
+            Path mp4 = Files.write(tmp.resolve("from-parquet-" + id + ".mp4"), (byte[]) r.getAs("mp4"));
+            assertEquals(frames.get(id), decode(mp4)[0], "frames of " + id);
+            assertEquals(id + ".mp4", r.getAs("name"));
+            assertTrue(((byte[]) r.getAs("poster")).length > 0, "poster frame of " + id);
+        }
+
+        Path wds = tmp.resolve("wds");
+        Map<String, String> w = settings(Fixtures.fixture("t2v-tiny"), in, wds);
+        w.put("output_format", "webdataset");
+        assertEquals(2, GenerateJob.run(spark, JobConfig.load(null, w)).written());
+        Map<String, Integer> seen = new HashMap<>();
+        try (var files = Files.list(wds.resolve("shards"))) {
+            for (Path shard : files.filter(f -> f.toString().endsWith(".tar")).toList()) {
+                try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                        Files.newInputStream(shard))) {
+                    String previousKey = null;
+                    for (var e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+                        String name = e.getName();
+                        String key = name.substring(0, name.indexOf('.'));
+                        byte[] bytes = tar.readAllBytes();
+                        if (name.endsWith(".mp4")) {
+                            Path mp4 = Files.write(tmp.resolve("from-tar-" + name), bytes);
+                            seen.put(key, decode(mp4)[0]);
+                        } else {
+                            assertEquals(key + ".json", name, "a sample is its video and its metadata");
+                            assertEquals(key, previousKey, "the metadata follows its video");
+                            assertTrue(new String(bytes, StandardCharsets.UTF_8).contains("\"num_frames\""));
+                        }
+                        previousKey = key;
+                    }
+                }
+            }
+        }
+        assertEquals(frames, seen);
+        assertTrue(Files.readString(wds.resolve("index.html")).contains("panda"), "the contact sheet lists the videos");
+    }
+
     /** Checks the MP4 with ffprobe where ffmpeg is installed; skipped with a message otherwise. */
     static void ffprobe(Path mp4, int frames) throws Exception {
         Path ffprobe = null;
