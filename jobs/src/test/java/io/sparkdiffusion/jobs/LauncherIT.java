@@ -139,7 +139,7 @@ class LauncherIT {
         }
         assertTrue(p.isAlive(), "the job is generating: " + Files.readString(log));
         StandaloneCluster.signal(p.toHandle(), "TERM");
-        assertTrue(p.waitFor(240, TimeUnit.SECONDS), "the job ends after its running batch: " + Files.readString(log));
+        assertTrue(p.waitFor(480, TimeUnit.SECONDS), "the job ends after its running batch: " + Files.readString(log));
         String stopped = Files.readString(log, StandardCharsets.UTF_8);
         assertEquals(143, p.exitValue(), "the documented exit code of SIGTERM:\n" + stopped);
         assertTrue(stopped.contains("stopped by SIGTERM"), stopped);
@@ -157,7 +157,7 @@ class LauncherIT {
         resume.add("--resume");
         Process r = job(work, resumeLog, "rows.jsonl", resume.toArray(String[]::new))
                 .start();
-        assertTrue(r.waitFor(480, TimeUnit.SECONDS), "the resumed run ends: " + Files.readString(resumeLog));
+        assertTrue(r.waitFor(900, TimeUnit.SECONDS), "the resumed run ends: " + Files.readString(resumeLog));
         String resumed = Files.readString(resumeLog, StandardCharsets.UTF_8);
         assertEquals(0, r.exitValue(), resumed);
         assertEquals(total - published, writtenCount(resumed), resumed);
