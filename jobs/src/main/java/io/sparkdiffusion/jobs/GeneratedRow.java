@@ -34,6 +34,7 @@ public class GeneratedRow implements Serializable {
     private Integer fps;
     private Double durationSeconds;
     private String videoPath;
+    private String templateSlots;
 
     public GeneratedRow() {}
 
@@ -54,6 +55,7 @@ public class GeneratedRow implements Serializable {
         g.runId = runId;
         g.generatedAt = new java.sql.Timestamp(System.currentTimeMillis());
         g.strength = p.getStrength();
+        g.templateSlots = p.getTemplateSlots();
         g.inputImage = p.getImageBytes() != null
                 ? "<" + p.getImageBytes().length + " bytes in the input row>"
                 : Redaction.uri(p.getImageRef());
@@ -61,6 +63,14 @@ public class GeneratedRow implements Serializable {
                 ? "<" + p.getMaskBytes().length + " bytes in the input row>"
                 : Redaction.uri(p.getMaskRef());
         return g;
+    }
+
+    public String getTemplateSlots() {
+        return templateSlots;
+    }
+
+    public void setTemplateSlots(String templateSlots) {
+        this.templateSlots = templateSlots;
     }
 
     public boolean isWritten() {
