@@ -231,6 +231,8 @@ public final class GenerateJob {
                 .write()
                 .mode(SaveMode.Overwrite)
                 .parquet(store.path("errors").toString());
+        ErrorReport errors =
+                ErrorReport.of(spark.read().parquet(store.path("errors").toString()), config.contactSheetMaxErrors());
 
         double wall = (System.nanoTime() - started) / 1e9;
         double rate = genSeconds > 0 ? writtenCount / genSeconds : 0;
@@ -249,7 +251,7 @@ public final class GenerateJob {
                 rate,
                 exceeded,
                 partitions);
-        writeContactSheet(spark, store, config, summary, modelName, fingerprint);
+        writeContactSheet(spark, store, config, summary, modelName, fingerprint, errors);
         writeManifest(store, runId, config, modelName, fingerprint, summary);
         planned.unpersist();
         generated.unpersist();
@@ -269,6 +271,7 @@ public final class GenerateJob {
                     config.maxErrorFraction(),
                     Redaction.uri(store.path("errors").toString()));
         }
+        LOG.info(errors.logSummary(Redaction.uri(store.path("errors").toString())));
         return summary;
     }
 
@@ -622,7 +625,8 @@ public final class GenerateJob {
             JobConfig config,
             JobSummary summary,
             String modelName,
-            String fingerprint) {
+            String fingerprint,
+            ErrorReport errors) {
         List<ContactSheet.Entry> entries = new ArrayList<>();
         long total = 0;
         try {
@@ -670,7 +674,7 @@ public final class GenerateJob {
         s.put("wall time", String.format(Locale.ROOT, "%.1f s", summary.wallSeconds()));
         store.put(
                 "index.html",
-                ContactSheet.render("spark-diffusion: " + modelName, s, entries, total)
+                ContactSheet.render("spark-diffusion: " + modelName, s, entries, total, errors)
                         .getBytes(StandardCharsets.UTF_8));
     }
 
