@@ -16,13 +16,14 @@ import java.util.Map;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
 
 /**
  * The errors table made readable without Parquet tools: a summary for the end of the driver log (rows per stage and
  * field, the first ids of each, an example reason) and the list of rows for {@code index.html}. It is made from any
- * table with the errors table's columns ({@code id}, {@code field}, {@code reason}, {@code stage}), so whatever
- * writes the errors can hand them over.
+ * table with the errors table's columns ({@code id}, {@code field}, {@code reason}, {@code stage}); the job reads
+ * the {@code errors/} table as {@link RunPublisher} last published it ({@link #read}).
  */
 final class ErrorReport {
     /** Ids shown per stage and field in the summary. */
@@ -54,6 +55,17 @@ final class ErrorReport {
                 .toList();
         this.listed = List.copyOf(listed);
         this.total = groups.stream().mapToLong(Group::rows).sum();
+    }
+
+    /**
+     * The report of the output's errors table as {@link RunPublisher} published it; no errors when there is none.
+     * {@code listed}: how many rows index.html lists.
+     */
+    static ErrorReport read(SparkSession spark, OutputStore store, int listed) {
+        if (!Tables.exists(store, RunPublisher.ERRORS)) {
+            return new ErrorReport(List.of(), List.of());
+        }
+        return of(spark.read().parquet(store.path(RunPublisher.ERRORS).toString()), listed);
     }
 
     /** The report of an errors table; {@code listed}: how many rows index.html lists. */
@@ -115,7 +127,12 @@ final class ErrorReport {
         }
         StringBuilder b = new StringBuilder()
                 .append(String.format(
-                        Locale.ROOT, "errors: %d rows in %s (%s), by stage and field:", total, where, counts()));
+                        Locale.ROOT,
+                        "errors: %d %s in %s (%s), by stage and field:",
+                        total,
+                        total == 1 ? "row" : "rows",
+                        where,
+                        counts()));
         for (Group g : groups) {
             b.append(String.format(
                     Locale.ROOT,
@@ -150,7 +167,8 @@ final class ErrorReport {
         }
         StringBuilder h = new StringBuilder("<h2 id=\"errors\">Errors</h2>\n<p>")
                 .append(total)
-                .append(" rows in <code>errors/</code>: ")
+                .append(total == 1 ? " row" : " rows")
+                .append(" in <code>errors/</code>: ")
                 .append(counts())
                 .append(".</p>\n<table class=\"errors\">\n<tr><th>stage</th><th>field</th><th>rows</th>")
                 .append("<th>first ids</th><th>example reason</th></tr>\n");

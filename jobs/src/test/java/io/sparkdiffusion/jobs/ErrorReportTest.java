@@ -45,6 +45,12 @@ class ErrorReportTest {
         assertEquals(
                 "errors: none (every input row accepted, no image failed)",
                 new ErrorReport(List.of(), List.of()).logSummary("x"));
+        ErrorReport one = new ErrorReport(
+                List.of(new ErrorReport.Group("input", "image", 1, List.of("p1"), "image /in/p1.png: not found")),
+                List.of());
+        assertTrue(
+                one.logSummary("x").startsWith("errors: 1 row in x (0 rejected input rows, 1 failed image)"),
+                one.logSummary("x"));
     }
 
     @Test

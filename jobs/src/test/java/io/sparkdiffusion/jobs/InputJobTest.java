@@ -16,7 +16,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -27,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The job's inputs read by Spark's own readers: ORC and CSV files with reader options, a Delta table written with
  * delta-spark, a table of the session's catalog, and prompt templates (alone, and over a table's columns), on the
- * digits model; and the errors summary and list of such a run.
+ * digits model; the templates' slot values in the metadata of every output format; and the errors summary and list
+ * of such a run, read from the errors table the publication wrote.
  */
 @Slow
 class InputJobTest {
@@ -182,7 +187,7 @@ class InputJobTest {
                         "{\"id\":\"r4\",\"digit\":\"one\",\"num_inference_steps\":0}",
                         "{\"id\":\"r<5>\",\"digit\":\"one\",\"scheduler\":\"warp\"}"));
         Path out = tmp.resolve("out");
-        JobSummary s = run(GenerateJobTest.settings(
+        Map<String, String> settings = GenerateJobTest.settings(
                 in,
                 out,
                 "templates.prompt",
@@ -190,7 +195,8 @@ class InputJobTest {
                 "templates.slots.article",
                 "a,the",
                 "max_error_fraction",
-                "1"));
+                "1");
+        JobSummary s = run(settings);
         assertEquals(4, s.written());
         assertEquals(3, s.rejected(), "each bad row once, not once per combination");
         Map<String, Row> byId = metadata(out).stream().collect(Collectors.toMap(r -> r.getAs("id"), r -> r));
@@ -203,10 +209,9 @@ class InputJobTest {
         assertEquals("the", slots.get("article").asText());
         assertEquals("seven", slots.get("digit").asText());
 
-        // the errors as the driver log's summary and index.html show them
-        ErrorReport report =
-                ErrorReport.of(spark.read().parquet(out.resolve("errors").toString()), 10);
-        String log = report.logSummary("errors/");
+        // the errors as the driver log's summary and index.html show them, from the errors table the run published
+        OutputStore store = new OutputStore(new HadoopConf(new Configuration()), out.toString());
+        String log = ErrorReport.read(spark, store, 10).logSummary("errors/");
         assertTrue(log.startsWith("errors: 3 rows in errors/ (3 rejected input rows, 0 failed images)"), log);
         assertTrue(log.contains("validation / digit: 1, first ids: r3;"), log);
         assertTrue(log.contains("validation / num_inference_steps: 1, first ids: r4;"), log);
@@ -218,5 +223,82 @@ class InputJobTest {
                         + " templates.prompt has no value: the row&#39;s &#39;digit&#39; column is null</td></tr>"),
                 html);
         assertTrue(html.contains("<code>r&lt;5&gt;</code>"), "ids are escaped");
+
+        // an image that failed on an executor, recorded by a task of a run that then crashed: the resume publishes
+        // it into the errors table, and the summary and the page count it as a failed image
+        GeneratedRow failed = new GeneratedRow();
+        failed.setId("r0-a");
+        failed.setImageKey("r0-a");
+        failed.setRunId(RunManifest.newRunId());
+        failed.setWritten(false);
+        failed.setErrorField("generation");
+        failed.setErrorReason("engine failed: out of memory");
+        try (RecordFragments.Writer w = new RecordFragments.Writer(
+                store,
+                failed.getRunId(),
+                0,
+                0,
+                new RecordFragments.Policy(16, RecordFragments.Policy.EVERY_BYTES, 30))) {
+            w.add(failed, Map.of());
+        }
+        settings.put("resume", "true");
+        JobSummary resumed = run(settings);
+        assertEquals(0, resumed.written());
+        assertEquals(1, resumed.failed());
+        String after = ErrorReport.read(spark, store, 10).logSummary("errors/");
+        assertTrue(after.startsWith("errors: 4 rows in errors/ (3 rejected input rows, 1 failed image)"), after);
+        assertTrue(
+                after.contains("generation / generation: 1, first ids: r0-a; e.g. engine failed: out of memory"),
+                after);
+        String page = Files.readString(out.resolve("index.html"));
+        assertTrue(
+                page.contains("<tr><td><code>r0-a</code></td><td>generation</td><td>generation</td>"
+                        + "<td>engine failed: out of memory</td></tr>"),
+                page);
+    }
+
+    @Test
+    void templateSlotsAreInTheMetadataOfEveryOutputFormat() throws Exception {
+        for (String format : List.of("parquet", "webdataset")) {
+            Path out = tmp.resolve(format);
+            Map<String, String> settings = GenerateJobTest.settings(
+                    tmp,
+                    out,
+                    "output_format",
+                    format,
+                    "templates.prompt",
+                    "a handwritten digit {digit}",
+                    "templates.slots.digit",
+                    "four,five");
+            settings.remove("input");
+            assertEquals(2, run(settings).written(), format);
+            Map<String, String> digitById = new TreeMap<>();
+            if (format.equals("parquet")) {
+                // the dataset's own column, as a user queries it with Spark SQL
+                for (Row r : spark.read()
+                        .parquet(out.resolve("data").toString())
+                        .selectExpr("id", "get_json_object(template_slots, '$.digit')")
+                        .collectAsList()) {
+                    digitById.put(r.getString(0), r.getString(1));
+                }
+            } else {
+                // each sample's .json, read with a plain tar reader
+                for (Path shard : OutputFormatsTest.listTars(out.resolve("shards"))) {
+                    try (TarArchiveInputStream tar = new TarArchiveInputStream(Files.newInputStream(shard))) {
+                        for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+                            if (e.getName().endsWith(".json")) {
+                                JsonNode meta = JsonConfig.MAPPER.readTree(tar.readAllBytes());
+                                JsonNode slots = JsonConfig.MAPPER.readTree(
+                                        meta.path("template_slots").asText());
+                                digitById.put(
+                                        meta.path("id").asText(),
+                                        slots.path("digit").asText());
+                            }
+                        }
+                    }
+                }
+            }
+            assertEquals(Map.of("five", "five", "four", "four"), digitById, format);
+        }
     }
 }
