@@ -29,7 +29,9 @@ final class ContactSheet {
 
     private ContactSheet() {}
 
-    static String render(String title, Map<String, String> summary, List<Entry> entries, long totalImages) {
+    /** The page; {@code errors} adds the rejected rows and failed images under the summary. */
+    static String render(
+            String title, Map<String, String> summary, List<Entry> entries, long totalImages, ErrorReport errors) {
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>")
                 .append(esc(title))
@@ -44,6 +46,8 @@ final class ContactSheet {
                         ".card img{width:100%;aspect-ratio:1/1;object-fit:contain;image-rendering:pixelated;background:#000}\n")
                 .append(".prompt{font-weight:600;margin:4px 0}.neg{color:#a33}.params{color:#666}\n")
                 .append(".row{display:flex;gap:4px}.row img{width:33%}.row a{width:33%}.row a img{width:100%}\n")
+                .append("table.errors{border-collapse:collapse;margin-bottom:1.5em;font-size:13px}\n")
+                .append("table.errors td,table.errors th{border:1px solid #ddd;padding:2px 8px;text-align:left}\n")
                 .append("</style></head><body>\n<h1>")
                 .append(esc(title))
                 .append("</h1>\n<table class=\"summary\">\n");
@@ -52,7 +56,7 @@ final class ContactSheet {
                 .append("</td><td>")
                 .append(esc(v))
                 .append("</td></tr>\n"));
-        h.append("</table>\n");
+        h.append("</table>\n").append(errors.html());
         if (entries.size() < totalImages) {
             h.append("<p>Showing ")
                     .append(entries.size())

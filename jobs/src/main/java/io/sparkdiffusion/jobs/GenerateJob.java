@@ -163,12 +163,13 @@ public final class GenerateJob {
         try {
 
             // plan: validate and expand every input row (no model involved)
-            Dataset<Row> input =
-                    config.archiveImages() != null ? ArchiveInput.list(spark, config) : readInput(spark, config);
+            Dataset<Row> input = JobInput.read(spark, config);
             long inputRows = input.count();
             RowRules rules = new RowRules(config.rowDefaults(), modelRules);
+            PromptTemplates templates = config.templates();
             Dataset<PlannedRow> planned = rejectCollidingIds(
-                            normalise(input).flatMap(planner(rules), Encoders.bean(PlannedRow.class)),
+                            normalise(input, templates.inputColumns())
+                                    .flatMap(planner(rules, templates), Encoders.bean(PlannedRow.class)),
                             input.rdd().getNumPartitions())
                     .persist(StorageLevel.MEMORY_AND_DISK());
             Dataset<PlannedRow> accepted = planned.filter(col("accepted"));
@@ -280,6 +281,7 @@ public final class GenerateJob {
                     exceeded,
                     partitions,
                     cutShort ? GracefulStop.reason() : null);
+            ErrorReport errors = ErrorReport.read(spark, store, config.contactSheetMaxErrors());
             if (!nothingChanged || !store.existsQuietly("index.html")) {
                 RunPublisher.writeContactSheet(
                         spark,
@@ -287,7 +289,8 @@ public final class GenerateJob {
                         config,
                         sheetSummary(config, summary, modelName, fingerprint),
                         "spark-diffusion: " + modelName,
-                        published.previews());
+                        published.previews(),
+                        errors);
             }
             writeManifest(
                     store, runId, config, modelName, fingerprint, cutShort ? "stopped" : "finished", summary, null);
@@ -314,8 +317,10 @@ public final class GenerateJob {
                         "error fraction {} exceeds max_error_fraction {}: see {}",
                         String.format(Locale.ROOT, "%.3f", errorFraction),
                         config.maxErrorFraction(),
-                        Redaction.uri(store.path("errors").toString()));
+                        Redaction.uri(store.path(RunPublisher.ERRORS).toString()));
             }
+            LOG.info(errors.logSummary(
+                    Redaction.uri(store.path(RunPublisher.ERRORS).toString())));
             return summary;
         } catch (Throwable e) { // Spark also throws checked exceptions it does not declare; rethrown as they are
             markFailed(store, runId, config, modelName, fingerprint, e);
@@ -390,7 +395,7 @@ public final class GenerateJob {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("run", summary.runId());
         s.put("model", modelName + " (fingerprint " + fingerprint.substring(0, 16) + ")");
-        s.put("input", Redaction.uri(config.input()));
+        s.put("input", config.inputLabel());
         s.put("output format", config.outputFormat().id());
         s.put("input rows", Long.toString(summary.inputRows()));
         s.put("images written", Long.toString(summary.written()));
@@ -442,13 +447,10 @@ public final class GenerateJob {
     static PictureSources pictureSources(JobConfig config, HadoopConf conf) {
         try {
             return new PictureSources(
-                    config.allowedRoots(),
-                    JobPreflight.inputFolder(config.input(), conf.get()),
-                    config.maxFileBytes(),
-                    conf);
+                    config.allowedRoots(), JobPreflight.pictureBase(config, conf.get()), config.maxFileBytes(), conf);
         } catch (IOException e) {
             throw new UncheckedIOException(
-                    "cannot resolve the folder of input " + Redaction.uri(config.input()) + ": " + e.getMessage(), e);
+                    "cannot resolve the folder of input " + config.inputLabel() + ": " + e.getMessage(), e);
         }
     }
 
@@ -504,22 +506,11 @@ public final class GenerateJob {
         }
     }
 
-    static Dataset<Row> readInput(SparkSession spark, JobConfig config) {
-        String format = config.inputFormat();
-        var reader = spark.read();
-        if (format.equals("csv")) {
-            // RFC 4180: a quoted field may hold line breaks (multiLine) and doubled quotes (escape); Spark's defaults
-            // cut such a prompt into a phantom row
-            reader = reader.option("header", "true").option("multiLine", "true").option("escape", "\"");
-        }
-        return reader.format(format).load(config.input());
-    }
-
     /**
-     * The input's known fields as text (absent columns as null), the whole row as JSON for the errors table, and how
-     * many rows share each id.
+     * The input's known fields and {@code extraFields} (the templates' columns) as text (absent columns as null), the
+     * whole row as JSON for the errors table, and how many rows share each id.
      */
-    static Dataset<Row> normalise(Dataset<Row> input) {
+    static Dataset<Row> normalise(Dataset<Row> input, List<String> extraFields) {
         Map<String, String> present = new LinkedHashMap<>();
         for (String f : input.columns()) {
             present.put(f.toLowerCase(Locale.ROOT), f);
@@ -529,8 +520,12 @@ public final class GenerateJob {
             types.put(f.name(), f.dataType());
         }
         List<Column> cols = new ArrayList<>();
-        for (String f : INPUT_FIELDS) {
-            String actual = present.get(f);
+        List<String> fields = new ArrayList<>(INPUT_FIELDS);
+        extraFields.stream()
+                .filter(f -> !INPUT_FIELDS.contains(f.toLowerCase(Locale.ROOT)))
+                .forEach(fields::add);
+        for (String f : fields) {
+            String actual = present.get(f.toLowerCase(Locale.ROOT));
             boolean binary = actual != null && types.get(actual) instanceof BinaryType;
             if (binary) {
                 // the picture's bytes: a marker in the text field, the bytes in their own column
@@ -570,31 +565,37 @@ public final class GenerateJob {
         return input.repartition(partitions, idCol).select(cols.toArray(Column[]::new));
     }
 
-    static FlatMapFunction<Row, PlannedRow> planner(RowRules rules) {
+    static FlatMapFunction<Row, PlannedRow> planner(RowRules rules, PromptTemplates templates) {
         return row -> {
-            List<PlannedRow> planned = rules.plan(
-                    name -> {
-                        Object v = row.getAs(name);
-                        return v == null ? null : v.toString();
-                    },
-                    row.<Long>getAs("__id_count"),
-                    row.getAs("__row"));
             byte[] image = row.getAs("__image_bytes");
             byte[] mask = row.getAs("__mask_bytes");
-            for (PlannedRow p : planned) {
-                if (p.isAccepted()) {
-                    p.setImageBytes(image);
-                    p.setMaskBytes(mask);
-                    if (image != null) {
-                        p.setImageRef(null);
-                    }
-                    if (mask != null) {
-                        p.setMaskRef(null);
-                    }
-                }
-            }
-            return planned.iterator();
+            return templates
+                    .plan(
+                            rules,
+                            name -> {
+                                Object v = row.getAs(name);
+                                return v == null ? null : v.toString();
+                            },
+                            row.<Long>getAs("__id_count"),
+                            row.getAs("__row"))
+                    .map(p -> withPictureBytes(p, image, mask))
+                    .iterator();
         };
+    }
+
+    /** A row's pictures given as bytes travel with each of its accepted images instead of a path. */
+    private static PlannedRow withPictureBytes(PlannedRow p, byte[] image, byte[] mask) {
+        if (p.isAccepted()) {
+            p.setImageBytes(image);
+            p.setMaskBytes(mask);
+            if (image != null) {
+                p.setImageRef(null);
+            }
+            if (mask != null) {
+                p.setMaskRef(null);
+            }
+        }
+        return p;
     }
 
     /**
@@ -642,7 +643,7 @@ public final class GenerateJob {
         m.put("model", modelName);
         m.put("model_uri", Redaction.uri(config.model()));
         m.put("model_fingerprint", fingerprint);
-        m.put("input", Redaction.uri(config.input()));
+        m.put("input", config.inputLabel());
         m.put("state", state);
         if (reason != null) {
             m.put("reason", reason);

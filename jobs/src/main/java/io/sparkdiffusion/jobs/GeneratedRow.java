@@ -34,6 +34,7 @@ public class GeneratedRow implements Serializable {
     private Integer fps;
     private Double durationSeconds;
     private String videoPath;
+    private String templateSlots;
     private String imageKey;
     private String recordFile;
     private long mediaBytes;
@@ -59,6 +60,7 @@ public class GeneratedRow implements Serializable {
         g.imageKey = p.getImageFile().replaceAll("\\.png$", "");
         g.generatedAt = new java.sql.Timestamp(System.currentTimeMillis());
         g.strength = p.getStrength();
+        g.templateSlots = p.getTemplateSlots();
         g.inputImage = p.getImageBytes() != null
                 ? "<" + p.getImageBytes().length + " bytes in the input row>"
                 : Redaction.uri(p.getImageRef());
@@ -66,6 +68,15 @@ public class GeneratedRow implements Serializable {
                 ? "<" + p.getMaskBytes().length + " bytes in the input row>"
                 : Redaction.uri(p.getMaskRef());
         return g;
+    }
+
+    /** The prompt template's slot values as a JSON object ({@link PromptTemplates}); null without a template. */
+    public String getTemplateSlots() {
+        return templateSlots;
+    }
+
+    public void setTemplateSlots(String templateSlots) {
+        this.templateSlots = templateSlots;
     }
 
     /** The row's key in the output: its file name without extension ({@code cat-0}, {@code dir/photo}). */

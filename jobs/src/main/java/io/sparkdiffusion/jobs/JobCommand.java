@@ -54,8 +54,15 @@ public final class JobCommand implements Callable<Integer> {
     @Option(
             names = "--input-format",
             paramLabel = "FMT",
-            description = "parquet (default), json (JSON lines) or csv (with header).")
+            description = "Spark data source of --input: parquet (default), json (JSON lines), csv (with header),"
+                    + " orc, delta, ...; reader options: --set input_options.NAME=VALUE.")
     String inputFormat;
+
+    @Option(
+            names = "--input-table",
+            paramLabel = "NAME",
+            description = "Read a table of the session's catalog (db.table) instead of --input.")
+    String inputTable;
 
     @Option(names = "--output", paramLabel = "URI", description = "Output folder.")
     String output;
@@ -128,7 +135,7 @@ public final class JobCommand implements Callable<Integer> {
         try {
             config = JobConfig.load(configFile, overrides());
             config.model();
-            config.input();
+            config.inputLabel();
             config.output();
             Configuration hadoop = SparkHadoopUtil.get().newConfiguration(submitted);
             config.hadoopSettings().forEach(hadoop::set);
@@ -202,6 +209,7 @@ public final class JobCommand implements Callable<Integer> {
         put(o, "model", model);
         put(o, "input", input);
         put(o, "input_format", inputFormat);
+        put(o, "input_table", inputTable);
         put(o, "output", output);
         put(o, "partitions", partitions);
         put(o, "batch_size", batchSize);

@@ -23,7 +23,10 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 public final class JobConfig implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /** Every accepted key with its default (null: none). Keys under {@code hadoop.} pass through to Hadoop. */
+    /**
+     * Every accepted key with its default (null: none). Keys under {@link #OPEN_PREFIXES} are named by the user:
+     * Hadoop settings, reader options, template slots.
+     */
     static final Map<String, Object> DEFAULTS = new LinkedHashMap<>();
 
     static {
@@ -31,6 +34,8 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("mode", "txt2img");
         DEFAULTS.put("input", null);
         DEFAULTS.put("input_format", "parquet");
+        DEFAULTS.put("input_table", null);
+        DEFAULTS.put("templates.prompt", null);
         DEFAULTS.put("output", null);
         DEFAULTS.put("output_format", "files");
         DEFAULTS.put("output.target_file_mb", 256);
@@ -76,8 +81,12 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("runtime.optimization", "all");
         DEFAULTS.put("runtime.local_model_dir", null);
         DEFAULTS.put("contact_sheet.max_images", 500);
+        DEFAULTS.put("contact_sheet.max_errors", 500);
         DEFAULTS.put("progress.log_interval_seconds", 10);
     }
+
+    /** Key prefixes whose keys the user names; in YAML, mappings whose keys keep their dots. */
+    static final List<String> OPEN_PREFIXES = List.of("hadoop.", "input_options.", PromptTemplates.SLOTS_PREFIX);
 
     private final Map<String, String> values;
     /** Paths resolved and checked before Spark ran anything ({@link JobPreflight}). */
@@ -109,10 +118,10 @@ public final class JobConfig implements Serializable {
         }
         v.putAll(overrides);
         for (String key : v.keySet()) {
-            if (!DEFAULTS.containsKey(key) && !key.startsWith("hadoop.")) {
+            if (!DEFAULTS.containsKey(key) && OPEN_PREFIXES.stream().noneMatch(key::startsWith)) {
                 throw new IllegalArgumentException("unknown configuration key '" + key + "'"
                         + (yamlFile != null ? " (in " + yamlFile + " or the command line)" : "") + "; known keys: "
-                        + String.join(", ", DEFAULTS.keySet()) + ", hadoop.*");
+                        + String.join(", ", DEFAULTS.keySet()) + ", " + String.join("*, ", OPEN_PREFIXES) + "*");
             }
         }
         JobConfig c = new JobConfig(v, false);
@@ -143,22 +152,43 @@ public final class JobConfig implements Serializable {
         for (Map.Entry<?, ?> e : m.entrySet()) {
             String key = prefix + e.getKey();
             Object v = e.getValue();
-            if (v instanceof Map<?, ?> sub && !key.equals("hadoop")) {
+            // a key with dots (hadoop's fs.s3a.endpoint) and nested mappings both give dotted names
+            if (v instanceof Map<?, ?> sub) {
                 flatten(key + ".", sub, out);
-            } else if (v instanceof Map<?, ?> hadoop) {
-                hadoop.forEach((k, val) -> out.put("hadoop." + k, String.valueOf(val)));
             } else if (v instanceof List<?> list) {
-                List<String> parts = new ArrayList<>();
-                list.forEach(x -> parts.add(String.valueOf(x)));
-                out.put(key, String.join(",", parts));
+                out.put(key, listValue(list));
             } else if (v != null) {
                 out.put(key, String.valueOf(v));
             }
         }
     }
 
+    /**
+     * A YAML list as one value: comma-separated, or a JSON array when an item holds a comma or is empty (template
+     * slot values such as "red, shiny"), which {@link #list} reads back.
+     */
+    private static String listValue(List<?> list) {
+        List<String> parts = new ArrayList<>();
+        list.forEach(x -> parts.add(String.valueOf(x)));
+        if (parts.stream().noneMatch(p -> p.contains(",") || p.isBlank())) {
+            return String.join(",", parts);
+        }
+        try {
+            return io.sparkdiffusion.util.JsonConfig.MAPPER.writeValueAsString(parts);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private void validate() {
         inputFormat();
+        inputOptions();
+        if (get("input_table") != null && (get("input") != null || archiveImages() != null)) {
+            throw new IllegalArgumentException("input_table excludes "
+                    + (get("input") != null ? "input" : "archive.images")
+                    + ": the job reads either a table of the session's catalog or files; set one of them");
+        }
+        templates();
         outputFormat();
         if (!(getDouble("output.target_file_mb") > 0)) {
             throw bad("output.target_file_mb", "a positive number of megabytes");
@@ -215,6 +245,7 @@ public final class JobConfig implements Serializable {
         nonNegative("runtime.inter_op_threads");
         runtimeOptions();
         nonNegative("contact_sheet.max_images");
+        nonNegative("contact_sheet.max_errors");
         positive("progress.log_interval_seconds");
     }
 
@@ -366,9 +397,23 @@ public final class JobConfig implements Serializable {
         return getLong("limits.max_pixels");
     }
 
+    /** A list setting: comma-separated values (blank ones dropped), or a JSON array of strings. */
     private List<String> list(String key) {
         String v = get(key);
         List<String> out = new ArrayList<>();
+        if (v != null && v.strip().startsWith("[") && v.strip().endsWith("]")) {
+            try {
+                for (var item : io.sparkdiffusion.util.JsonConfig.MAPPER.readTree(v)) {
+                    if (!item.isValueNode()) {
+                        throw bad(key, "a list: comma-separated values or a JSON array of strings");
+                    }
+                    out.add(item.asText());
+                }
+                return out;
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw bad(key, "a list: comma-separated values or a JSON array of strings");
+            }
+        }
         if (v != null) {
             for (String part : v.split(",", -1)) {
                 if (!part.isBlank()) {
@@ -387,15 +432,60 @@ public final class JobConfig implements Serializable {
         return require("output");
     }
 
+    /**
+     * The Spark data source that reads {@code input}: a short name ({@code parquet}, {@code orc}, {@code delta}, ...;
+     * {@code jsonl} is {@code json}) or a class name. Whether it is on the class path is checked before Spark starts
+     * ({@link JobInput#checkSource}).
+     */
     public String inputFormat() {
-        String f = get("input_format").toLowerCase(Locale.ROOT);
-        if (f.equals("jsonl")) {
-            f = "json";
+        String f = get("input_format").strip();
+        if (!f.matches("[A-Za-z][A-Za-z0-9_.$-]*")) {
+            throw bad("input_format", "a Spark data source name such as parquet, json, csv, orc or delta");
         }
-        if (!List.of("parquet", "json", "csv").contains(f)) {
-            throw bad("input_format", "parquet, json or csv");
+        if (!f.contains(".")) {
+            f = f.toLowerCase(Locale.ROOT); // short names are case-insensitive, class names are not
         }
-        return f;
+        return f.equals("jsonl") ? "json" : f;
+    }
+
+    /** Reader options ({@code input_options.*}), e.g. {@code header}, {@code mergeSchema}, {@code versionAsOf}. */
+    public Map<String, String> inputOptions() {
+        return withPrefix("input_options.");
+    }
+
+    /** {@code input_table}: a table of the session's catalog ({@code db.table}, {@code catalog.db.table}). */
+    public String inputTable() {
+        return get("input_table");
+    }
+
+    /**
+     * The prompt templates ({@code templates.prompt}, {@code templates.slots.*}); {@link PromptTemplates#NONE}
+     * when not set. Standalone (the templates are the whole input) when there is no input, table or archive.
+     */
+    public PromptTemplates templates() {
+        Map<String, List<String>> lists = new LinkedHashMap<>();
+        for (String key : values.keySet()) {
+            if (key.startsWith(PromptTemplates.SLOTS_PREFIX) && get(key) != null) {
+                lists.put(key.substring(PromptTemplates.SLOTS_PREFIX.length()), list(key));
+            }
+        }
+        boolean standalone = get("input") == null && inputTable() == null && archiveImages() == null;
+        return PromptTemplates.of(get(PromptTemplates.PROMPT_KEY), lists, standalone);
+    }
+
+    /** What the job reads, for logs, the contact sheet and the manifest (credentials in URIs masked). */
+    public String inputLabel() {
+        if (archiveImages() != null || get("input") != null) {
+            return Redaction.uri(input());
+        }
+        if (inputTable() != null) {
+            return "table " + inputTable();
+        }
+        if (templates().standalone()) {
+            return "templates: " + get(PromptTemplates.PROMPT_KEY);
+        }
+        throw new IllegalArgumentException("configuration key 'input' is required (set it in the file or with --input;"
+                + " or input_table for a table of the catalog, or templates.prompt alone for a synthetic dataset)");
     }
 
     /** Where the pictures go: files, a Parquet table, or WebDataset shards. */
@@ -446,6 +536,11 @@ public final class JobConfig implements Serializable {
 
     public int contactSheetMaxImages() {
         return getInt("contact_sheet.max_images");
+    }
+
+    /** Rejected rows and failed images listed in index.html (the first ones by id). */
+    public int contactSheetMaxErrors() {
+        return getInt("contact_sheet.max_errors");
     }
 
     public int progressIntervalSeconds() {
@@ -548,10 +643,15 @@ public final class JobConfig implements Serializable {
 
     /** Hadoop settings from {@code hadoop.*} keys (e.g. {@code hadoop.fs.s3a.endpoint}). */
     public Map<String, String> hadoopSettings() {
+        return withPrefix("hadoop.");
+    }
+
+    /** The keys under {@code prefix} (one of {@link #OPEN_PREFIXES}), without it. */
+    private Map<String, String> withPrefix(String prefix) {
         Map<String, String> out = new TreeMap<>();
         values.forEach((k, v) -> {
-            if (k.startsWith("hadoop.") && v != null) {
-                out.put(k.substring("hadoop.".length()), v);
+            if (k.startsWith(prefix) && v != null) {
+                out.put(k.substring(prefix.length()), v);
             }
         });
         return out;

@@ -27,10 +27,15 @@ import org.apache.spark.sql.SparkSession;
  *   <li>paths are resolved where the driver is: a relative or scheme-less {@code input}, {@code output} and
  *       archive folder against Hadoop's default file system and the working folder (executors have other working
  *       folders), a local {@code model} to an absolute path; {@code images.allowed_roots} gets its default (the
- *       input's folder, or the archive folders);
+ *       input's folder, or the archive folders; none for {@code input_table} or templates alone, which have no
+ *       folder: picture paths are then refused unless the setting names their folders);
+ *   <li>{@code input_format} names a data source on the class path ({@link JobInput#checkSource}), and
+ *       {@code input_table} a table name ({@link JobInput#checkTableName}: whether the table exists needs the
+ *       session's catalog, so it is checked when the job starts reading);
  *   <li>the model folder exists (a local one here: {@link #checkModelOnExecutors} checks the executors);
  *   <li>the input exists and holds data files; in Parquet, up to {@link #SNIFFED_FILES} of them are checked for
- *       Parquet's magic bytes, and a JSON or CSV file named {@code .parquet} is recognised.
+ *       Parquet's magic bytes, and a JSON or CSV file named {@code .parquet} is recognised; a Delta input is a
+ *       folder with {@code _delta_log/}.
  * </ul>
  *
  * A missing path is a configuration error ({@link IllegalArgumentException}, exit code 2); an unreadable input file
@@ -52,7 +57,7 @@ final class JobPreflight {
             String model = localModelPath(config.model());
             resolved.put("model", model);
             checkModel(model, hadoop);
-            String input;
+            String input = null; // a table or the templates alone: no folder
             if (config.archiveImages() != null) {
                 input = qualified(config.archiveImages(), hadoop);
                 resolved.put("archive.images", input);
@@ -60,14 +65,18 @@ final class JobPreflight {
                     resolved.put("archive.masks", qualified(config.archiveMasks(), hadoop));
                 }
                 checkArchive(input, hadoop);
-            } else {
+            } else if (config.inputTable() != null) {
+                JobInput.checkTableName(config.inputTable());
+            } else if (!config.templates().standalone()) {
+                JobInput.checkSource(config.inputFormat());
                 input = qualified(config.input(), hadoop);
                 resolved.put("input", input);
                 checkInput(input, config.inputFormat(), hadoop);
             }
             resolved.put("output", qualified(config.output(), hadoop));
             List<String> roots = new ArrayList<>(config.allowedRoots());
-            if (roots.isEmpty()) {
+            // a table has no folder to default to: then no picture path is allowed unless configured
+            if (roots.isEmpty() && input != null) {
                 roots = PictureSources.defaultRoots(
                         inputFolder(input, hadoop), resolved.get("archive.images"), resolved.get("archive.masks"));
             }
@@ -126,6 +135,10 @@ final class JobPreflight {
         if (matches == null || matches.length == 0) {
             throw new IllegalArgumentException(
                     "input " + Redaction.uri(input) + (isGlob(input) ? " matches no file" : " does not exist"));
+        }
+        if (format.equals("delta") && !fs.exists(new Path(matches[0].getPath(), "_delta_log"))) {
+            throw new IllegalStateException("input " + Redaction.uri(input) + " is not a Delta table (it has no"
+                    + " _delta_log folder): set input_format to the format of its files");
         }
         List<FileStatus> files = new ArrayList<>();
         for (FileStatus m : matches) {
@@ -203,6 +216,16 @@ final class JobPreflight {
 
     private static boolean isGlob(String path) {
         return path.chars().anyMatch(c -> c == '*' || c == '?' || c == '[' || c == '{');
+    }
+
+    /**
+     * The folder relative image and mask paths are resolved against: the input's ({@link #inputFolder}), the
+     * archive's; null when the input is a table of the catalog or the templates alone.
+     */
+    static String pictureBase(JobConfig config, Configuration hadoop) throws IOException {
+        boolean folder = config.archiveImages() != null
+                || (config.inputTable() == null && !config.templates().standalone());
+        return folder ? inputFolder(config.input(), hadoop) : null;
     }
 
     /** The folder of the input table: itself when a folder, a file's folder, a glob's fixed part. */

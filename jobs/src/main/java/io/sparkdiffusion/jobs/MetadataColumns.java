@@ -44,7 +44,8 @@ final class MetadataColumns {
             new Field("duration_s", "durationSeconds"),
             new Field("video_path", "videoPath"),
             new Field("generated_at", "generatedAt"),
-            new Field("run_id", "runId"));
+            new Field("run_id", "runId"),
+            new Field("template_slots", "templateSlots"));
 
     private MetadataColumns() {}
 

@@ -39,7 +39,7 @@ final class PictureSources implements Serializable {
 
     /**
      * @param roots qualified folder URIs ({@code file:/data/in}, {@code s3a://bucket/pictures})
-     * @param base the folder relative paths are resolved against (a Hadoop path)
+     * @param base the folder relative paths are resolved against (a Hadoop path); null when the input has none
      */
     PictureSources(List<String> roots, String base, long maxBytes, HadoopConf conf) {
         this.roots = List.copyOf(roots);
@@ -64,7 +64,14 @@ final class PictureSources implements Serializable {
         Path path;
         try {
             Path p = new Path(ref);
-            path = p.isAbsolute() || p.toUri().getScheme() != null ? p : new Path(new Path(base), p);
+            boolean relative = !p.isAbsolute() && p.toUri().getScheme() == null;
+            if (relative && base == null) {
+                throw new RowRules.Rejection(
+                        field,
+                        field + " " + shown + " is a relative path, and the input (a table or templates) has no"
+                                + " folder to resolve it against: give a full path or URI");
+            }
+            path = relative ? new Path(new Path(base), p) : p;
             FileSystem fs = path.getFileSystem(conf.get());
             path = fs.makeQualified(path);
             checkUnderRoots(field, shown, path.toUri(), "");
@@ -117,6 +124,13 @@ final class PictureSources implements Serializable {
     }
 
     private void checkUnderRoots(String field, String shown, URI uri, String how) throws RowRules.Rejection {
+        if (roots.isEmpty()) {
+            throw new RowRules.Rejection(
+                    field,
+                    field + " " + shown + ": no folder is allowed to read pictures from: the input (a table or"
+                            + " templates) has no folder to default to, so set " + ROOTS_KEY + " to the folders"
+                            + " pictures may come from (pictures given as bytes in the table need none)");
+        }
         String candidate = canonical(uri);
         String scheme = candidate.substring(0, candidate.indexOf(':'));
         for (String root : comparableRoots()) {

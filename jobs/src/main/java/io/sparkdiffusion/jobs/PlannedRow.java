@@ -35,6 +35,8 @@ public class PlannedRow implements Serializable {
     private int fps;
     private int motionBucketId;
     private double noiseAugStrength;
+    /** The prompt template's slot values as a JSON object ({@link PromptTemplates}); null without a template. */
+    private String templateSlots;
 
     public PlannedRow() {}
 
@@ -95,6 +97,14 @@ public class PlannedRow implements Serializable {
     String batchKey() {
         return steps + "|" + guidanceScale + "|" + width + "x" + height + "|" + scheduler + "|" + strength + "|"
                 + numFrames + "|" + fps + "|" + motionBucketId + "|" + noiseAugStrength;
+    }
+
+    public String getTemplateSlots() {
+        return templateSlots;
+    }
+
+    public void setTemplateSlots(String templateSlots) {
+        this.templateSlots = templateSlots;
     }
 
     public Integer getNumFrames() {

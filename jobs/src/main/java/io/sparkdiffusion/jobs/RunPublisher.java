@@ -197,14 +197,18 @@ final class RunPublisher {
         }
     }
 
-    /** The contact sheet of the whole output: the metadata table's first cards (files) or this run's previews. */
+    /**
+     * The contact sheet of the whole output: the metadata table's first cards (files) or this run's previews, and
+     * the errors table's rows ({@link ErrorReport#read}).
+     */
     static void writeContactSheet(
             SparkSession spark,
             OutputStore store,
             JobConfig config,
             Map<String, String> summary,
             String title,
-            List<ContactSheet.Entry> previews) {
+            List<ContactSheet.Entry> previews,
+            ErrorReport errors) {
         List<ContactSheet.Entry> entries = new ArrayList<>(previews);
         long total = 0;
         if (Tables.exists(store, METADATA)) {
@@ -239,7 +243,9 @@ final class RunPublisher {
         if (config.outputFormat() != OutputFormat.FILES) {
             s.put("pictures shown", "the first " + entries.size() + " of this run's new rows, by id");
         }
-        store.put("index.html", ContactSheet.render(title, s, entries, total).getBytes(StandardCharsets.UTF_8));
+        store.put(
+                "index.html",
+                ContactSheet.render(title, s, entries, total, errors).getBytes(StandardCharsets.UTF_8));
     }
 
     /** A video's path relative to the output folder, for the contact sheet; null for pictures. */

@@ -364,6 +364,18 @@ class GenerateJobTest extends LocalSparkTest {
         assertEquals(2, s.partitions(), "the rows spread over both task slots (0 keeps no longer one partition)");
     }
 
+    /** The digit the bundled classifier sees in a 16x16 picture of the digits model. */
+    static int predictedDigit(DigitClassifier classifier, Path png) throws IOException {
+        BufferedImage img = ImageIO.read(png.toFile());
+        float[] px = new float[256];
+        for (int y = 0; y < 16; y++) {
+            for (int x = 0; x < 16; x++) {
+                px[y * 16 + x] = (img.getRaster().getSample(x, y, 0)) / 255f;
+            }
+        }
+        return classifier.predict(new Tensor(new long[] {1, 16, 16, 1}, px))[0];
+    }
+
     @Test
     void atLeast95PercentOfTheJobsImagesShowThePromptedDigit() throws Exception {
         List<String> lines = new ArrayList<>();
@@ -389,15 +401,7 @@ class GenerateJobTest extends LocalSparkTest {
             for (Row r :
                     spark.read().parquet(out.resolve("metadata").toString()).collectAsList()) {
                 String id = r.getAs("id");
-                BufferedImage img =
-                        ImageIO.read(out.resolve("images").resolve(id + ".png").toFile());
-                float[] px = new float[256];
-                for (int y = 0; y < 16; y++) {
-                    for (int x = 0; x < 16; x++) {
-                        px[y * 16 + x] = (img.getRaster().getSample(x, y, 0)) / 255f;
-                    }
-                }
-                int predicted = classifier.predict(new Tensor(new long[] {1, 16, 16, 1}, px))[0];
+                int predicted = predictedDigit(classifier, out.resolve("images").resolve(id + ".png"));
                 correct += predicted == DigitClassifier.promptedDigit(r.getAs("prompt")) ? 1 : 0;
             }
         }

@@ -24,6 +24,47 @@ class JobConfigTest {
         JobConfig digits = JobConfig.load(Fixtures.root().resolve("conf/digits-job.yaml"), Map.of());
         assertEquals("json", digits.inputFormat());
         assertEquals(3.0, digits.rowDefaults().guidance());
+        JobConfig dataset = JobConfig.load(Fixtures.root().resolve("conf/digits-dataset.yaml"), Map.of());
+        assertTrue(dataset.templates().standalone());
+        assertEquals(10, dataset.templates().combinations());
+        assertEquals("templates: a handwritten digit {digit}", dataset.inputLabel());
+    }
+
+    @Test
+    void inputsFromAnySourceATableOrTemplates() throws Exception {
+        Path f = tmp.resolve("in.yaml");
+        Files.writeString(
+                f,
+                "input: in.orc\ninput_format: ORC\ninput_options:\n  mergeSchema: true\n  path.glob: x\n"
+                        + "templates:\n  prompt: \"{object} in {style}\"\n  slots:\n"
+                        + "    object: [\"a red, shiny apple\", pear]\n    style: [ink]\n");
+        JobConfig c = JobConfig.load(f, Map.of("input_options.header", "false"));
+        assertEquals("orc", c.inputFormat());
+        assertEquals(Map.of("mergeSchema", "true", "path.glob", "x", "header", "false"), c.inputOptions());
+        PromptTemplates t = c.templates();
+        assertFalse(t.standalone(), "an input table comes first");
+        assertEquals(2, t.combinations(), "a value holding a comma stays one value");
+        assertEquals(
+                "com.example.MySource",
+                JobConfig.load(null, Map.of("input_format", "com.example.MySource"))
+                        .inputFormat());
+        assertEquals(
+                "json", JobConfig.load(null, Map.of("input_format", "jsonl")).inputFormat());
+        assertEquals(
+                "table db.prompts",
+                JobConfig.load(null, Map.of("input_table", "db.prompts")).inputLabel());
+        IllegalArgumentException both = assertThrows(
+                IllegalArgumentException.class,
+                () -> JobConfig.load(null, Map.of("input_table", "db.prompts", "input", "x.parquet")));
+        assertTrue(both.getMessage().contains("input_table excludes input"), both.getMessage());
+        IllegalArgumentException none = assertThrows(
+                IllegalArgumentException.class,
+                () -> JobConfig.load(null, Map.of()).inputLabel());
+        assertTrue(
+                none.getMessage().contains("input_table") && none.getMessage().contains("templates.prompt"));
+        assertTrue(JobConfig.load(null, Map.of("input_options.password", "hunter2"))
+                .describe()
+                .contains(Redaction.MASK));
     }
 
     @Test
@@ -71,7 +112,7 @@ class JobConfigTest {
                         "max_error_fraction",
                         "2",
                         "input_format",
-                        "xml",
+                        "not a name",
                         "runtime.provider",
                         "tpu",
                         "defaults.guidance_scale",

@@ -27,17 +27,22 @@ class JobPreflightTest {
     record Run(int code, String out, String err) {}
 
     Run job(Path input, String... more) {
+        List<String> args = new ArrayList<>(List.of("--input", input.toString()));
+        args.addAll(List.of(more));
+        return job(args);
+    }
+
+    /** The job command with the digits model, an output folder in tmp, local[1] and {@code more}. */
+    Run job(List<String> more) {
         List<String> args = new ArrayList<>(List.of(
                 "job",
                 "--model",
                 Fixtures.model("digits-t2i").toString(),
-                "--input",
-                input.toString(),
                 "--output",
                 tmp.resolve("out").toString(),
                 "--master",
                 "local[1]"));
-        args.addAll(List.of(more));
+        args.addAll(more);
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int code = Main.run(new PrintWriter(out), new PrintWriter(err), args.toArray(String[]::new));
@@ -69,6 +74,43 @@ class JobPreflightTest {
         assertOneLine(job(tmp.resolve("*.nothing")), 2, "matches no file");
         assertOneLine(job(emptyFolder), 2, "holds no data files");
         assertFalse(Files.exists(tmp.resolve("out")), "nothing written");
+    }
+
+    @Test
+    void aDataSourceWithoutItsJarIsOneLineNamingThePackage() throws Exception {
+        Path in = Files.writeString(tmp.resolve("in.jsonl"), "{\"id\":\"a\",\"prompt\":\"x\"}\n");
+        String minor = org.apache.spark.package$.MODULE$.SPARK_VERSION().replaceAll("^(\\d+\\.\\d+).*", "$1");
+        assertOneLine(
+                job(in, "--input-format", "iceberg"),
+                2,
+                "input_format iceberg",
+                "--packages org.apache.iceberg:iceberg-spark-runtime-" + minor + "_2.13:");
+        String spark = org.apache.spark.package$.MODULE$.SPARK_VERSION();
+        assertOneLine(job(in, "--input-format", "avro"), 2, "--packages org.apache.spark:spark-avro_2.13:" + spark);
+        assertOneLine(job(in, "--input-format", "yaml"), 2, "input_format yaml", "--packages GROUP:ARTIFACT:VERSION");
+        // a folder of Parquet files read as Delta
+        Path notDelta = Files.createDirectories(tmp.resolve("plain"));
+        Files.copy(in, notDelta.resolve("part-0.json"));
+        assertOneLine(job(notDelta, "--input-format", "delta"), 1, "is not a Delta table", "_delta_log");
+        assertFalse(Files.exists(tmp.resolve("out")), "nothing written");
+    }
+
+    @Test
+    void aTableInputIsCheckedBeforeSparkAndAllowsNoPicturePathByDefault() throws Exception {
+        Path in = Files.writeString(tmp.resolve("in.jsonl"), "{\"id\":\"a\",\"prompt\":\"x\"}\n");
+        assertOneLine(job(in, "--input-table", "prompts.daily"), 2, "input_table excludes input", "set one of them");
+        assertOneLine(job(List.of("--input-table", "prompts daily;")), 2, "'prompts daily;' is not a table name");
+        assertOneLine(job(List.of()), 2, "'input' is required", "input_table", "templates.prompt");
+        JobConfig prepared = JobPreflight.prepare(
+                JobConfig.load(
+                        null,
+                        java.util.Map.of(
+                                "model", Fixtures.model("digits-t2i").toString(),
+                                "input_table", "prompts.`daily-2026`",
+                                "output", tmp.resolve("out").toString())),
+                new Configuration());
+        assertEquals(List.of(), prepared.allowedRoots(), "a table has no folder: no picture root unless configured");
+        assertEquals(null, JobPreflight.pictureBase(prepared, new Configuration()));
     }
 
     @Test

@@ -11,10 +11,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class RowRulesTest {
-    private static final RowRules.ModelRules TEXT = new RowRules.ModelRules(true, 8, 64, 64, "DDIMScheduler");
+    static final RowRules.ModelRules TEXT = new RowRules.ModelRules(true, 8, 64, 64, "DDIMScheduler");
     private static final RowRules.ModelRules UNCOND = new RowRules.ModelRules(false, 4, 32, 32, "DDPMScheduler");
 
-    private static RowRules.Defaults defaults(long[] gridSeeds, double[] gridGuidance) {
+    static RowRules.Defaults defaults(long[] gridSeeds, double[] gridGuidance) {
         return defaults("txt2img", gridSeeds, gridGuidance);
     }
 
@@ -50,7 +50,7 @@ class RowRulesTest {
         return new RowRules(defaults(new long[0], new double[0]), model).plan(row::get, idCount, row.toString());
     }
 
-    private static Map<String, String> row(String... kv) {
+    static Map<String, String> row(String... kv) {
         Map<String, String> m = new HashMap<>();
         for (int i = 0; i < kv.length; i += 2) {
             m.put(kv[i], kv[i + 1]);

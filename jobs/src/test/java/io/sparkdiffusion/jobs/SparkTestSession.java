@@ -7,8 +7,14 @@ public final class SparkTestSession {
     private SparkTestSession() {}
 
     public static SparkSession start() {
-        return SparkSession.builder()
-                .appName("spark-diffusion-test")
+        return start(java.util.Map.of());
+    }
+
+    /** With more settings, e.g. a warehouse folder of the test's own or a catalog's extensions. */
+    public static SparkSession start(java.util.Map<String, String> settings) {
+        SparkSession.Builder builder = SparkSession.builder();
+        settings.forEach(builder::config);
+        return builder.appName("spark-diffusion-test")
                 .master("local[2]")
                 .config("spark.driver.bindAddress", "127.0.0.1")
                 .config("spark.driver.host", "127.0.0.1")
