@@ -91,6 +91,31 @@ public final class BatchGenerator {
         return new Run<>(rows);
     }
 
+    /**
+     * Generates lazily as {@link #generate} does, each engine call's outcomes together (a batch retried row by row
+     * too): for a caller that works on whole batches while their pictures are in memory (scorers).
+     */
+    public <T> Iterator<List<Outcome<T>>> generateBatches(Iterator<Tagged<T>> rows) {
+        Run<T> run = new Run<>(rows);
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return run.hasNext();
+            }
+
+            @Override
+            public List<Outcome<T>> next() {
+                if (!run.hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                // hasNext runs one batch at a time and only when nothing is ready: what is ready is that batch
+                List<Outcome<T>> batch = new ArrayList<>(run.ready);
+                run.ready.clear();
+                return batch;
+            }
+        };
+    }
+
     /** Generates every row now, in the outcomes' order (tests, small jobs). */
     public <T> List<Outcome<T>> generateAll(List<Tagged<T>> rows) {
         List<Outcome<T>> out = new ArrayList<>();

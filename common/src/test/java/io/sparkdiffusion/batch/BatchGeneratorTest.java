@@ -141,6 +141,27 @@ class BatchGeneratorTest {
         assertEquals(List.of(2), fake.batchSizes, "no row retried after an engine failure");
     }
 
+    @Test
+    void batchesComeBackWholeAsTheEngineRanThem() {
+        FakePipeline fake = new FakePipeline(seedsOf -> {
+            if (seedsOf.contains(13L)) {
+                throw new InvalidRequestException("image", "seed 13's image is unusable");
+            }
+        });
+        List<BatchGenerator.Tagged<Long>> rows = new ArrayList<>();
+        for (long seed = 10; seed < 17; seed++) {
+            rows.add(new BatchGenerator.Tagged<>(
+                    seed, GenerationRow.builder(seed).prompt("p").build()));
+        }
+        List<List<Long>> batches = new ArrayList<>();
+        new BatchGenerator(fake, options(3))
+                .generateBatches(rows.iterator())
+                .forEachRemaining(b -> batches.add(b.stream().map(Outcome::tag).toList()));
+        // 10-12 in one call; 13-15 refused, retried row by row, and still one list; 16 when the input ends
+        assertEquals(List.of(List.of(10L, 11L, 12L), List.of(13L, 14L, 15L), List.of(16L)), batches);
+        assertEquals(List.of(3, 3, 1, 1, 1, 1), fake.batchSizes);
+    }
+
     private static <T> Outcome.Failed<T> failed(Outcome<T> o) {
         if (o instanceof Outcome.Failed<T> f) {
             return f;

@@ -73,6 +73,8 @@ public final class GenerateJob {
             "fps",
             "motion_bucket_id",
             "noise_aug_strength");
+    /** The normalised input's column of {@code quality.expected_label}. */
+    private static final String EXPECTED_LABEL = "__expected_label";
     /** Columns that may hold the picture's bytes instead of a path. */
     static final List<String> PICTURE_FIELDS = List.of("image", "mask");
     /**
@@ -152,7 +154,8 @@ public final class GenerateJob {
         long inputRows = input.count();
         RowRules rules = new RowRules(config.rowDefaults(), modelRules);
         Dataset<PlannedRow> planned = rejectCollidingIds(
-                        normalise(input).flatMap(planner(rules), Encoders.bean(PlannedRow.class)),
+                        normalise(input, config.quality().expectedLabelColumn())
+                                .flatMap(planner(rules), Encoders.bean(PlannedRow.class)),
                         input.rdd().getNumPartitions())
                 .persist(StorageLevel.MEMORY_AND_DISK());
         Dataset<PlannedRow> accepted = planned.filter(col("accepted"));
@@ -183,6 +186,7 @@ public final class GenerateJob {
                 config.provider(),
                 config.fallbackToCpu(),
                 task(config));
+        QualityGate quality = QualityGate.prepare(config.quality(), handle, localModel);
         InitImages initImages = new InitImages(
                 config.mode(),
                 modelRules.sizeMultiple(),
@@ -206,16 +210,19 @@ public final class GenerateJob {
                                 config.videoFormat(),
                                 config.decodeChunkSize(),
                                 written,
-                                failed),
+                                failed,
+                                quality),
                         Encoders.bean(GeneratedRow.class))
                 .persist(StorageLevel.MEMORY_AND_DISK());
+        // best of n needs every image of an input row: after generation, before the metadata table is published
+        Dataset<GeneratedRow> recorded = BestOfN.apply(generated, config.quality(), store);
 
         long genStart = System.nanoTime();
         ScheduledExecutorService progress =
                 startProgressLog(written, failed, toGenerate, genStart, config.progressIntervalSeconds());
         try {
             // generation runs inside this write, once; the persisted outcome feeds the errors table below
-            metadataColumns(generated.filter(col("written")))
+            metadataColumns(recorded.filter(col("written")))
                     .write()
                     .mode(SaveMode.Append)
                     .parquet(store.path("metadata").toString());
@@ -223,9 +230,11 @@ public final class GenerateJob {
             progress.shutdownNow();
         }
         double genSeconds = (System.nanoTime() - genStart) / 1e9;
-        long writtenCount = generated.filter(col("written")).count();
-        long failedCount = generated.filter(col("written").equalTo(false)).count();
-        errorColumns(rejected, generated.filter(col("written").equalTo(false)))
+        long writtenCount = recorded.filter(col("written")).count();
+        long failedCount = recorded.filter(col("written").equalTo(false).and(not(QualityReport.filteredOut())))
+                .count();
+        QualityReport qualityReport = QualityReport.of(recorded, writtenCount);
+        errorColumns(rejected, recorded.filter(col("written").equalTo(false)))
                 .coalesce(1)
                 .write()
                 .mode(SaveMode.Overwrite)
@@ -247,17 +256,21 @@ public final class GenerateJob {
                 wall,
                 rate,
                 exceeded,
-                partitions);
+                partitions,
+                qualityReport);
         writeContactSheet(spark, store, config, summary, modelName, fingerprint);
         writeManifest(store, runId, config, modelName, fingerprint, summary);
         planned.unpersist();
         generated.unpersist();
+        recorded.unpersist();
         LOG.info(
-                "summary: {} written, {} skipped, {} rejected, {} failed, {} images/s, wall time {} s; contact sheet {}",
+                "summary: {} written, {} skipped, {} rejected, {} failed, filtered {}, {} images/s, wall time {} s;"
+                        + " contact sheet {}",
                 writtenCount,
                 skipped,
                 rejectedRows,
                 failedCount,
+                qualityReport.describe(),
                 String.format(Locale.ROOT, "%.2f", rate),
                 String.format(Locale.ROOT, "%.1f", wall),
                 Redaction.uri(store.path("index.html").toString()));
@@ -385,10 +398,10 @@ public final class GenerateJob {
     }
 
     /**
-     * The input's known fields as text (absent columns as null), the whole row as JSON for the errors table, and how
-     * many rows share each id.
+     * The input's known fields as text (absent columns as null), the whole row as JSON for the errors table, how
+     * many rows share each id, and the expected label ({@code quality.expected_label}'s column, null when not set).
      */
-    static Dataset<Row> normalise(Dataset<Row> input) {
+    static Dataset<Row> normalise(Dataset<Row> input, String expectedLabelColumn) {
         Map<String, String> present = new LinkedHashMap<>();
         for (String f : input.columns()) {
             present.put(f.toLowerCase(Locale.ROOT), f);
@@ -417,6 +430,7 @@ public final class GenerateJob {
             boolean binary = actual != null && types.get(actual) instanceof BinaryType;
             cols.add((binary ? col("`" + actual + "`") : lit(null).cast("binary")).as("__" + f + "_bytes"));
         }
+        cols.add(expectedLabel(input, expectedLabelColumn, present));
         // the whole row for the errors table, pictures' bytes replaced by their length
         Column[] all = Arrays.stream(input.columns())
                 .map(c -> types.get(c) instanceof BinaryType
@@ -439,6 +453,18 @@ public final class GenerateJob {
         return input.repartition(partitions, idCol).select(cols.toArray(Column[]::new));
     }
 
+    private static Column expectedLabel(Dataset<Row> input, String column, Map<String, String> present) {
+        if (column == null) {
+            return lit(null).cast("string").as(EXPECTED_LABEL);
+        }
+        String actual = present.get(column.toLowerCase(Locale.ROOT));
+        if (actual == null) {
+            throw new IllegalArgumentException("quality.expected_label names column '" + column
+                    + "', which the input does not have (columns: " + String.join(", ", input.columns()) + ")");
+        }
+        return col("`" + actual + "`").cast("string").as(EXPECTED_LABEL);
+    }
+
     static FlatMapFunction<Row, PlannedRow> planner(RowRules rules) {
         return row -> {
             List<PlannedRow> planned = rules.plan(
@@ -452,6 +478,7 @@ public final class GenerateJob {
             byte[] mask = row.getAs("__mask_bytes");
             for (PlannedRow p : planned) {
                 if (p.isAccepted()) {
+                    p.setExpectedLabel(row.getAs(EXPECTED_LABEL));
                     p.setImageBytes(image);
                     p.setMaskBytes(mask);
                     if (image != null) {
@@ -532,7 +559,7 @@ public final class GenerateJob {
     }
 
     static Dataset<Row> metadataColumns(Dataset<GeneratedRow> rows) {
-        return rows.select(
+        return rows.select(QualityScores.after(
                 col("id"),
                 col("inputId").as("input_id"),
                 col("prompt"),
@@ -557,22 +584,25 @@ public final class GenerateJob {
                 col("durationSeconds").as("duration_s"),
                 col("videoPath").as("video_path"),
                 col("generatedAt").as("generated_at"),
-                col("runId").as("run_id"));
+                col("runId").as("run_id")));
     }
 
     static Dataset<Row> errorColumns(Dataset<PlannedRow> rejected, Dataset<GeneratedRow> failed) {
-        Dataset<Row> validation = rejected.select(
+        Dataset<Row> validation = rejected.select(QualityScores.afterNulls(
                 col("id"),
                 col("errorField").as("field"),
                 col("errorReason").as("reason"),
-                lit("validation").as("stage"),
-                col("inputRow").as("input_row"));
-        Dataset<Row> generation = failed.select(
+                lit(ErrorStage.VALIDATION.label()).as("stage"),
+                col("inputRow").as("input_row")));
+        Dataset<Row> generation = failed.select(QualityScores.after(
                 col("id"),
                 col("errorField").as("field"),
                 col("errorReason").as("reason"),
-                when(col("errorField").equalTo("generation"), lit("generation"))
-                        .otherwise(lit("input"))
+                functions
+                        .coalesce(
+                                col("errorStage"),
+                                when(col("errorField").equalTo("generation"), lit(ErrorStage.GENERATION.label()))
+                                        .otherwise(lit(ErrorStage.INPUT.label())))
                         .as("stage"),
                 concat(
                                 lit("{\"id\":\""),
@@ -582,7 +612,7 @@ public final class GenerateJob {
                                 lit("\",\"mask\":\""),
                                 functions.coalesce(col("inputMask"), lit("")),
                                 lit("\"}"))
-                        .as("input_row"));
+                        .as("input_row")));
         return validation.unionByName(generation);
     }
 
@@ -653,7 +683,8 @@ public final class GenerateJob {
                             r.getAs("scheduler"),
                             r.<Integer>getAs("width"),
                             r.<Integer>getAs("height"),
-                            r.<Long>getAs("generation_ms")));
+                            r.<Long>getAs("generation_ms"),
+                            QualityScores.of(r)));
                 }
             }
         } catch (IOException e) {
@@ -668,6 +699,7 @@ public final class GenerateJob {
         s.put("skipped (resume)", Long.toString(summary.skipped()));
         s.put("rejected rows", summary.rejected() + (summary.rejected() > 0 ? " (see errors/)" : ""));
         s.put("failed images", Long.toString(summary.failed()));
+        s.put("filtered (quality)", summary.quality().describe());
         s.put("images/s", String.format(Locale.ROOT, "%.2f", summary.imagesPerSecond()));
         s.put("wall time", String.format(Locale.ROOT, "%.1f s", summary.wallSeconds()));
         store.put(

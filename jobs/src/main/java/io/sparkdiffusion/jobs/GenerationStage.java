@@ -7,6 +7,7 @@ import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.video.PngFrames;
 import io.sparkdiffusion.video.VideoFormat;
 import java.util.Iterator;
+import java.util.List;
 
 /**
  * The executor side that the generation job and the DataFrame transformer share, so the two cannot drift apart: the
@@ -20,6 +21,15 @@ public final class GenerationStage {
     public static <T> Iterator<Outcome<T>> generate(
             ModelHandle model, BatchGenerator.Options options, Iterator<BatchGenerator.Tagged<T>> rows) {
         return new BatchGenerator(() -> ResidentPipelines.acquire(model), options).generate(rows);
+    }
+
+    /**
+     * As {@link #generate}, each engine call's outcomes together: the quality gate scores a batch's pictures at once,
+     * while they are in memory.
+     */
+    public static <T> Iterator<List<Outcome<T>>> generateBatches(
+            ModelHandle model, BatchGenerator.Options options, Iterator<BatchGenerator.Tagged<T>> rows) {
+        return new BatchGenerator(() -> ResidentPipelines.acquire(model), options).generateBatches(rows);
     }
 
     /** A picture {@code (H, W, C)} in [0, 1] as PNG bytes (8-bit, grayscale or RGB as the channels say). */

@@ -141,8 +141,15 @@ public final class JobCommand implements Callable<Integer> {
             spec.commandLine()
                     .getOut()
                     .printf(
-                            "written %d, skipped %d, rejected %d, failed %d; %.2f images/s; contact sheet: %s/index.html%n",
-                            s.written(), s.skipped(), s.rejected(), s.failed(), s.imagesPerSecond(), s.output());
+                            "written %d, skipped %d, rejected %d, failed %d, filtered %d; %.2f images/s; contact sheet:"
+                                    + " %s/index.html%n",
+                            s.written(),
+                            s.skipped(),
+                            s.rejected(),
+                            s.failed(),
+                            s.quality().total(),
+                            s.imagesPerSecond(),
+                            s.output());
             spec.commandLine().getOut().flush();
             return s.errorBudgetExceeded() ? EXIT_ERROR_BUDGET : 0;
         } finally {

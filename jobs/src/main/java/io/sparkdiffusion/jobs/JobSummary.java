@@ -10,6 +10,7 @@ package io.sparkdiffusion.jobs;
  * @param rejected input rows rejected by validation
  * @param failed images the engine could not generate
  * @param partitions the partitions the images were generated in ({@code partitions}; 0: spread over the task slots)
+ * @param quality images generated and then left out by {@code quality.*}, per rule; not counted in {@code failed}
  */
 public record JobSummary(
         String runId,
@@ -23,4 +24,5 @@ public record JobSummary(
         double wallSeconds,
         double imagesPerSecond,
         boolean errorBudgetExceeded,
-        int partitions) {}
+        int partitions,
+        QualityReport quality) {}

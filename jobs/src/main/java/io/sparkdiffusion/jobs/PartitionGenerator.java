@@ -42,6 +42,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
     private final Integer decodeChunkSize;
     private final LongAccumulator written;
     private final LongAccumulator failed;
+    private final QualityGate quality;
 
     public PartitionGenerator(
             ModelHandle model,
@@ -53,7 +54,8 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             VideoFormat videoFormat,
             Integer decodeChunkSize,
             LongAccumulator written,
-            LongAccumulator failed) {
+            LongAccumulator failed,
+            QualityGate quality) {
         this.model = model;
         this.store = store;
         this.initImages = initImages;
@@ -64,6 +66,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         this.decodeChunkSize = decodeChunkSize;
         this.written = written;
         this.failed = failed;
+        this.quality = quality;
     }
 
     @Override
@@ -77,13 +80,17 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         private final int partition;
         private final long started = System.nanoTime();
         private final Deque<GeneratedRow> rejected = new ArrayDeque<>();
-        private final Iterator<Outcome<InitImages.Prepared>> outcomes;
+        private final Iterator<QualityGate.Judged<InitImages.Prepared>> outcomes;
         private int done;
 
         PartitionRun(Iterator<PlannedRow> input, int partition) {
             this.partition = partition;
-            this.outcomes = GenerationStage.generate(
-                    model, new BatchGenerator.Options(batchSize, keepUnmasked, decodeChunkSize), new Prepared(input));
+            this.outcomes = quality.judge(
+                    GenerationStage.generateBatches(
+                            model,
+                            new BatchGenerator.Options(batchSize, keepUnmasked, decodeChunkSize),
+                            new Prepared(input)),
+                    InitImages.Prepared::row);
         }
 
         @Override
@@ -97,10 +104,15 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 return rejected.poll();
             }
             if (outcomes.hasNext()) {
-                Outcome<InitImages.Prepared> outcome = outcomes.next();
-                GeneratedRow g = outcome instanceof Outcome.Generated<InitImages.Prepared> gen
-                        ? write(gen)
-                        : failure((Outcome.Failed<InitImages.Prepared>) outcome);
+                QualityGate.Judged<InitImages.Prepared> judged = outcomes.next();
+                Outcome<InitImages.Prepared> outcome = judged.outcome();
+                QualityGate.Verdict verdict = judged.verdict();
+                GeneratedRow g = verdict.dropped()
+                        ? failure(outcome.tag().row(), verdict.rule(), verdict.reason())
+                        : outcome instanceof Outcome.Generated<InitImages.Prepared> gen
+                                ? write(gen)
+                                : failure((Outcome.Failed<InitImages.Prepared>) outcome);
+                verdict.record(g);
                 logProgress();
                 return g;
             }

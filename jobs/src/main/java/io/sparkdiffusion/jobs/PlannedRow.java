@@ -35,6 +35,8 @@ public class PlannedRow implements Serializable {
     private int fps;
     private int motionBucketId;
     private double noiseAugStrength;
+    /** The classifier's expected label from the {@code quality.expected_label} column; null: from the prompt. */
+    private String expectedLabel;
 
     public PlannedRow() {}
 
@@ -287,5 +289,13 @@ public class PlannedRow implements Serializable {
 
     public void setInputRow(String inputRow) {
         this.inputRow = inputRow;
+    }
+
+    public String getExpectedLabel() {
+        return expectedLabel;
+    }
+
+    public void setExpectedLabel(String expectedLabel) {
+        this.expectedLabel = expectedLabel;
     }
 }

@@ -6,6 +6,7 @@ import io.sparkdiffusion.pipeline.Pipelines;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.TaskContext;
@@ -25,33 +26,41 @@ public final class ResidentPipelines {
 
     /** The pipeline for this task's device, loading it on first use. */
     public static Pipeline acquire(ModelHandle handle) {
-        OrtStartup.environment(); // before any session: safe without ORT_DISABLE_TELEMETRY
-        String gpu = taskGpuAddress();
-        TaskContext task = TaskContext.get();
-        RuntimeOptions options = deviceOptions(handle, gpu, task == null ? 1 : task.cpus());
+        RuntimeOptions options = taskOptions(handle);
         Path local = ModelLocalizer.localize(handle.uri(), handle.fingerprint(), handle.conf(), handle.localBase());
         String key = local + "|" + handle.task() + "|" + options.provider() + ":" + options.deviceId();
-        return PIPELINES.computeIfAbsent(key, k -> open(local, options, handle));
+        return PIPELINES.computeIfAbsent(
+                key,
+                k -> openOnDevice(
+                        "pipeline " + handle.name(), options, handle, o -> Pipelines.open(local, o, handle.task())));
     }
 
-    private static Pipeline open(Path local, RuntimeOptions options, ModelHandle handle) {
+    /** This task's device and threads for the sessions of {@code handle}'s job (ONNX Runtime started first). */
+    static RuntimeOptions taskOptions(ModelHandle handle) {
+        OrtStartup.environment(); // before any session: safe without ORT_DISABLE_TELEMETRY
+        TaskContext task = TaskContext.get();
+        return deviceOptions(handle, taskGpuAddress(), task == null ? 1 : task.cpus());
+    }
+
+    /**
+     * Opens sessions on the task's device; when the CUDA provider cannot start and {@code runtime.fallback_to_cpu}
+     * allows, on the CPU instead (logged).
+     */
+    static <T> T openOnDevice(
+            String what, RuntimeOptions options, ModelHandle handle, Function<RuntimeOptions, T> open) {
         long t0 = System.nanoTime();
         try {
-            Pipeline p = Pipelines.open(local, options, handle.task());
-            LOG.info(
-                    "loaded resident pipeline {} on {} in {} ms",
-                    handle.name(),
-                    options,
-                    (System.nanoTime() - t0) / 1_000_000);
-            return p;
+            T opened = open.apply(options);
+            LOG.info("loaded resident {} on {} in {} ms", what, options, (System.nanoTime() - t0) / 1_000_000);
+            return opened;
         } catch (RuntimeException e) {
             if (options.provider().equals("cuda") && handle.fallbackToCpu()) {
                 LOG.warn(
                         "CUDA unavailable for {} on device {} ({}); falling back to CPU as runtime.fallback_to_cpu allows",
-                        handle.name(),
+                        what,
                         options.deviceId(),
                         e.getMessage());
-                return Pipelines.open(local, options.withDevice("cpu", 0), handle.task());
+                return open.apply(options.withDevice("cpu", 0));
             }
             throw e;
         }
@@ -93,9 +102,10 @@ public final class ResidentPipelines {
         return gpu == null || gpu.addresses().length == 0 ? null : gpu.addresses()[0];
     }
 
-    /** Closes every resident pipeline (tests, local runs at exit). */
+    /** Closes every resident pipeline and scorer (tests, local runs at exit). */
     public static void closeAll() {
         PIPELINES.values().forEach(Pipeline::close);
         PIPELINES.clear();
+        ResidentScorers.closeAll();
     }
 }
