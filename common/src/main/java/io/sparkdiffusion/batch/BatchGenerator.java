@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.logging.log4j.LogManager;
@@ -87,33 +88,17 @@ public final class BatchGenerator {
     }
 
     /** Generates lazily, one batch at a time, as the returned iterator is consumed. */
-    public <T> Iterator<Outcome<T>> generate(Iterator<Tagged<T>> rows) {
-        return new Run<>(rows);
+    public <T> Generation<T> generate(Iterator<Tagged<T>> rows) {
+        return generate(rows, () -> false);
     }
 
     /**
-     * Generates lazily as {@link #generate} does, each engine call's outcomes together (a batch retried row by row
-     * too): for a caller that works on whole batches while their pictures are in memory (scorers).
+     * Generates lazily until {@code stop} says so: it is asked before each row is taken and before each engine call,
+     * never during one, so a stop lets the running batch finish and its outcomes be consumed; rows taken into a group
+     * that has not run yet are dropped, and {@link Generation#stoppedEarly()} tells the caller that rows were left.
      */
-    public <T> Iterator<List<Outcome<T>>> generateBatches(Iterator<Tagged<T>> rows) {
-        Run<T> run = new Run<>(rows);
-        return new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return run.hasNext();
-            }
-
-            @Override
-            public List<Outcome<T>> next() {
-                if (!run.hasNext()) {
-                    throw new NoSuchElementException();
-                }
-                // hasNext runs one batch at a time and only when nothing is ready: what is ready is that batch
-                List<Outcome<T>> batch = new ArrayList<>(run.ready);
-                run.ready.clear();
-                return batch;
-            }
-        };
+    public <T> Generation<T> generate(Iterator<Tagged<T>> rows, BooleanSupplier stop) {
+        return new Generation<>(rows, stop);
     }
 
     /** Generates every row now, in the outcomes' order (tests, small jobs). */
@@ -123,18 +108,22 @@ public final class BatchGenerator {
         return out;
     }
 
-    private final class Run<T> implements Iterator<Outcome<T>> {
+    /** The outcomes of a stream of rows, generated batch by batch as they are consumed. */
+    public final class Generation<T> implements Iterator<Outcome<T>> {
         private final Iterator<Tagged<T>> input;
+        private final BooleanSupplier stop;
         private final Map<String, List<Tagged<T>>> open = new LinkedHashMap<>();
         private final Deque<Outcome<T>> ready = new ArrayDeque<>();
+        private boolean stoppedEarly;
 
-        Run(Iterator<Tagged<T>> input) {
+        Generation(Iterator<Tagged<T>> input, BooleanSupplier stop) {
             this.input = input;
+            this.stop = stop;
         }
 
         @Override
         public boolean hasNext() {
-            while (ready.isEmpty() && (input.hasNext() || !open.isEmpty())) {
+            while (ready.isEmpty() && !stopped() && (input.hasNext() || !open.isEmpty())) {
                 if (input.hasNext()) {
                     Tagged<T> row = input.next();
                     String key = row.row().batchKey();
@@ -151,12 +140,45 @@ public final class BatchGenerator {
             return !ready.isEmpty();
         }
 
+        /** Whether the stop ended the generation with rows not generated (taken into a group or not taken yet). */
+        public boolean stoppedEarly() {
+            return stoppedEarly;
+        }
+
+        private boolean stopped() {
+            if (stoppedEarly) {
+                return true;
+            }
+            if (!stop.getAsBoolean()) {
+                return false;
+            }
+            // rows left: a group that did not run, or input not taken (asking the input could block or throw once
+            // the caller is stopping, so it is not asked)
+            stoppedEarly = true;
+            open.clear();
+            return true;
+        }
+
         @Override
         public Outcome<T> next() {
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
             return ready.poll();
+        }
+
+        /**
+         * The outcomes of the next engine call together (a batch retried row by row too), in their order: for a
+         * caller that works on whole batches while their pictures are in memory (scorers). {@link #hasNext} runs one
+         * batch at a time and only when nothing is ready, so what is ready then is that batch (or what is left of it).
+         */
+        public List<Outcome<T>> nextBatch() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            List<Outcome<T>> batch = new ArrayList<>(ready);
+            ready.clear();
+            return batch;
         }
 
         private void runBatch(List<Tagged<T>> batch) {
@@ -199,7 +221,9 @@ public final class BatchGenerator {
             case IMAGE -> ((ImagePipeline) pipeline).generate(imageRequest(batch, first), new SeededNoise(seeds));
             case VIDEO -> ((VideoPipeline) pipeline).generate(videoRequest(batch, first), new SeededNoise(seeds));
         };
-        long perRow = (System.nanoTime() - t0) / 1_000_000 / batch.size();
+        long millis = (System.nanoTime() - t0) / 1_000_000;
+        long perRow = millis / batch.size();
+        LOG.info("generated a batch of {} rows in {} ms", batch.size(), millis);
         List<Outcome<T>> results = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             Tensor one = Tensors.sliceBatch(out, i, i + 1);

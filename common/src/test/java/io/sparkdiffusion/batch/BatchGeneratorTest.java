@@ -154,12 +154,37 @@ class BatchGeneratorTest {
                     seed, GenerationRow.builder(seed).prompt("p").build()));
         }
         List<List<Long>> batches = new ArrayList<>();
-        new BatchGenerator(fake, options(3))
-                .generateBatches(rows.iterator())
-                .forEachRemaining(b -> batches.add(b.stream().map(Outcome::tag).toList()));
+        BatchGenerator.Generation<Long> generation = new BatchGenerator(fake, options(3)).generate(rows.iterator());
+        while (generation.hasNext()) {
+            batches.add(generation.nextBatch().stream().map(Outcome::tag).toList());
+        }
         // 10-12 in one call; 13-15 refused, retried row by row, and still one list; 16 when the input ends
         assertEquals(List.of(List.of(10L, 11L, 12L), List.of(13L, 14L, 15L), List.of(16L)), batches);
         assertEquals(List.of(3, 3, 1, 1, 1, 1), fake.batchSizes);
+    }
+
+    @Test
+    void aStopLetsTheRunningBatchFinishAndStartsNoOther() {
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        // the stop arrives while the first batch runs in the engine
+        FakePipeline fake = new FakePipeline(seeds -> stop.set(true));
+        List<BatchGenerator.Tagged<Long>> rows = new ArrayList<>();
+        for (long seed = 0; seed < 7; seed++) {
+            rows.add(new BatchGenerator.Tagged<>(
+                    seed, GenerationRow.builder(seed).prompt("p").build()));
+        }
+        BatchGenerator.Generation<Long> generation =
+                new BatchGenerator(fake, options(3)).generate(rows.iterator(), stop::get);
+        List<Long> delivered = new ArrayList<>();
+        generation.forEachRemaining(o -> delivered.add(generated(o).tag()));
+        assertEquals(List.of(0L, 1L, 2L), delivered, "the running batch's rows, all of them");
+        assertEquals(List.of(3), fake.batchSizes, "no batch after the stop");
+        assertTrue(generation.stoppedEarly(), "rows were left");
+
+        BatchGenerator.Generation<Long> unstopped =
+                new BatchGenerator(new FakePipeline(seeds -> {}), options(3)).generate(rows.iterator(), () -> false);
+        unstopped.forEachRemaining(o -> {});
+        assertEquals(false, unstopped.stoppedEarly());
     }
 
     private static <T> Outcome.Failed<T> failed(Outcome<T> o) {

@@ -14,10 +14,12 @@ import org.apache.spark.storage.StorageLevel;
 
 /**
  * {@code quality.best_of}: of each input row's images (its {@code num_images_per_prompt}, or its grid), keep the
- * {@code keep} with the highest score. The images of a row may lie in different partitions, so this runs once the
- * run's images are all generated and scored, and before the metadata table is published: each dropped image's PNG is
- * deleted from {@code images/} and its row becomes an {@code errors/} row with stage {@code filter}, field
- * {@code best K by SCORE} and reason {@code not in the best K of N by SCORE} with its scores.
+ * {@code keep} with the highest score. The images of a row may lie in different partitions, so this runs when the
+ * record fragments are published ({@link RunPublisher}), over the rows they record: each dropped image's PNG is
+ * deleted from {@code images/} (in {@code files} format; the other formats take the pictures from the fragments and
+ * leave it out) and its row becomes an {@code errors/} row with stage {@code filter}, field {@code best K by SCORE}
+ * and reason {@code not in the best K of N by SCORE} with its scores. The choice depends only on the rows and their
+ * scores, so a publication repeated after a crash makes the same one.
  */
 final class BestOfN {
     private BestOfN() {}
@@ -43,9 +45,11 @@ final class BestOfN {
 
     /**
      * The run's rows with the selection applied: the images outside their input row's best k turned into filter
-     * failures (their PNGs deleted, by the executors); {@code generated} itself when {@code quality.best_of} is off.
+     * failures (their PNGs deleted, by the executors, in {@code files} format); {@code generated} itself when
+     * {@code quality.best_of} is off.
      */
-    static Dataset<GeneratedRow> apply(Dataset<GeneratedRow> generated, QualityConfig quality, OutputStore store) {
+    static Dataset<GeneratedRow> apply(
+            Dataset<GeneratedRow> generated, QualityConfig quality, OutputStore store, OutputFormat format) {
         QualityConfig.BestOf bestOf = quality.bestOf();
         if (bestOf == null) {
             return generated;
@@ -56,14 +60,19 @@ final class BestOfN {
                         (FlatMapGroupsFunction<String, GeneratedRow, GeneratedRow>) (inputId, rows) -> {
                             List<GeneratedRow> all = new ArrayList<>();
                             rows.forEachRemaining(all::add);
-                            return select(all, bestOf, store).iterator();
+                            return select(all, bestOf, format == OutputFormat.FILES ? store : null)
+                                    .iterator();
                         },
                         Encoders.bean(GeneratedRow.class))
                 // computed once: the deletions happen here, and the outcome feeds the metadata, errors and counts
                 .persist(StorageLevel.MEMORY_AND_DISK());
     }
 
-    /** One input row's rows with the selection applied; failed rows pass through. */
+    /**
+     * One input row's rows with the selection applied; failed rows pass through.
+     *
+     * @param store where the pictures left out are deleted; null when they are not files (they stay in the fragments)
+     */
     static List<GeneratedRow> select(List<GeneratedRow> rows, QualityConfig.BestOf bestOf, OutputStore store) {
         List<Candidate> running = new ArrayList<>();
         for (GeneratedRow r : rows) {
@@ -74,7 +83,9 @@ final class BestOfN {
         Set<String> drop = new HashSet<>(dropped(running, bestOf.keep()));
         for (GeneratedRow r : rows) {
             if (r.isWritten() && drop.contains(r.getId())) {
-                store.deleteFile(r.getImagePath());
+                if (store != null) {
+                    store.deleteFile(r.getImagePath());
+                }
                 r.setWritten(false);
                 r.setErrorStage(ErrorStage.FILTER.label());
                 r.setErrorField(bestOf.rule());

@@ -16,7 +16,7 @@ final class ContactSheet {
     /** One picture of the sheet. */
     record Entry(
             String id,
-            String imageFile,
+            String imageSrc,
             String inputThumb,
             String maskThumb,
             String notes,
@@ -69,7 +69,7 @@ final class ContactSheet {
         sortControl(h, entries);
         h.append("<div class=\"grid\" id=\"cards\">\n");
         for (Entry e : entries) {
-            String src = "images/" + e.imageFile();
+            String src = e.imageSrc();
             String link = e.video() != null ? e.video() : src;
             h.append("<div class=\"card\" data-id=\"").append(esc(e.id())).append('"');
             e.scores()

@@ -1,5 +1,7 @@
 package io.sparkdiffusion.jobs;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /** Where a row of {@code errors/} was stopped: its {@code stage} column. */
@@ -23,5 +25,13 @@ public enum ErrorStage {
     /** Whether images stopped here were generated and then left out on purpose, rather than failed. */
     public boolean filtered() {
         return this == SAFETY || this == FILTER;
+    }
+
+    /** The labels of the stages whose images were left out on purpose ({@link #filtered}). */
+    public static List<String> filteredLabels() {
+        return Arrays.stream(values())
+                .filter(ErrorStage::filtered)
+                .map(ErrorStage::label)
+                .toList();
     }
 }

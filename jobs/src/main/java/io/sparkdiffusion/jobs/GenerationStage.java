@@ -6,8 +6,11 @@ import io.sparkdiffusion.image.Images;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.video.PngFrames;
 import io.sparkdiffusion.video.VideoFormat;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
+import org.apache.spark.TaskKilledException;
 
 /**
  * The executor side that the generation job and the DataFrame transformer share, so the two cannot drift apart: the
@@ -17,19 +20,67 @@ import java.util.List;
 public final class GenerationStage {
     private GenerationStage() {}
 
-    /** Generates a partition's rows through the executor's resident pipeline, batch by batch, lazily. */
+    /**
+     * Generates a partition's rows through the executor's resident pipeline, batch by batch, lazily. The task takes no
+     * new batch once a stop is asked for or it is cancelled ({@link GracefulStop}): its running batch finishes and its
+     * outcomes are delivered, then the task ends as killed (never as a partition that looks complete), so Spark runs
+     * the rest again elsewhere, or not at all when the job was cancelled.
+     */
     public static <T> Iterator<Outcome<T>> generate(
             ModelHandle model, BatchGenerator.Options options, Iterator<BatchGenerator.Tagged<T>> rows) {
-        return new BatchGenerator(() -> ResidentPipelines.acquire(model), options).generate(rows);
+        Iterator<List<Outcome<T>>> batches = generateBatches(model, options, rows);
+        return new Iterator<>() {
+            private Iterator<Outcome<T>> batch = Collections.emptyIterator();
+
+            @Override
+            public boolean hasNext() {
+                while (!batch.hasNext() && batches.hasNext()) {
+                    batch = batches.next().iterator();
+                }
+                return batch.hasNext();
+            }
+
+            @Override
+            public Outcome<T> next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return batch.next();
+            }
+        };
     }
 
     /**
-     * As {@link #generate}, each engine call's outcomes together: the quality gate scores a batch's pictures at once,
-     * while they are in memory.
+     * As {@link #generate}, each engine call's outcomes together (the quality gate scores a batch's pictures at once,
+     * while they are in memory), with the same stop.
      */
     public static <T> Iterator<List<Outcome<T>>> generateBatches(
             ModelHandle model, BatchGenerator.Options options, Iterator<BatchGenerator.Tagged<T>> rows) {
-        return new BatchGenerator(() -> ResidentPipelines.acquire(model), options).generateBatches(rows);
+        ResidentPipelines.enter();
+        BatchGenerator.Generation<T> generation = new BatchGenerator(() -> ResidentPipelines.acquire(model), options)
+                .generate(rows, GracefulStop::taskShouldStop);
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                if (generation.hasNext()) {
+                    return true;
+                }
+                if (generation.stoppedEarly()) {
+                    throw new TaskKilledException(
+                            "stopped (" + (GracefulStop.requested() ? GracefulStop.reason() : "task cancelled")
+                                    + ") before the partition's last rows");
+                }
+                return false;
+            }
+
+            @Override
+            public List<Outcome<T>> next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return generation.nextBatch();
+            }
+        };
     }
 
     /** A picture {@code (H, W, C)} in [0, 1] as PNG bytes (8-bit, grayscale or RGB as the channels say). */

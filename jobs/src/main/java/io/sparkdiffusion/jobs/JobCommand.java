@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code bin/spark-diffusion job} and the spark-submit main class {@link GenerateJob}: settings from a commented
  * YAML file ({@code --config}), overridden by flags and {@code --set key=value}. Exit codes: 0 done, 1 failed,
- * 2 bad arguments or configuration, 3 finished but more rows were rejected than {@code --max-error-fraction} allows.
+ * 2 bad arguments or configuration, 3 finished but more rows were rejected than {@code --max-error-fraction} allows,
+ * 130 and 143 stopped by SIGINT and SIGTERM after publishing what was done ({@link GracefulStop}).
  */
 @Command(
         name = "job",
@@ -25,6 +26,15 @@ import picocli.CommandLine.Option;
             "Runs the Spark generation job: a table of prompts in; images/, metadata/ (Parquet),",
             "errors/ (Parquet) and index.html out, on file://, hdfs:// or s3a://.",
             "Example: job --config conf/digits-job.yaml --master local[2]"
+        },
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {
+            "  0:done",
+            "  1:failed (_job.json says why)",
+            "  2:bad arguments or configuration",
+            "  3:done, but more rows were rejected or failed than --max-error-fraction allows",
+            "130:stopped by SIGINT (Ctrl-C): finished rows published; --resume generates the rest",
+            "143:stopped by SIGTERM: finished rows published; --resume generates the rest"
         })
 public final class JobCommand implements Callable<Integer> {
     public static final int EXIT_ERROR_BUDGET = 3;
@@ -150,7 +160,20 @@ public final class JobCommand implements Callable<Integer> {
                             s.quality().total(),
                             s.imagesPerSecond(),
                             s.output());
+            if (s.stopped()) {
+                spec.commandLine()
+                        .getOut()
+                        .printf(
+                                "stopped by SIG%s: what was generated is %s; run again with --resume to finish%n",
+                                s.stoppedBy(),
+                                config.quality().bestOf() == null
+                                        ? "published"
+                                        : "committed in records/ (quality.best_of publishes whole input rows)");
+            }
             spec.commandLine().getOut().flush();
+            if (s.stopped()) {
+                return GracefulStop.exitCode();
+            }
             return s.errorBudgetExceeded() ? EXIT_ERROR_BUDGET : 0;
         } finally {
             if (m != null) {

@@ -32,6 +32,10 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("input", null);
         DEFAULTS.put("input_format", "parquet");
         DEFAULTS.put("output", null);
+        DEFAULTS.put("output_format", "files");
+        DEFAULTS.put("output.target_file_mb", 256);
+        DEFAULTS.put("output.commit_every_rows", 16);
+        DEFAULTS.put("output.commit_every_seconds", 30);
         DEFAULTS.put("partitions", 0);
         DEFAULTS.put("batch_size", 4);
         DEFAULTS.put("master", null);
@@ -163,6 +167,12 @@ public final class JobConfig implements Serializable {
 
     private void validate() {
         inputFormat();
+        outputFormat();
+        if (!(getDouble("output.target_file_mb") > 0)) {
+            throw bad("output.target_file_mb", "a positive number of megabytes");
+        }
+        positive("output.commit_every_rows");
+        positive("output.commit_every_seconds");
         mode();
         positive("images.max_side");
         positiveLong("images.max_pixels");
@@ -395,6 +405,28 @@ public final class JobConfig implements Serializable {
             throw bad("input_format", "parquet, json or csv");
         }
         return f;
+    }
+
+    /** Where the pictures go: files, a Parquet table, or WebDataset shards. */
+    OutputFormat outputFormat() {
+        try {
+            return OutputFormat.fromName(get("output_format"));
+        } catch (IllegalArgumentException e) {
+            throw bad("output_format", OutputFormat.names());
+        }
+    }
+
+    /** The size a Parquet file or a WebDataset shard aims at. */
+    long outputTargetBytes() {
+        return Math.max(1, (long) (getDouble("output.target_file_mb") * 1024 * 1024));
+    }
+
+    /** When a task commits its finished rows as a record fragment (and always when it ends). */
+    RecordFragments.Policy commitPolicy() {
+        return new RecordFragments.Policy(
+                getInt("output.commit_every_rows"),
+                RecordFragments.Policy.EVERY_BYTES,
+                getInt("output.commit_every_seconds"));
     }
 
     public int partitions() {

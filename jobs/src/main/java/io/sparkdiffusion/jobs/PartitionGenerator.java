@@ -9,15 +9,21 @@ import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.video.PngFrames;
 import io.sparkdiffusion.video.VideoFormat;
 import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.Deque;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Set;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.util.LongAccumulator;
+import org.apache.spark.util.TaskCompletionListener;
 
 /**
  * Streams one partition through the executor's resident pipeline: the storage side around the storage-free
@@ -40,6 +46,8 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
     private final String runId;
     private final VideoFormat videoFormat;
     private final Integer decodeChunkSize;
+    private final OutputFormat format;
+    private final RecordFragments.Policy commitPolicy;
     private final LongAccumulator written;
     private final LongAccumulator failed;
     private final QualityGate quality;
@@ -53,6 +61,8 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             String runId,
             VideoFormat videoFormat,
             Integer decodeChunkSize,
+            OutputFormat format,
+            RecordFragments.Policy commitPolicy,
             LongAccumulator written,
             LongAccumulator failed,
             QualityGate quality) {
@@ -64,6 +74,8 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         this.runId = runId;
         this.videoFormat = videoFormat;
         this.decodeChunkSize = decodeChunkSize;
+        this.format = format;
+        this.commitPolicy = commitPolicy;
         this.written = written;
         this.failed = failed;
         this.quality = quality;
@@ -71,8 +83,10 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
 
     @Override
     public Iterator<GeneratedRow> call(Iterator<PlannedRow> rows) {
-        int partition = TaskContext.get() == null ? -1 : TaskContext.get().partitionId();
-        return new PartitionRun(rows, partition);
+        TaskContext task = TaskContext.get();
+        int partition = task == null ? -1 : task.partitionId();
+        int attempt = task == null ? 0 : task.attemptNumber();
+        return new PartitionRun(rows, partition, attempt);
     }
 
     /** Lazily, as Spark consumes it: rejected rows as soon as they are read, generated rows as their batch ends. */
@@ -80,22 +94,66 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         private final int partition;
         private final long started = System.nanoTime();
         private final Deque<GeneratedRow> rejected = new ArrayDeque<>();
+        /** The outcomes with their quality verdicts, judged batch by batch before anything is written. */
         private final Iterator<QualityGate.Judged<InitImages.Prepared>> outcomes;
+        /** Commits finished rows as the task goes (see its policy) and when it ends, however it ends. */
+        private final RecordFragments.Writer records;
+        /** Rows an earlier attempt of this task committed (a retry after a lost executor). */
+        private final Set<String> committedEarlier;
+
+        private boolean committed;
         private int done;
 
-        PartitionRun(Iterator<PlannedRow> input, int partition) {
+        PartitionRun(Iterator<PlannedRow> input, int partition, int attempt) {
             this.partition = partition;
+            this.records = new RecordFragments.Writer(store, runId, partition, attempt, commitPolicy);
+            this.committedEarlier = RecordFragments.committedByEarlierAttempts(store, runId, partition, attempt);
+            if (!committedEarlier.isEmpty()) {
+                LOG.info(
+                        "partition {} attempt {}: {} rows committed by earlier attempts are not generated again",
+                        partition,
+                        attempt,
+                        committedEarlier.size());
+            }
             this.outcomes = quality.judge(
                     GenerationStage.generateBatches(
                             model,
                             new BatchGenerator.Options(batchSize, keepUnmasked, decodeChunkSize),
                             new Prepared(input)),
                     InitImages.Prepared::row);
+            TaskContext task = TaskContext.get();
+            if (task != null) {
+                // a task that fails or is killed (a stop, a cancelled job) still commits the rows it finished.
+                // Registered after generate(): Spark calls listeners in reverse order, so the rows are committed
+                // before the task stops counting as running (GracefulStop waits for that to publish)
+                task.addTaskCompletionListener((TaskCompletionListener) ctx -> commitAtTaskEnd());
+            }
+        }
+
+        private void commitAtTaskEnd() {
+            try {
+                commitOnce();
+            } catch (RuntimeException e) {
+                // the task's own failure, if any, is the one Spark reports; these rows are generated again
+                LOG.warn(
+                        "partition {}: cannot commit the finished rows at the task's end: {}", partition, e.toString());
+            }
+        }
+
+        private void commitOnce() {
+            if (!committed) {
+                committed = true;
+                records.close();
+            }
         }
 
         @Override
         public boolean hasNext() {
-            return !rejected.isEmpty() || outcomes.hasNext() || !rejected.isEmpty();
+            boolean more = !rejected.isEmpty() || outcomes.hasNext() || !rejected.isEmpty();
+            if (!more) {
+                commitOnce(); // the task's last rows, before Spark sees the partition end
+            }
+            return more;
         }
 
         @Override
@@ -108,11 +166,10 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 Outcome<InitImages.Prepared> outcome = judged.outcome();
                 QualityGate.Verdict verdict = judged.verdict();
                 GeneratedRow g = verdict.dropped()
-                        ? failure(outcome.tag().row(), verdict.rule(), verdict.reason())
+                        ? failure(outcome.tag().row(), verdict.rule(), verdict.reason(), verdict)
                         : outcome instanceof Outcome.Generated<InitImages.Prepared> gen
-                                ? write(gen)
+                                ? write(gen, verdict)
                                 : failure((Outcome.Failed<InitImages.Prepared>) outcome);
-                verdict.record(g);
                 logProgress();
                 return g;
             }
@@ -146,11 +203,14 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             public boolean hasNext() {
                 while (next == null && input.hasNext()) {
                     PlannedRow r = input.next();
+                    if (committedEarlier.contains(r.getId())) {
+                        continue;
+                    }
                     try {
                         InitImages.Prepared p = initImages.prepare(r);
                         next = new BatchGenerator.Tagged<>(p, engineRow(p));
                     } catch (RowRules.Rejection e) {
-                        rejected.add(failure(r, e.field(), e.getMessage()));
+                        rejected.add(failure(r, e.field(), e.getMessage(), QualityGate.Verdict.UNSCORED));
                     }
                 }
                 return next != null;
@@ -167,39 +227,66 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             }
         }
 
-        /** Writes a picture, or a video and its poster, and returns its metadata. */
-        private GeneratedRow write(Outcome.Generated<InitImages.Prepared> gen) {
+        /**
+         * Writes a picture, or a video and its poster, and returns its metadata, recorded: as files in {@code files}
+         * format, else inside the row's record fragment (the dataset is built from the fragments when published); with
+         * its quality scores.
+         */
+        private GeneratedRow write(Outcome.Generated<InitImages.Prepared> gen, QualityGate.Verdict verdict) {
             InitImages.Prepared p = gen.tag();
             String posterRelative = "images/" + p.row().getImageFile();
-            if (p.pictures() != null) {
-                writeThumbnails(p);
-            }
+            Map<String, byte[]> media = new LinkedHashMap<>();
+            GeneratedRow g;
             if (!gen.video()) {
                 byte[] png = GenerationStage.png(gen.output());
-                store.put(posterRelative, png);
-                return writtenRow(p, posterRelative, png, gen);
+                media.put(".png", png);
+                g = writtenRow(p, posterRelative, png, gen);
+            } else {
+                Tensor clip = gen.output();
+                int frames = gen.frames();
+                String stem = p.row().getImageFile().replaceAll("\\.png$", "");
+                String videoRelative = "videos/" + videoFormat.outputName(stem);
+                byte[] poster = GenerationStage.poster(clip);
+                g = writtenRow(p, posterRelative, poster, gen);
+                g.setVideoPath(store.path(videoRelative).toString());
+                g.setNumFrames(frames);
+                g.setFps(p.row().getFps());
+                g.setDurationSeconds((double) frames / p.row().getFps());
+                if (format.mediaInRecords()) {
+                    media.put(
+                            videoFormat.extension(),
+                            GenerationStage.video(clip, videoFormat, p.row().getFps()));
+                    media.put(RecordFragments.POSTER, poster);
+                } else {
+                    writeVideo(videoRelative, clip, frames, p.row().getFps());
+                    media.put(".png", poster);
+                }
             }
-            Tensor clip = gen.output();
-            int frames = gen.frames();
-            String stem = p.row().getImageFile().replaceAll("\\.png$", "");
-            String videoRelative = "videos/" + videoFormat.outputName(stem);
+            verdict.record(g);
+            if (format.mediaInRecords()) {
+                g.setImagePath(null); // set when published: the dataset, not a file
+                g.setVideoPath(null);
+                g.setMediaBytes(media.values().stream().mapToLong(b -> b.length).sum());
+                g.setThumbnail(Base64.getEncoder().encodeToString(thumbnail(gen)));
+                records.add(g, media);
+            } else {
+                store.put(posterRelative, media.get(".png"));
+                if (p.pictures() != null) {
+                    writeThumbnails(p);
+                }
+                records.add(g, Map.of());
+            }
+            return g;
+        }
+
+        private void writeVideo(String relative, Tensor clip, int frames, int fps) {
             if (videoFormat == VideoFormat.PNG_FRAMES) {
                 for (int k = 0; k < frames; k++) {
-                    store.put(videoRelative + "/" + PngFrames.fileName(k, frames), PngFrames.frame(clip, k));
+                    store.put(relative + "/" + PngFrames.fileName(k, frames), PngFrames.frame(clip, k));
                 }
             } else {
-                store.put(
-                        videoRelative,
-                        GenerationStage.video(clip, videoFormat, p.row().getFps()));
+                store.put(relative, GenerationStage.video(clip, videoFormat, fps));
             }
-            byte[] poster = GenerationStage.poster(clip);
-            store.put(posterRelative, poster);
-            GeneratedRow g = writtenRow(p, posterRelative, poster, gen);
-            g.setVideoPath(store.path(videoRelative).toString());
-            g.setNumFrames(frames);
-            g.setFps(p.row().getFps());
-            g.setDurationSeconds((double) frames / p.row().getFps());
-            return g;
         }
 
         /** The metadata of a written picture (or a video's poster), counted in the accumulator. */
@@ -232,18 +319,39 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         }
 
         private GeneratedRow failure(Outcome.Failed<InitImages.Prepared> f) {
-            return failure(f.tag().row(), f.field(), f.reason());
+            return failure(f.tag().row(), f.field(), f.reason(), QualityGate.Verdict.UNSCORED);
         }
 
-        private GeneratedRow failure(PlannedRow r, String field, String reason) {
-            LOG.error("partition {}: row '{}' failed ({}): {}", partition, r.getId(), field, reason);
+        /** A row not written: failed, or dropped by the quality gate ({@code verdict}: its scores and stage). */
+        private GeneratedRow failure(PlannedRow r, String field, String reason, QualityGate.Verdict verdict) {
+            if (verdict.dropped()) {
+                LOG.info("partition {}: row '{}' left out by {}: {}", partition, r.getId(), field, reason);
+            } else {
+                LOG.error("partition {}: row '{}' failed ({}): {}", partition, r.getId(), field, reason);
+            }
             failed.add(1);
             GeneratedRow g = GeneratedRow.of(r, runId, model.name(), model.fingerprint());
             g.setWritten(false);
             g.setErrorField(field);
             g.setErrorReason(reason);
+            verdict.record(g);
+            records.add(g, Map.of());
             return g;
         }
+    }
+
+    /** A small PNG of a picture (a video's first frame), {@value #THUMBNAIL} px at most, for the contact sheet. */
+    static byte[] thumbnail(Outcome.Generated<?> gen) {
+        Tensor out = gen.output();
+        int h = gen.height();
+        int w = gen.width();
+        int c = (int) out.dim(out.rank() - 1);
+        float[] first = Arrays.copyOf(out.data(), h * w * c);
+        double scale = Math.min(1.0, (double) THUMBNAIL / Math.max(w, h));
+        int tw = Math.max(1, (int) Math.round(w * scale));
+        int th = Math.max(1, (int) Math.round(h * scale));
+        float[] small = tw == w && th == h ? first : Resize.lanczos(first, w, h, c, tw, th);
+        return Images.toPng(new Tensor(new long[] {1, th, tw, c}, small), 0);
     }
 
     /** The engine's view of a prepared row: seed, prompts, call arguments, and the sized pictures as tensors. */

@@ -63,7 +63,7 @@ public record QualityConfig(
         }
     }
 
-    /** Reads the {@code quality.*} keys of a configuration (and checks them against its mode and resume). */
+    /** Reads the {@code quality.*} keys of a configuration (and checks them against its mode). */
     static QualityConfig read(JobConfig c) {
         SafetyMode safety = safetyMode(c);
         FlaggedAction flagged = enumValue(c, "quality.flagged", FlaggedAction.class, "keep, black_out or drop");
@@ -132,10 +132,6 @@ public record QualityConfig(
         }
         if (bestOf != null) {
             requireScorer("quality.best_of.by " + bestOf.by(), bestOf.by());
-            if (c.resume()) {
-                throw new IllegalArgumentException("quality.best_of needs all images of an input row in one run:"
-                        + " it cannot be used with resume (use overwrite, or new ids)");
-            }
         }
         if (scores() && c.mode().equals("video")) {
             throw new IllegalArgumentException("the quality scorers judge pictures: turn quality.* off in video mode");

@@ -23,10 +23,13 @@ import org.apache.spark.sql.functions;
  *     {@code filter: best 1 by label_score}), the images it left out, most first
  */
 public record QualityReport(long generated, Map<String, Long> filtered) {
+    /** Nothing generated, nothing left out. */
+    static final QualityReport NONE = new QualityReport(0, Map.of());
+
     /** True for a row of a picture the quality gate left out (false, not null, for every other row). */
     static Column filteredOut() {
         return functions.coalesce(
-                col("errorStage").isin(ErrorStage.SAFETY.label(), ErrorStage.FILTER.label()), lit(false));
+                col("errorStage").isin(ErrorStage.filteredLabels().toArray()), lit(false));
     }
 
     /** Counts the filtered rows of a run's outcome per rule. */

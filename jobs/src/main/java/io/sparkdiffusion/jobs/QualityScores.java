@@ -87,6 +87,17 @@ final class QualityScores {
         return out;
     }
 
+    /** The scores that are set, of every score field ({@link GeneratedRow#scores}). */
+    static Map<String, Object> present(Map<String, Object> scores) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        scores.forEach((k, v) -> {
+            if (v != null) {
+                out.put(k, v);
+            }
+        });
+        return out;
+    }
+
     /** {@code label 3, label_score 0.9123, label_matches false}: the values that are set ({@code none}). */
     static String describe(Map<String, Object> scores) {
         StringJoiner j = new StringJoiner(", ");

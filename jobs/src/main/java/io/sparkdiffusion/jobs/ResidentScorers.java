@@ -42,7 +42,12 @@ final class ResidentScorers {
                         o -> folder.kind().open(local, o)));
     }
 
-    /** Closes every resident scorer ({@link ResidentPipelines#closeAll}). */
+    /** Whether no scorer is open. */
+    static boolean isEmpty() {
+        return SCORERS.isEmpty();
+    }
+
+    /** Closes every resident scorer ({@link ResidentPipelines#closeAll}, once no task runs in them). */
     static void closeAll() {
         SCORERS.values().forEach(Scorer::close);
         SCORERS.clear();

@@ -19,7 +19,7 @@ final class RunManifest {
     private static final Pattern RUN_ID = Pattern.compile("\\d{4}-\\d{2}-\\d{2}T[0-9-]+Z-[0-9a-f]{8}");
 
     private static final Pattern FINGERPRINT = Pattern.compile("[0-9a-f]{64}");
-    private static final Set<String> STATES = Set.of("running", "finished", "failed");
+    private static final Set<String> STATES = Set.of("running", "finished", "failed", "stopped");
     /** A manifest is a few hundred bytes; a larger {@code _job.json} is not one. */
     static final int MAX_BYTES = 1 << 20;
 
@@ -54,7 +54,7 @@ final class RunManifest {
             return "it has no model fingerprint";
         }
         if (!STATES.contains(m.path("state").asText(""))) {
-            return "its \"state\" is not running, finished or failed";
+            return "its \"state\" is not running, finished, failed or stopped";
         }
         return null;
     }

@@ -18,10 +18,8 @@ class GenerationPlanTest {
     void progressSaysDoneTotalRateAndEta() {
         // 12 of 40 done after 8 s: 1.5 images/s, 28 to go: 18.7 s
         assertEquals(
-                "progress: 12/40 images (30%), 1 failed, 1.38 images/s, ETA 19 s",
-                GenerateJob.progressLine(11, 1, 40, 8.0));
+                "progress: 12/40 images (30%), 1 failed, 1.38 images/s, ETA 19 s", JobProgress.line(11, 1, 40, 8.0));
         assertEquals(
-                "progress: 0/40 images (0%), 0 failed, 0.00 images/s, ETA unknown",
-                GenerateJob.progressLine(0, 0, 40, 3.0));
+                "progress: 0/40 images (0%), 0 failed, 0.00 images/s, ETA unknown", JobProgress.line(0, 0, 40, 3.0));
     }
 }

@@ -105,18 +105,6 @@ class QualityConfigTest {
         assertRefused(
                 new String[] {"quality.best_of.keep", "1", "quality.best_of.by", "clip_score"},
                 "quality.best_of.by clip_score needs quality.clip_scorer");
-        assertRefused(
-                new String[] {
-                    "quality.classifier",
-                    "c",
-                    "quality.best_of.keep",
-                    "1",
-                    "quality.best_of.by",
-                    "label_score",
-                    "resume",
-                    "true"
-                },
-                "cannot be used with resume");
         assertRefused(new String[] {"quality.classifier", "c", "mode", "video"}, "video mode");
     }
 }

@@ -10,15 +10,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.quality.DigitClassifier;
 import io.sparkdiffusion.testing.Fixtures;
+import io.sparkdiffusion.util.JsonConfig;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -28,6 +33,8 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -155,6 +162,158 @@ class QualityJobTest extends LocalSparkTest {
         }
         for (Row r : kept) {
             assertTrue(pngs.contains(r.<String>getAs("id") + ".png"));
+        }
+    }
+
+    private static String prompts(int images, int... digits) {
+        StringBuilder b = new StringBuilder();
+        for (int digit : digits) {
+            b.append("{\"id\":\"p")
+                    .append(digit)
+                    .append("\",\"prompt\":\"a handwritten digit ")
+                    .append(DigitClassifier.word(digit))
+                    .append("\",\"seed\":")
+                    .append(40 + digit)
+                    .append(",\"num_images_per_prompt\":")
+                    .append(images)
+                    .append("}\n");
+        }
+        return b.toString();
+    }
+
+    private static Map<String, FileTime> pngTimes(Path out) throws IOException {
+        Map<String, FileTime> m = new HashMap<>();
+        try (Stream<Path> s = Files.list(out.resolve("images"))) {
+            for (Path p : s.toList()) {
+                m.put(p.getFileName().toString(), Files.getLastModifiedTime(p));
+            }
+        }
+        return m;
+    }
+
+    @Test
+    void bestOfNIsChosenFromTheRecordsAndAResumeNeverGeneratesAFinishedImageAgain() throws Exception {
+        Path in = tmp.resolve("in.jsonl");
+        Files.writeString(in, prompts(4, 2, 5, 8));
+        Path out = Files.createDirectories(tmp.resolve("out"));
+        // a file where the metadata table must go: the run fails when it publishes, after every image is recorded
+        Files.writeString(out.resolve("metadata"), "not a folder");
+        String[] best = {
+            "partitions",
+            "3",
+            "batch_size",
+            "2",
+            "output.commit_every_rows",
+            "1",
+            "resume",
+            "true",
+            "quality.classifier",
+            CLASSIFIER,
+            "quality.best_of.keep",
+            "1",
+            "quality.best_of.by",
+            "label_score"
+        };
+        assertThrows(Exception.class, () -> run(settings(in, out, best)));
+        assertFalse(OutputFormatsTest.listTars(out.resolve("records")).isEmpty(), "the images are recorded");
+
+        // the resume publishes the records: the choice is made from them, nothing is generated again
+        Files.delete(out.resolve("metadata"));
+        JobSummary resumed = run(settings(in, out, best));
+        assertEquals(0, resumed.written(), "nothing generated again");
+        assertEquals(12, resumed.skipped());
+        List<Row> kept = table(out, "metadata");
+        assertEquals(
+                Set.of("p2", "p5", "p8"),
+                kept.stream().map(r -> r.<String>getAs("input_id")).collect(Collectors.toSet()));
+        assertEquals(3, kept.size(), "one image per prompt");
+        List<Row> dropped = table(out, "errors");
+        assertEquals(9, dropped.size());
+        for (Row e : dropped) {
+            assertEquals("filter", e.getAs("stage"));
+            assertEquals("best 1 by label_score", e.getAs("field"));
+            assertNotNull(e.getAs("label_score"), "its score");
+        }
+        Map<String, FileTime> pngs = pngTimes(out);
+        assertEquals(ids(kept).stream().map(id -> id + ".png").collect(Collectors.toSet()), pngs.keySet());
+        assertTrue(OutputFormatsTest.listTars(out.resolve("records")).isEmpty(), "published records removed");
+
+        // a resume with one more prompt: the 12 images are finished (kept or left out), only the new 4 are made
+        Files.writeString(in, prompts(4, 2, 5, 8, 3));
+        JobSummary more = run(settings(in, out, best));
+        assertEquals(12, more.skipped(), "the images left out are finished too");
+        assertEquals(1, more.written());
+        assertEquals(Map.of("filter: best 1 by label_score", 3L), more.quality().filtered());
+        assertEquals(4, table(out, "metadata").size());
+        List<Row> errors = table(out, "errors");
+        assertEquals(12, errors.size(), "the earlier run's rows stay: " + ids(errors));
+        assertTrue(ids(errors).containsAll(ids(dropped)));
+        Map<String, FileTime> after = pngTimes(out);
+        pngs.forEach((file, time) -> assertEquals(time, after.get(file), file + " not written again"));
+    }
+
+    @Test
+    void theScoresReachEveryOutputFormatAndBestOfNLeavesTheOthersOut() throws Exception {
+        Path in = tmp.resolve("in.jsonl");
+        Files.writeString(in, prompts(2, 2, 5));
+        for (String format : List.of("parquet", "webdataset")) {
+            Path out = tmp.resolve(format);
+            JobSummary s = run(settings(
+                    in,
+                    out,
+                    "output_format",
+                    format,
+                    "partitions",
+                    "2",
+                    "quality.classifier",
+                    CLASSIFIER,
+                    "quality.best_of.keep",
+                    "1",
+                    "quality.best_of.by",
+                    "label_score"));
+            assertEquals(2, s.written(), format);
+            assertEquals(
+                    Map.of("filter: best 1 by label_score", 2L), s.quality().filtered(), format);
+            List<Row> meta = table(out, "metadata");
+            Set<String> kept = ids(meta);
+            assertEquals(2, kept.size(), format);
+            Map<String, Double> scoreOf = new HashMap<>();
+            meta.forEach(r -> scoreOf.put(r.getAs("id"), r.getAs("label_score")));
+            assertEquals(2, table(out, "errors").size(), format);
+            if (format.equals("parquet")) {
+                List<Row> data = table(out, ParquetDataset.FOLDER);
+                assertEquals(kept, ids(data), "only the kept images in data/");
+                for (Row r : data) {
+                    assertEquals(scoreOf.get(r.<String>getAs("id")), r.<Double>getAs("label_score"));
+                    assertNotNull(r.getAs("label"));
+                    assertNotNull(r.getAs("label_matches"));
+                }
+            } else {
+                Set<String> samples = new TreeSet<>();
+                for (Path shard : OutputFormatsTest.listTars(out.resolve(WebDatasetShards.FOLDER))) {
+                    try (InputStream raw = Files.newInputStream(shard);
+                            TarArchiveInputStream tar = new TarArchiveInputStream(raw)) {
+                        TarArchiveEntry e;
+                        while ((e = tar.getNextEntry()) != null) {
+                            if (e.getName().endsWith(".json")) {
+                                JsonNode json = JsonConfig.MAPPER.readTree(tar.readAllBytes());
+                                String id = json.path("id").asText();
+                                samples.add(id);
+                                assertEquals(
+                                        scoreOf.get(id),
+                                        json.path("label_score").asDouble(),
+                                        id);
+                                assertTrue(json.path("label_matches").isBoolean(), json.toString());
+                                assertTrue(
+                                        json.has("clip_score")
+                                                && json.path("clip_score").isNull(),
+                                        "no CLIP");
+                            }
+                        }
+                    }
+                }
+                assertEquals(kept, samples, "only the kept images in the shards");
+            }
         }
     }
 

@@ -168,6 +168,11 @@ final class StandaloneCluster implements AutoCloseable {
         await(() -> executors().size() >= n, timeout, n + " executors running");
     }
 
+    /** Waits until no executor JVM runs (after a driver's end the master stops its executors). */
+    void awaitNoExecutors(Duration timeout) {
+        await(() -> executors().isEmpty(), timeout, "no executor running");
+    }
+
     /** SIGKILLs the oldest live executor JVM (a lost executor) and returns it. */
     ProcessHandle killExecutor() {
         List<ProcessHandle> live = executors();
@@ -214,6 +219,61 @@ final class StandaloneCluster implements AutoCloseable {
         Driver d = new Driver(launch(sparkHome, log, workDir, args, "1g"), log);
         drivers.add(d);
         return d;
+    }
+
+    /** The application folders of the workers ({@code worker-i/app-*}): one per submitted job and worker. */
+    Set<Path> appFolders() throws IOException {
+        Set<Path> out = new HashSet<>();
+        for (int i = 0; i < workers.size(); i++) {
+            Path work = dir.resolve("worker-" + i);
+            if (Files.isDirectory(work)) {
+                try (Stream<Path> apps = Files.list(work)) {
+                    apps.filter(a -> a.getFileName().toString().startsWith("app-"))
+                            .forEach(out::add);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The stderr files of the executors of the application folders not in {@code before}: one job's executors. */
+    List<Path> executorLogFiles(Set<Path> before) throws IOException {
+        List<Path> out = new ArrayList<>();
+        for (Path app : appFolders()) {
+            if (!before.contains(app)) {
+                try (Stream<Path> files = Files.walk(app)) {
+                    files.filter(f -> f.getFileName().toString().equals("stderr"))
+                            .sorted()
+                            .forEach(out::add);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The stderr of one job's executors (see {@link #executorLogFiles}), concatenated. */
+    String executorLogsSince(Set<Path> before) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (Path f : executorLogFiles(before)) {
+            sb.append(Files.readString(f, StandardCharsets.UTF_8));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * The live executor JVM whose stderr is {@code stderr} ({@code worker-i/<app id>/<executor id>/stderr}): its
+     * command line names the application and the executor.
+     */
+    ProcessHandle executorOf(Path stderr) {
+        String executorId = stderr.getParent().getFileName().toString();
+        String appId = stderr.getParent().getParent().getFileName().toString();
+        return executors().stream()
+                .filter(p -> {
+                    String cmd = p.info().commandLine().orElse("");
+                    return cmd.contains(appId) && cmd.contains("--executor-id " + executorId + " ");
+                })
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("no live executor " + executorId + " of " + appId));
     }
 
     /** Every executor's stderr (standalone keeps it in {@code <worker>/app-*}/{@code <n>}/stderr), concatenated. */
