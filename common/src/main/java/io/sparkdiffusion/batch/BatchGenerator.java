@@ -167,6 +167,20 @@ public final class BatchGenerator {
             return ready.poll();
         }
 
+        /**
+         * The outcomes of the next engine call together (a batch retried row by row too), in their order: for a
+         * caller that works on whole batches while their pictures are in memory (scorers). {@link #hasNext} runs one
+         * batch at a time and only when nothing is ready, so what is ready then is that batch (or what is left of it).
+         */
+        public List<Outcome<T>> nextBatch() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            List<Outcome<T>> batch = new ArrayList<>(ready);
+            ready.clear();
+            return batch;
+        }
+
         private void runBatch(List<Tagged<T>> batch) {
             try {
                 ready.addAll(call(batch));

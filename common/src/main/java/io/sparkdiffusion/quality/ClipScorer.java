@@ -35,7 +35,8 @@ import java.util.Map;
  */
 public final class ClipScorer implements Scorer {
     public static final String CLIP_SCORE = "clip_score";
-    private static final List<ScoreField> FIELDS = List.of(new ScoreField(
+    /** What {@link #fields()} returns, known without opening a model (a job checks its filters against it). */
+    public static final List<ScoreField> FIELDS = List.of(new ScoreField(
             CLIP_SCORE,
             ScoreField.Type.DOUBLE,
             "100 x the cosine of the CLIP image and prompt embeddings, floored at 0 (torchmetrics CLIPScore)"));

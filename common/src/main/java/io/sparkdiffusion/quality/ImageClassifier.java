@@ -32,7 +32,8 @@ public final class ImageClassifier implements Scorer {
     public static final String LABEL = "label";
     public static final String LABEL_SCORE = "label_score";
     public static final String LABEL_MATCHES = "label_matches";
-    private static final List<ScoreField> FIELDS = List.of(
+    /** What {@link #fields()} returns, known without opening a model (a job checks its filters against it). */
+    public static final List<ScoreField> FIELDS = List.of(
             new ScoreField(LABEL, ScoreField.Type.STRING, "the classifier's most probable label"),
             new ScoreField(LABEL_SCORE, ScoreField.Type.DOUBLE, "its softmax probability, in [0, 1]"),
             new ScoreField(

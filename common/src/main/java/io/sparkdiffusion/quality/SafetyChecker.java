@@ -57,7 +57,8 @@ public final class SafetyChecker implements Scorer {
     /** diffusers' special-care adjustment ({@code adjustment = 0.01}). */
     private static final float SPECIAL_CARE_ADJUSTMENT = 0.01f;
 
-    private static final List<ScoreField> FIELDS = List.of(
+    /** What {@link #fields()} returns, known without opening a model (a job checks its filters against it). */
+    public static final List<ScoreField> FIELDS = List.of(
             new ScoreField(NSFW, ScoreField.Type.BOOLEAN, "flagged by the safety checker"),
             new ScoreField(
                     NSFW_SCORE,

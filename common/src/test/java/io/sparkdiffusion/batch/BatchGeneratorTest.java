@@ -142,6 +142,28 @@ class BatchGeneratorTest {
     }
 
     @Test
+    void batchesComeBackWholeAsTheEngineRanThem() {
+        FakePipeline fake = new FakePipeline(seedsOf -> {
+            if (seedsOf.contains(13L)) {
+                throw new InvalidRequestException("image", "seed 13's image is unusable");
+            }
+        });
+        List<BatchGenerator.Tagged<Long>> rows = new ArrayList<>();
+        for (long seed = 10; seed < 17; seed++) {
+            rows.add(new BatchGenerator.Tagged<>(
+                    seed, GenerationRow.builder(seed).prompt("p").build()));
+        }
+        List<List<Long>> batches = new ArrayList<>();
+        BatchGenerator.Generation<Long> generation = new BatchGenerator(fake, options(3)).generate(rows.iterator());
+        while (generation.hasNext()) {
+            batches.add(generation.nextBatch().stream().map(Outcome::tag).toList());
+        }
+        // 10-12 in one call; 13-15 refused, retried row by row, and still one list; 16 when the input ends
+        assertEquals(List.of(List.of(10L, 11L, 12L), List.of(13L, 14L, 15L), List.of(16L)), batches);
+        assertEquals(List.of(3, 3, 1, 1, 1, 1), fake.batchSizes);
+    }
+
+    @Test
     void aStopLetsTheRunningBatchFinishAndStartsNoOther() {
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         // the stop arrives while the first batch runs in the engine

@@ -1,12 +1,16 @@
 package io.sparkdiffusion.jobs;
 
+import io.sparkdiffusion.quality.ScoreField;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code index.html}: the job's summary and thumbnails of up to {@code contact_sheet.max_images} images with their
- * prompt, seed and parameters. Images are referenced relative to the page, so the folder can be browsed where it
- * lies (local disk, HDFS web UI download, an S3 static site or a copy).
+ * prompt, seed, parameters and quality scores. Images are referenced relative to the page, so the folder can be
+ * browsed where it lies (local disk, HDFS web UI download, an S3 static site or a copy). When the images have scores,
+ * a small script in the page sorts the cards by one (no server).
  */
 final class ContactSheet {
     /** One picture of the sheet. */
@@ -25,7 +29,8 @@ final class ContactSheet {
             String scheduler,
             int width,
             int height,
-            long generationMs) {}
+            long generationMs,
+            Map<String, Object> scores) {}
 
     private ContactSheet() {}
 
@@ -48,6 +53,7 @@ final class ContactSheet {
                 .append(".row{display:flex;gap:4px}.row img{width:33%}.row a{width:33%}.row a img{width:100%}\n")
                 .append("table.errors{border-collapse:collapse;margin-bottom:1.5em;font-size:13px}\n")
                 .append("table.errors td,table.errors th{border:1px solid #ddd;padding:2px 8px;text-align:left}\n")
+                .append(".scores{color:#164;margin-top:2px}.sort{margin-bottom:1em}\n")
                 .append("</style></head><body>\n<h1>")
                 .append(esc(title))
                 .append("</h1>\n<table class=\"summary\">\n");
@@ -64,11 +70,19 @@ final class ContactSheet {
                     .append(totalImages)
                     .append(" images (ordered by id); the metadata table lists all of them.</p>\n");
         }
-        h.append("<div class=\"grid\">\n");
+        sortControl(h, entries);
+        h.append("<div class=\"grid\" id=\"cards\">\n");
         for (Entry e : entries) {
             String src = e.imageSrc();
             String link = e.video() != null ? e.video() : src;
-            h.append("<div class=\"card\">");
+            h.append("<div class=\"card\" data-id=\"").append(esc(e.id())).append('"');
+            e.scores()
+                    .forEach((k, v) -> h.append(" data-")
+                            .append(k.replace('_', '-'))
+                            .append("=\"")
+                            .append(esc(String.valueOf(v)))
+                            .append('"'));
+            h.append('>');
             if (e.inputThumb() != null) {
                 // input, mask and output side by side
                 h.append("<div class=\"row\"><img loading=\"lazy\" title=\"input\" src=\"")
@@ -124,10 +138,62 @@ final class ContactSheet {
                     .append(e.height())
                     .append(" &middot; ")
                     .append(e.generationMs())
-                    .append(" ms</div></div>\n");
+                    .append(" ms</div>");
+            if (!e.scores().isEmpty()) {
+                h.append("<div class=\"scores\">")
+                        .append(esc(QualityScores.describe(e.scores())))
+                        .append("</div>");
+            }
+            h.append("</div>\n");
         }
         h.append("</div>\n</body></html>\n");
         return h.toString();
+    }
+
+    /**
+     * A select that reorders the cards by a score present on the page (numbers and true first, then by id; cards
+     * without the score last), or by id.
+     */
+    private static void sortControl(StringBuilder h, List<Entry> entries) {
+        Set<String> present = new LinkedHashSet<>();
+        for (ScoreField f : QualityScores.FIELDS) {
+            if (entries.stream().anyMatch(e -> e.scores().containsKey(f.name()))) {
+                present.add(f.name());
+            }
+        }
+        if (present.isEmpty()) {
+            return;
+        }
+        h.append("<div class=\"sort\">sort by <select id=\"sort\"><option value=\"id\">id</option>");
+        present.forEach(name -> h.append("<option value=\"")
+                .append(name.replace('_', '-'))
+                .append("\">")
+                .append(esc(name))
+                .append("</option>"));
+        h.append("</select></div>\n")
+                .append("<script>\n")
+                .append("document.getElementById('sort').addEventListener('change', function () {\n")
+                .append("  var key = this.value, grid = document.getElementById('cards');\n")
+                .append("  var rank = function (c) {\n")
+                .append("    var v = c.getAttribute('data-' + key);\n")
+                .append("    if (key === 'id' || v === null) return null;\n")
+                .append("    if (v === 'true' || v === 'false') return v === 'true' ? 1 : 0;\n")
+                .append("    var n = parseFloat(v); return isNaN(n) ? v : n;\n")
+                .append("  };\n")
+                .append("  var cards = Array.prototype.slice.call(grid.children);\n")
+                .append("  cards.sort(function (a, b) {\n")
+                .append("    var x = rank(a), y = rank(b);\n")
+                .append("    if (x !== y) {\n")
+                .append("      if (x === null) return 1;\n")
+                .append("      if (y === null) return -1;\n")
+                .append("      if (typeof x === 'number' && typeof y === 'number') return y - x;\n")
+                .append("      return String(x) < String(y) ? -1 : 1;\n")
+                .append("    }\n")
+                .append("    return a.dataset.id < b.dataset.id ? -1 : a.dataset.id > b.dataset.id ? 1 : 0;\n")
+                .append("  });\n")
+                .append("  cards.forEach(function (c) { grid.appendChild(c); });\n")
+                .append("});\n")
+                .append("</script>\n");
     }
 
     static String esc(String s) {

@@ -108,10 +108,18 @@ final class ErrorReport {
         return total;
     }
 
-    /** Rows rejected on the driver (stage {@code validation}); the rest are images that failed on the executors. */
+    /** Rows rejected on the driver (stage {@code validation}). */
     long rejected() {
         return groups.stream()
-                .filter(g -> "validation".equals(g.stage()))
+                .filter(g -> ErrorStage.VALIDATION.label().equals(g.stage()))
+                .mapToLong(Group::rows)
+                .sum();
+    }
+
+    /** Images generated and then left out by a quality gate (stages {@code safety}, {@code filter}). */
+    long filtered() {
+        return groups.stream()
+                .filter(g -> ErrorStage.filteredLabels().contains(g.stage()))
                 .mapToLong(Group::rows)
                 .sum();
     }
@@ -150,11 +158,13 @@ final class ErrorReport {
 
     private String counts() {
         long rejected = rejected();
-        long failed = total - rejected;
+        long filtered = filtered();
+        long failed = total - rejected - filtered;
         return rejected
                 + (rejected == 1 ? " rejected input row, " : " rejected input rows, ")
                 + failed
-                + (failed == 1 ? " failed image" : " failed images");
+                + (failed == 1 ? " failed image" : " failed images")
+                + (filtered == 0 ? "" : ", " + filtered + (filtered == 1 ? " filtered image" : " filtered images"));
     }
 
     /**

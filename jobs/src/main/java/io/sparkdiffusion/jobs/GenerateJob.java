@@ -69,6 +69,8 @@ public final class GenerateJob {
             "fps",
             "motion_bucket_id",
             "noise_aug_strength");
+    /** The normalised input's column of {@code quality.expected_label}. */
+    private static final String EXPECTED_LABEL = "__expected_label";
     /** Columns that may hold the picture's bytes instead of a path. */
     static final List<String> PICTURE_FIELDS = List.of("image", "mask");
     /**
@@ -168,7 +170,10 @@ public final class GenerateJob {
             RowRules rules = new RowRules(config.rowDefaults(), modelRules);
             PromptTemplates templates = config.templates();
             Dataset<PlannedRow> planned = rejectCollidingIds(
-                            normalise(input, templates.inputColumns())
+                            normalise(
+                                            input,
+                                            templates.inputColumns(),
+                                            config.quality().expectedLabelColumn())
                                     .flatMap(planner(rules, templates), Encoders.bean(PlannedRow.class)),
                             input.rdd().getNumPartitions())
                     .persist(StorageLevel.MEMORY_AND_DISK());
@@ -198,6 +203,7 @@ public final class GenerateJob {
                     config.provider(),
                     config.fallbackToCpu(),
                     task(config));
+            QualityGate quality = QualityGate.prepare(config.quality(), handle, localModel);
             InitImages initImages = new InitImages(
                     config.mode(),
                     modelRules.sizeMultiple(),
@@ -236,7 +242,8 @@ public final class GenerateJob {
                                             config.outputFormat(),
                                             config.commitPolicy(),
                                             progress.written(),
-                                            progress.failed()),
+                                            progress.failed(),
+                                            quality),
                                     Encoders.bean(GeneratedRow.class))
                             .count();
                 } catch (Exception e) { // Spark's SparkException is checked but undeclared
@@ -257,8 +264,11 @@ public final class GenerateJob {
                     && RecordFragments.list(store).isEmpty()
                     && rejectedRows == 0
                     && Tables.exists(store, RunPublisher.METADATA);
-            RunPublisher.Published published = nothingChanged
-                    ? new RunPublisher.Published(0, 0, 0, List.of())
+            // best of n chooses among all images of an input row: a stopped run leaves its rows committed in records/,
+            // and the --resume that generates the rest publishes them all
+            boolean deferred = cutShort && config.quality().bestOf() != null;
+            RunPublisher.Published published = nothingChanged || deferred
+                    ? RunPublisher.Published.NONE
                     : RunPublisher.publish(spark, store, config, runId, rejected);
             long writtenCount = published.writtenThisRun();
             long failedCount = published.failed();
@@ -280,6 +290,7 @@ public final class GenerateJob {
                     rate,
                     exceeded,
                     partitions,
+                    published.quality(),
                     cutShort ? GracefulStop.reason() : null);
             ErrorReport errors = ErrorReport.read(spark, store, config.contactSheetMaxErrors());
             if (!nothingChanged || !store.existsQuietly("index.html")) {
@@ -294,7 +305,13 @@ public final class GenerateJob {
             }
             writeManifest(
                     store, runId, config, modelName, fingerprint, cutShort ? "stopped" : "finished", summary, null);
-            if (cutShort) {
+            if (deferred) {
+                LOG.warn(
+                        "stopped by SIG{}: the finished images stay committed in {}/ unpublished (quality.best_of needs"
+                                + " every image of an input row); run again with --resume to generate and publish them",
+                        GracefulStop.reason(),
+                        RecordFragments.FOLDER);
+            } else if (cutShort) {
                 LOG.warn(
                         "stopped by SIG{}: {} images written and published this run, {} not generated;"
                                 + " run again with --resume to generate them",
@@ -304,11 +321,13 @@ public final class GenerateJob {
             }
             planned.unpersist();
             LOG.info(
-                    "summary: {} written, {} skipped, {} rejected, {} failed, {} images/s, wall time {} s; contact sheet {}",
+                    "summary: {} written, {} skipped, {} rejected, {} failed, filtered {}, {} images/s, wall time {} s;"
+                            + " contact sheet {}",
                     writtenCount,
                     skipped,
                     rejectedRows,
                     failedCount,
+                    summary.quality().describe(),
                     String.format(Locale.ROOT, "%.2f", rate),
                     String.format(Locale.ROOT, "%.1f", wall),
                     Redaction.uri(store.path("index.html").toString()));
@@ -402,6 +421,7 @@ public final class GenerateJob {
         s.put("skipped (resume)", Long.toString(summary.skipped()));
         s.put("rejected rows", summary.rejected() + (summary.rejected() > 0 ? " (see errors/)" : ""));
         s.put("failed images", Long.toString(summary.failed()));
+        s.put("filtered (quality)", summary.quality().describe());
         s.put("images/s", String.format(Locale.ROOT, "%.2f", summary.imagesPerSecond()));
         s.put("wall time", String.format(Locale.ROOT, "%.1f s", summary.wallSeconds()));
         return s;
@@ -508,9 +528,10 @@ public final class GenerateJob {
 
     /**
      * The input's known fields and {@code extraFields} (the templates' columns) as text (absent columns as null), the
-     * whole row as JSON for the errors table, and how many rows share each id.
+     * whole row as JSON for the errors table, how many rows share each id, and the expected label
+     * ({@code quality.expected_label}'s column, null when not set).
      */
-    static Dataset<Row> normalise(Dataset<Row> input, List<String> extraFields) {
+    static Dataset<Row> normalise(Dataset<Row> input, List<String> extraFields, String expectedLabelColumn) {
         Map<String, String> present = new LinkedHashMap<>();
         for (String f : input.columns()) {
             present.put(f.toLowerCase(Locale.ROOT), f);
@@ -543,6 +564,7 @@ public final class GenerateJob {
             boolean binary = actual != null && types.get(actual) instanceof BinaryType;
             cols.add((binary ? col("`" + actual + "`") : lit(null).cast("binary")).as("__" + f + "_bytes"));
         }
+        cols.add(expectedLabel(input, expectedLabelColumn, present));
         // the whole row for the errors table, pictures' bytes replaced by their length
         Column[] all = Arrays.stream(input.columns())
                 .map(c -> types.get(c) instanceof BinaryType
@@ -565,10 +587,23 @@ public final class GenerateJob {
         return input.repartition(partitions, idCol).select(cols.toArray(Column[]::new));
     }
 
+    private static Column expectedLabel(Dataset<Row> input, String column, Map<String, String> present) {
+        if (column == null) {
+            return lit(null).cast("string").as(EXPECTED_LABEL);
+        }
+        String actual = present.get(column.toLowerCase(Locale.ROOT));
+        if (actual == null) {
+            throw new IllegalArgumentException("quality.expected_label names column '" + column
+                    + "', which the input does not have (columns: " + String.join(", ", input.columns()) + ")");
+        }
+        return col("`" + actual + "`").cast("string").as(EXPECTED_LABEL);
+    }
+
     static FlatMapFunction<Row, PlannedRow> planner(RowRules rules, PromptTemplates templates) {
         return row -> {
             byte[] image = row.getAs("__image_bytes");
             byte[] mask = row.getAs("__mask_bytes");
+            String expected = row.getAs(EXPECTED_LABEL);
             return templates
                     .plan(
                             rules,
@@ -578,14 +613,18 @@ public final class GenerateJob {
                             },
                             row.<Long>getAs("__id_count"),
                             row.getAs("__row"))
-                    .map(p -> withPictureBytes(p, image, mask))
+                    .map(p -> withRowExtras(p, image, mask, expected))
                     .iterator();
         };
     }
 
-    /** A row's pictures given as bytes travel with each of its accepted images instead of a path. */
-    private static PlannedRow withPictureBytes(PlannedRow p, byte[] image, byte[] mask) {
+    /**
+     * What an input row gives each of its accepted images beside the planned fields: its pictures given as bytes
+     * (instead of a path) and the classifier's expected label.
+     */
+    private static PlannedRow withRowExtras(PlannedRow p, byte[] image, byte[] mask, String expectedLabel) {
         if (p.isAccepted()) {
+            p.setExpectedLabel(expectedLabel);
             p.setImageBytes(image);
             p.setMaskBytes(mask);
             if (image != null) {

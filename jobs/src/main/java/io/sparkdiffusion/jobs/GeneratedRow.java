@@ -1,6 +1,11 @@
 package io.sparkdiffusion.jobs;
 
+import io.sparkdiffusion.quality.ClipScorer;
+import io.sparkdiffusion.quality.ImageClassifier;
+import io.sparkdiffusion.quality.SafetyChecker;
 import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /** The outcome of one planned image: written (with its metadata) or failed in the engine (with the reason). */
 public class GeneratedRow implements Serializable {
@@ -39,6 +44,16 @@ public class GeneratedRow implements Serializable {
     private String recordFile;
     private long mediaBytes;
     private String thumbnail;
+    /** The {@link ErrorStage} label of a failed row when its producer names it; null: derived from the field. */
+    private String errorStage;
+    // the quality scores (QualityScores): null where no scorer ran
+    private Boolean nsfw;
+    private Double nsfwScore;
+    private Double nsfwSpecialScore;
+    private Double clipScore;
+    private String label;
+    private Double labelScore;
+    private Boolean labelMatches;
 
     public GeneratedRow() {}
 
@@ -337,5 +352,98 @@ public class GeneratedRow implements Serializable {
 
     public void setErrorReason(String errorReason) {
         this.errorReason = errorReason;
+    }
+
+    /** Every score field ({@link QualityScores#FIELDS}) to its value, null where not scored. */
+    Map<String, Object> scores() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(SafetyChecker.NSFW, nsfw);
+        m.put(SafetyChecker.NSFW_SCORE, nsfwScore);
+        m.put(SafetyChecker.NSFW_SPECIAL_SCORE, nsfwSpecialScore);
+        m.put(ClipScorer.CLIP_SCORE, clipScore);
+        m.put(ImageClassifier.LABEL, label);
+        m.put(ImageClassifier.LABEL_SCORE, labelScore);
+        m.put(ImageClassifier.LABEL_MATCHES, labelMatches);
+        return m;
+    }
+
+    /** Sets the score fields a scorer gave (the scorers' value types: Boolean, Double, String). */
+    void putScores(Map<String, Object> scores) {
+        scores.forEach((field, value) -> {
+            switch (field) {
+                case SafetyChecker.NSFW -> nsfw = (Boolean) value;
+                case SafetyChecker.NSFW_SCORE -> nsfwScore = (Double) value;
+                case SafetyChecker.NSFW_SPECIAL_SCORE -> nsfwSpecialScore = (Double) value;
+                case ClipScorer.CLIP_SCORE -> clipScore = (Double) value;
+                case ImageClassifier.LABEL -> label = (String) value;
+                case ImageClassifier.LABEL_SCORE -> labelScore = (Double) value;
+                case ImageClassifier.LABEL_MATCHES -> labelMatches = (Boolean) value;
+                default -> throw new IllegalArgumentException("no metadata column for score '" + field + "'");
+            }
+        });
+    }
+
+    public String getErrorStage() {
+        return errorStage;
+    }
+
+    public void setErrorStage(String errorStage) {
+        this.errorStage = errorStage;
+    }
+
+    public Boolean getNsfw() {
+        return nsfw;
+    }
+
+    public void setNsfw(Boolean nsfw) {
+        this.nsfw = nsfw;
+    }
+
+    public Double getNsfwScore() {
+        return nsfwScore;
+    }
+
+    public void setNsfwScore(Double nsfwScore) {
+        this.nsfwScore = nsfwScore;
+    }
+
+    public Double getNsfwSpecialScore() {
+        return nsfwSpecialScore;
+    }
+
+    public void setNsfwSpecialScore(Double nsfwSpecialScore) {
+        this.nsfwSpecialScore = nsfwSpecialScore;
+    }
+
+    public Double getClipScore() {
+        return clipScore;
+    }
+
+    public void setClipScore(Double clipScore) {
+        this.clipScore = clipScore;
+    }
+
+    public String getLabel() {
+        return label;
+    }
+
+    public void setLabel(String label) {
+        this.label = label;
+    }
+
+    public Double getLabelScore() {
+        return labelScore;
+    }
+
+    public void setLabelScore(Double labelScore) {
+        this.labelScore = labelScore;
+    }
+
+    public Boolean getLabelMatches() {
+        return labelMatches;
+    }
+
+    public void setLabelMatches(Boolean labelMatches) {
+        this.labelMatches = labelMatches;
     }
 }

@@ -6,7 +6,9 @@ import io.sparkdiffusion.image.Images;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.video.PngFrames;
 import io.sparkdiffusion.video.VideoFormat;
+import java.util.Collections;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import org.apache.spark.TaskKilledException;
 
@@ -26,6 +28,34 @@ public final class GenerationStage {
      */
     public static <T> Iterator<Outcome<T>> generate(
             ModelHandle model, BatchGenerator.Options options, Iterator<BatchGenerator.Tagged<T>> rows) {
+        Iterator<List<Outcome<T>>> batches = generateBatches(model, options, rows);
+        return new Iterator<>() {
+            private Iterator<Outcome<T>> batch = Collections.emptyIterator();
+
+            @Override
+            public boolean hasNext() {
+                while (!batch.hasNext() && batches.hasNext()) {
+                    batch = batches.next().iterator();
+                }
+                return batch.hasNext();
+            }
+
+            @Override
+            public Outcome<T> next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return batch.next();
+            }
+        };
+    }
+
+    /**
+     * As {@link #generate}, each engine call's outcomes together (the quality gate scores a batch's pictures at once,
+     * while they are in memory), with the same stop.
+     */
+    public static <T> Iterator<List<Outcome<T>>> generateBatches(
+            ModelHandle model, BatchGenerator.Options options, Iterator<BatchGenerator.Tagged<T>> rows) {
         ResidentPipelines.enter();
         BatchGenerator.Generation<T> generation = new BatchGenerator(() -> ResidentPipelines.acquire(model), options)
                 .generate(rows, GracefulStop::taskShouldStop);
@@ -44,11 +74,11 @@ public final class GenerationStage {
             }
 
             @Override
-            public Outcome<T> next() {
+            public List<Outcome<T>> next() {
                 if (!hasNext()) {
                     throw new NoSuchElementException();
                 }
-                return generation.next();
+                return generation.nextBatch();
             }
         };
     }

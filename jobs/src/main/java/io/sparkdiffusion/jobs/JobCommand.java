@@ -158,14 +158,24 @@ public final class JobCommand implements Callable<Integer> {
             spec.commandLine()
                     .getOut()
                     .printf(
-                            "written %d, skipped %d, rejected %d, failed %d; %.2f images/s; contact sheet: %s/index.html%n",
-                            s.written(), s.skipped(), s.rejected(), s.failed(), s.imagesPerSecond(), s.output());
+                            "written %d, skipped %d, rejected %d, failed %d, filtered %d; %.2f images/s; contact sheet:"
+                                    + " %s/index.html%n",
+                            s.written(),
+                            s.skipped(),
+                            s.rejected(),
+                            s.failed(),
+                            s.quality().total(),
+                            s.imagesPerSecond(),
+                            s.output());
             if (s.stopped()) {
                 spec.commandLine()
                         .getOut()
                         .printf(
-                                "stopped by SIG%s: what was generated is published; run again with --resume to finish%n",
-                                s.stoppedBy());
+                                "stopped by SIG%s: what was generated is %s; run again with --resume to finish%n",
+                                s.stoppedBy(),
+                                config.quality().bestOf() == null
+                                        ? "published"
+                                        : "committed in records/ (quality.best_of publishes whole input rows)");
             }
             spec.commandLine().getOut().flush();
             if (s.stopped()) {

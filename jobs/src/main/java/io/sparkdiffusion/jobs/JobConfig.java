@@ -80,6 +80,14 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("runtime.inter_op_threads", 0);
         DEFAULTS.put("runtime.optimization", "all");
         DEFAULTS.put("runtime.local_model_dir", null);
+        DEFAULTS.put("quality.safety_checker", "off");
+        DEFAULTS.put("quality.flagged", "keep");
+        DEFAULTS.put("quality.clip_scorer", null);
+        DEFAULTS.put("quality.classifier", null);
+        DEFAULTS.put("quality.expected_label", null);
+        DEFAULTS.put("quality.filters", null);
+        DEFAULTS.put("quality.best_of.keep", null);
+        DEFAULTS.put("quality.best_of.by", null);
         DEFAULTS.put("contact_sheet.max_images", 500);
         DEFAULTS.put("contact_sheet.max_errors", 500);
         DEFAULTS.put("progress.log_interval_seconds", 10);
@@ -247,9 +255,10 @@ public final class JobConfig implements Serializable {
         nonNegative("contact_sheet.max_images");
         nonNegative("contact_sheet.max_errors");
         positive("progress.log_interval_seconds");
+        quality();
     }
 
-    private IllegalArgumentException bad(String key, String expected) {
+    IllegalArgumentException bad(String key, String expected) {
         return new IllegalArgumentException("configuration key '" + key + "' must be " + expected + ", got '"
                 + Redaction.value(key, values.get(key)) + "'");
     }
@@ -398,7 +407,7 @@ public final class JobConfig implements Serializable {
     }
 
     /** A list setting: comma-separated values (blank ones dropped), or a JSON array of strings. */
-    private List<String> list(String key) {
+    List<String> list(String key) {
         String v = get(key);
         List<String> out = new ArrayList<>();
         if (v != null && v.strip().startsWith("[") && v.strip().endsWith("]")) {
@@ -575,6 +584,11 @@ public final class JobConfig implements Serializable {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("runtime settings: " + e.getMessage(), e);
         }
+    }
+
+    /** The {@code quality.*} settings: scorers, flagged pictures, filters, best of n. */
+    public QualityConfig quality() {
+        return QualityConfig.read(this);
     }
 
     /** The per-row defaults and limits used to validate rows. */

@@ -33,6 +33,8 @@ import org.apache.spark.sql.SparkSession;
  *       {@code input_table} a table name ({@link JobInput#checkTableName}: whether the table exists needs the
  *       session's catalog, so it is checked when the job starts reading);
  *   <li>the model folder exists (a local one here: {@link #checkModelOnExecutors} checks the executors);
+ *   <li>the quality scorer folders exist, resolved as the model is; with {@code quality.safety_checker: required}, a
+ *       local model has a usable safety checker (a remote one is checked once the driver has copied it);
  *   <li>the input exists and holds data files; in Parquet, up to {@link #SNIFFED_FILES} of them are checked for
  *       Parquet's magic bytes, and a JSON or CSV file named {@code .parquet} is recognised; a Delta input is a
  *       folder with {@code _delta_log/}.
@@ -56,7 +58,8 @@ final class JobPreflight {
             Map<String, String> resolved = new LinkedHashMap<>();
             String model = localModelPath(config.model());
             resolved.put("model", model);
-            checkModel(model, hadoop);
+            checkFolder("model", model, hadoop);
+            resolved.putAll(qualityFolders(config.quality(), model, hadoop));
             String input = null; // a table or the templates alone: no folder
             if (config.archiveImages() != null) {
                 input = qualified(config.archiveImages(), hadoop);
@@ -101,17 +104,36 @@ final class JobPreflight {
         return java.nio.file.Path.of(path).toAbsolutePath().normalize().toString();
     }
 
-    private static void checkModel(String model, Configuration hadoop) throws IOException {
-        if (ModelLocalizer.isLocal(model)) {
-            if (!Files.isDirectory(java.nio.file.Path.of(model))) {
-                throw new IllegalArgumentException("model folder " + model + " does not exist");
+    /** A model or scorer folder ({@code what}: the setting) exists: a local one here, a remote one where it lies. */
+    private static void checkFolder(String what, String folder, Configuration hadoop) throws IOException {
+        if (ModelLocalizer.isLocal(folder)) {
+            if (!Files.isDirectory(java.nio.file.Path.of(folder))) {
+                throw new IllegalArgumentException(what + " folder " + folder + " does not exist");
             }
             return;
         }
-        Path p = new Path(model);
+        Path p = new Path(folder);
         if (!p.getFileSystem(hadoop).exists(p)) {
-            throw new IllegalArgumentException("model " + Redaction.uri(model) + " does not exist");
+            throw new IllegalArgumentException(what + " " + Redaction.uri(folder) + " does not exist");
         }
+    }
+
+    /** The scorer folders resolved and checked as the model is; a required safety checker of a local model. */
+    private static Map<String, String> qualityFolders(QualityConfig quality, String model, Configuration hadoop)
+            throws IOException {
+        Map<String, String> resolved = new LinkedHashMap<>();
+        for (ScorerKind kind : ScorerKind.values()) {
+            String folder = quality.folder(kind);
+            if (folder != null) {
+                String path = localModelPath(folder);
+                checkFolder(kind.configKey(), path, hadoop);
+                resolved.put(kind.configKey(), path);
+            }
+        }
+        if (ModelLocalizer.isLocal(model)) {
+            quality.usesSafetyChecker(java.nio.file.Path.of(model));
+        }
+        return resolved;
     }
 
     static String qualified(String path, Configuration hadoop) throws IOException {

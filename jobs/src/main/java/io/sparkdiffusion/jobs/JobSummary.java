@@ -10,6 +10,7 @@ package io.sparkdiffusion.jobs;
  * @param rejected input rows rejected by validation
  * @param failed images the engine could not generate
  * @param partitions the partitions the images were generated in ({@code partitions}; 0: spread over the task slots)
+ * @param quality images generated and then left out by {@code quality.*}, per rule; not counted in {@code failed}
  * @param stoppedBy the signal ({@code TERM}, {@code INT}) that stopped generation before its end; null when it ran to
  *     its end
  */
@@ -26,6 +27,7 @@ public record JobSummary(
         double imagesPerSecond,
         boolean errorBudgetExceeded,
         int partitions,
+        QualityReport quality,
         String stoppedBy) {
 
     /** Whether a signal stopped generation before every planned image was made (a --resume finishes the run). */

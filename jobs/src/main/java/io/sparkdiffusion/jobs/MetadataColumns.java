@@ -2,8 +2,11 @@ package io.sparkdiffusion.jobs;
 
 import static org.apache.spark.sql.functions.col;
 
+import io.sparkdiffusion.quality.ScoreField;
 import io.sparkdiffusion.util.JsonConfig;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,13 +16,14 @@ import org.apache.spark.sql.Row;
 
 /**
  * The metadata of one generated picture or video, in one place: the columns of the {@code metadata/} table, of the
- * Parquet dataset, and the keys of a WebDataset sample's {@code .json}, each from one {@link GeneratedRow} property.
+ * Parquet dataset, and the keys of a WebDataset sample's {@code .json}, each from one {@link GeneratedRow} property;
+ * the quality scores last.
  */
 final class MetadataColumns {
     /** A column name (snake case, as the table shows it) and the bean property it comes from. */
     record Field(String name, String property) {}
 
-    static final List<Field> ALL = List.of(
+    static final List<Field> ALL = all(
             new Field("id", "id"),
             new Field("input_id", "inputId"),
             new Field("prompt", "prompt"),
@@ -46,6 +50,15 @@ final class MetadataColumns {
             new Field("generated_at", "generatedAt"),
             new Field("run_id", "runId"),
             new Field("template_slots", "templateSlots"));
+
+    /** The columns above, then the quality scores ({@link QualityScores#FIELDS}; null where no scorer ran). */
+    private static List<Field> all(Field... generation) {
+        List<Field> out = new ArrayList<>(Arrays.asList(generation));
+        for (ScoreField f : QualityScores.FIELDS) {
+            out.add(new Field(f.name(), QualityScores.property(f.name())));
+        }
+        return List.copyOf(out);
+    }
 
     private MetadataColumns() {}
 

@@ -164,4 +164,13 @@ public final class OutputStore implements Serializable {
     public void delete(String relative) throws IOException {
         fs().delete(path(relative), true);
     }
+
+    /** Deletes one file this store wrote, by the full path {@link #path} gave for it (nothing when absent). */
+    public void deleteFile(String fullPath) {
+        try {
+            fs().delete(new Path(fullPath), false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + Redaction.uri(fullPath) + ": " + e.getMessage(), e);
+        }
+    }
 }

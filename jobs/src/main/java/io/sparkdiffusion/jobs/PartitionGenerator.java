@@ -50,6 +50,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
     private final RecordFragments.Policy commitPolicy;
     private final LongAccumulator written;
     private final LongAccumulator failed;
+    private final QualityGate quality;
 
     public PartitionGenerator(
             ModelHandle model,
@@ -63,7 +64,8 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
             OutputFormat format,
             RecordFragments.Policy commitPolicy,
             LongAccumulator written,
-            LongAccumulator failed) {
+            LongAccumulator failed,
+            QualityGate quality) {
         this.model = model;
         this.store = store;
         this.initImages = initImages;
@@ -76,6 +78,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         this.commitPolicy = commitPolicy;
         this.written = written;
         this.failed = failed;
+        this.quality = quality;
     }
 
     @Override
@@ -91,7 +94,8 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         private final int partition;
         private final long started = System.nanoTime();
         private final Deque<GeneratedRow> rejected = new ArrayDeque<>();
-        private final Iterator<Outcome<InitImages.Prepared>> outcomes;
+        /** The outcomes with their quality verdicts, judged batch by batch before anything is written. */
+        private final Iterator<QualityGate.Judged<InitImages.Prepared>> outcomes;
         /** Commits finished rows as the task goes (see its policy) and when it ends, however it ends. */
         private final RecordFragments.Writer records;
         /** Rows an earlier attempt of this task committed (a retry after a lost executor). */
@@ -111,8 +115,12 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                         attempt,
                         committedEarlier.size());
             }
-            this.outcomes = GenerationStage.generate(
-                    model, new BatchGenerator.Options(batchSize, keepUnmasked, decodeChunkSize), new Prepared(input));
+            this.outcomes = quality.judge(
+                    GenerationStage.generateBatches(
+                            model,
+                            new BatchGenerator.Options(batchSize, keepUnmasked, decodeChunkSize),
+                            new Prepared(input)),
+                    InitImages.Prepared::row);
             TaskContext task = TaskContext.get();
             if (task != null) {
                 // a task that fails or is killed (a stop, a cancelled job) still commits the rows it finished.
@@ -154,10 +162,14 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                 return rejected.poll();
             }
             if (outcomes.hasNext()) {
-                Outcome<InitImages.Prepared> outcome = outcomes.next();
-                GeneratedRow g = outcome instanceof Outcome.Generated<InitImages.Prepared> gen
-                        ? write(gen)
-                        : failure((Outcome.Failed<InitImages.Prepared>) outcome);
+                QualityGate.Judged<InitImages.Prepared> judged = outcomes.next();
+                Outcome<InitImages.Prepared> outcome = judged.outcome();
+                QualityGate.Verdict verdict = judged.verdict();
+                GeneratedRow g = verdict.dropped()
+                        ? failure(outcome.tag().row(), verdict.rule(), verdict.reason(), verdict)
+                        : outcome instanceof Outcome.Generated<InitImages.Prepared> gen
+                                ? write(gen, verdict)
+                                : failure((Outcome.Failed<InitImages.Prepared>) outcome);
                 logProgress();
                 return g;
             }
@@ -198,7 +210,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                         InitImages.Prepared p = initImages.prepare(r);
                         next = new BatchGenerator.Tagged<>(p, engineRow(p));
                     } catch (RowRules.Rejection e) {
-                        rejected.add(failure(r, e.field(), e.getMessage()));
+                        rejected.add(failure(r, e.field(), e.getMessage(), QualityGate.Verdict.UNSCORED));
                     }
                 }
                 return next != null;
@@ -217,9 +229,10 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
 
         /**
          * Writes a picture, or a video and its poster, and returns its metadata, recorded: as files in {@code files}
-         * format, else inside the row's record fragment (the dataset is built from the fragments when published).
+         * format, else inside the row's record fragment (the dataset is built from the fragments when published); with
+         * its quality scores.
          */
-        private GeneratedRow write(Outcome.Generated<InitImages.Prepared> gen) {
+        private GeneratedRow write(Outcome.Generated<InitImages.Prepared> gen, QualityGate.Verdict verdict) {
             InitImages.Prepared p = gen.tag();
             String posterRelative = "images/" + p.row().getImageFile();
             Map<String, byte[]> media = new LinkedHashMap<>();
@@ -249,6 +262,7 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
                     media.put(".png", poster);
                 }
             }
+            verdict.record(g);
             if (format.mediaInRecords()) {
                 g.setImagePath(null); // set when published: the dataset, not a file
                 g.setVideoPath(null);
@@ -305,16 +319,22 @@ public final class PartitionGenerator implements MapPartitionsFunction<PlannedRo
         }
 
         private GeneratedRow failure(Outcome.Failed<InitImages.Prepared> f) {
-            return failure(f.tag().row(), f.field(), f.reason());
+            return failure(f.tag().row(), f.field(), f.reason(), QualityGate.Verdict.UNSCORED);
         }
 
-        private GeneratedRow failure(PlannedRow r, String field, String reason) {
-            LOG.error("partition {}: row '{}' failed ({}): {}", partition, r.getId(), field, reason);
+        /** A row not written: failed, or dropped by the quality gate ({@code verdict}: its scores and stage). */
+        private GeneratedRow failure(PlannedRow r, String field, String reason, QualityGate.Verdict verdict) {
+            if (verdict.dropped()) {
+                LOG.info("partition {}: row '{}' left out by {}: {}", partition, r.getId(), field, reason);
+            } else {
+                LOG.error("partition {}: row '{}' failed ({}): {}", partition, r.getId(), field, reason);
+            }
             failed.add(1);
             GeneratedRow g = GeneratedRow.of(r, runId, model.name(), model.fingerprint());
             g.setWritten(false);
             g.setErrorField(field);
             g.setErrorReason(reason);
+            verdict.record(g);
             records.add(g, Map.of());
             return g;
         }

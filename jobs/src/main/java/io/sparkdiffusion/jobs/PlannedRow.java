@@ -38,6 +38,9 @@ public class PlannedRow implements Serializable {
     /** The prompt template's slot values as a JSON object ({@link PromptTemplates}); null without a template. */
     private String templateSlots;
 
+    /** The classifier's expected label from the {@code quality.expected_label} column; null: from the prompt. */
+    private String expectedLabel;
+
     public PlannedRow() {}
 
     static PlannedRow accepted(
@@ -297,5 +300,13 @@ public class PlannedRow implements Serializable {
 
     public void setInputRow(String inputRow) {
         this.inputRow = inputRow;
+    }
+
+    public String getExpectedLabel() {
+        return expectedLabel;
+    }
+
+    public void setExpectedLabel(String expectedLabel) {
+        this.expectedLabel = expectedLabel;
     }
 }

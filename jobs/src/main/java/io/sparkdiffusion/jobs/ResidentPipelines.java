@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.TaskContext;
@@ -92,10 +93,7 @@ public final class ResidentPipelines {
 
     /** The pipeline for this task's device, loading it on first use. */
     public static Pipeline acquire(ModelHandle handle) {
-        OrtStartup.environment(); // before any session: safe without ORT_DISABLE_TELEMETRY
-        String gpu = taskGpuAddress();
-        TaskContext task = TaskContext.get();
-        RuntimeOptions options = deviceOptions(handle, gpu, task == null ? 1 : task.cpus());
+        RuntimeOptions options = taskOptions(handle);
         Path local;
         try {
             local = ModelLocalizer.localize(handle.uri(), handle.fingerprint(), handle.conf(), handle.localBase());
@@ -104,27 +102,38 @@ public final class ResidentPipelines {
                     "model " + handle.name() + " cannot be made available on this executor: " + e.getMessage(), e);
         }
         String key = local + "|" + handle.task() + "|" + options.provider() + ":" + options.deviceId();
-        return PIPELINES.computeIfAbsent(key, k -> open(local, options, handle));
+        return PIPELINES.computeIfAbsent(
+                key,
+                k -> openOnDevice(
+                        "pipeline " + handle.name(), options, handle, o -> Pipelines.open(local, o, handle.task())));
     }
 
-    private static Pipeline open(Path local, RuntimeOptions options, ModelHandle handle) {
+    /** This task's device and threads for the sessions of {@code handle}'s job (ONNX Runtime started first). */
+    static RuntimeOptions taskOptions(ModelHandle handle) {
+        OrtStartup.environment(); // before any session: safe without ORT_DISABLE_TELEMETRY
+        TaskContext task = TaskContext.get();
+        return deviceOptions(handle, taskGpuAddress(), task == null ? 1 : task.cpus());
+    }
+
+    /**
+     * Opens sessions on the task's device; when the CUDA provider cannot start and {@code runtime.fallback_to_cpu}
+     * allows, on the CPU instead (logged).
+     */
+    static <T> T openOnDevice(
+            String what, RuntimeOptions options, ModelHandle handle, Function<RuntimeOptions, T> open) {
         long t0 = System.nanoTime();
         try {
-            Pipeline p = Pipelines.open(local, options, handle.task());
-            LOG.info(
-                    "loaded resident pipeline {} on {} in {} ms",
-                    handle.name(),
-                    options,
-                    (System.nanoTime() - t0) / 1_000_000);
-            return p;
+            T opened = open.apply(options);
+            LOG.info("loaded resident {} on {} in {} ms", what, options, (System.nanoTime() - t0) / 1_000_000);
+            return opened;
         } catch (RuntimeException e) {
             if (options.provider().equals("cuda") && handle.fallbackToCpu()) {
                 LOG.warn(
                         "CUDA unavailable for {} on device {} ({}); falling back to CPU as runtime.fallback_to_cpu allows",
-                        handle.name(),
+                        what,
                         options.deviceId(),
                         e.getMessage());
-                return Pipelines.open(local, options.withDevice("cpu", 0), handle.task());
+                return open.apply(options.withDevice("cpu", 0));
             }
             throw e;
         }
@@ -167,11 +176,12 @@ public final class ResidentPipelines {
     }
 
     /**
-     * Closes every resident pipeline (tests, local runs at exit) once no task runs in them. Tasks still running after
-     * {@link #CLOSE_WAIT} keep their sessions; the process's end reclaims them.
+     * Closes every resident pipeline and scorer ({@link ResidentScorers}) (tests, local runs at exit) once no task
+     * runs in them. Tasks still running after {@link #CLOSE_WAIT} keep their sessions; the process's end reclaims
+     * them.
      */
     public static synchronized void closeAll() {
-        if (PIPELINES.isEmpty()) {
+        if (PIPELINES.isEmpty() && ResidentScorers.isEmpty()) {
             return;
         }
         if (!awaitNoTasks(CLOSE_WAIT)) {
@@ -183,5 +193,6 @@ public final class ResidentPipelines {
         }
         PIPELINES.values().forEach(Pipeline::close);
         PIPELINES.clear();
+        ResidentScorers.closeAll();
     }
 }

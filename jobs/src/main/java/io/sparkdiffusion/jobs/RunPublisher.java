@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.when;
 
 import java.io.IOException;
@@ -29,7 +30,9 @@ import org.apache.spark.sql.types.StructType;
  * survives a crash at any point: the format's dataset first ({@link ParquetDataset}, {@link WebDatasetShards}; in
  * {@code files} format the pictures are already in place), then the {@code metadata/} table, then the {@code errors/}
  * table, and only then the fragments are removed. Each step adds only what is not there yet (by id), so publishing
- * again after a crash, or a {@code --resume} that finds fragments of an earlier run, never duplicates a row.
+ * again after a crash, or a {@code --resume} that finds fragments of an earlier run, never duplicates a row. With
+ * {@code quality.best_of}, the images outside each input row's best k ({@link BestOfN}) are left out first: the
+ * selection is made again, the same, by a publication that repeats one.
  */
 final class RunPublisher {
     private static final Logger LOG = LogManager.getLogger(RunPublisher.class);
@@ -38,8 +41,21 @@ final class RunPublisher {
 
     private RunPublisher() {}
 
-    /** What one publication did. */
-    record Published(long writtenThisRun, long published, long failed, List<ContactSheet.Entry> previews) {}
+    /**
+     * What one publication did.
+     *
+     * @param failed rows that failed (input or engine), not those the quality gates left out
+     * @param quality this run's images left out by the quality gates, per rule
+     */
+    record Published(
+            long writtenThisRun,
+            long published,
+            long failed,
+            QualityReport quality,
+            List<ContactSheet.Entry> previews) {
+        /** Nothing published. */
+        static final Published NONE = new Published(0, 0, 0, QualityReport.NONE, List.of());
+    }
 
     /**
      * Publishes every fragment under {@code records/} and writes the errors table (the planning rejections
@@ -48,8 +64,9 @@ final class RunPublisher {
     static Published publish(
             SparkSession spark, OutputStore store, JobConfig config, String runId, Dataset<PlannedRow> rejected) {
         List<String> fragments = RecordFragments.list(store);
-        Dataset<GeneratedRow> rows =
+        Dataset<GeneratedRow> recorded =
                 RecordFragments.rows(spark, store, fragments).persist();
+        Dataset<GeneratedRow> rows = BestOfN.apply(recorded, config.quality(), store, config.outputFormat());
         try {
             Dataset<GeneratedRow> generated = rows.filter(col("written"));
             Dataset<GeneratedRow> failed = rows.filter(col("written").equalTo(false));
@@ -78,35 +95,68 @@ final class RunPublisher {
                         .mode(SaveMode.Append)
                         .parquet(store.path(METADATA).toString());
             }
-            errorColumns(rejected, failed)
+            withEarlierFiltered(spark, store, errorColumns(rejected, failed))
                     .coalesce(1)
                     .write()
                     .mode(SaveMode.Overwrite)
                     .parquet(store.path(ERRORS).toString());
             long writtenThisRun = generated.filter(col("runId").equalTo(runId)).count();
-            long failedCount = failed.count();
+            long failedCount = failed.filter(not(QualityReport.filteredOut())).count();
+            QualityReport quality = QualityReport.of(rows.filter(col("runId").equalTo(runId)), writtenThisRun);
             List<ContactSheet.Entry> previews =
                     format == OutputFormat.FILES ? List.of() : previews(generated, config.contactSheetMaxImages());
             removeFragments(store, fragments);
             LOG.info(
-                    "published {} new images ({} record fragments) as {}; {} rows failed",
+                    "published {} new images ({} record fragments) as {}; {} rows failed; filtered {}",
                     published,
                     fragments.size(),
                     format.id(),
-                    failedCount);
-            return new Published(writtenThisRun, published, failedCount, previews);
+                    failedCount,
+                    quality.describe());
+            return new Published(writtenThisRun, published, failedCount, quality, previews);
         } finally {
             rows.unpersist();
+            recorded.unpersist();
         }
     }
 
-    /** The ids done: published in the metadata table or the format's dataset, or committed in record fragments. */
+    /**
+     * The errors table to write: {@code errors} and the rows of pictures that earlier runs' quality gates left out
+     * (stages {@code safety} and {@code filter}) that {@code errors} does not hold. Those pictures count as done
+     * ({@link #doneIds}): a {@code --resume} does not generate them again, so their rows must stay. Materialised
+     * before the table is overwritten, since it reads the table.
+     */
+    private static Dataset<Row> withEarlierFiltered(SparkSession spark, OutputStore store, Dataset<Row> errors) {
+        if (!Tables.exists(store, ERRORS)) {
+            return errors;
+        }
+        Dataset<Row> earlier = filteredRows(spark, store);
+        Dataset<Row> kept = earlier.join(
+                errors.select(col("id").as("__id")), earlier.col("id").equalTo(col("__id")), "left_anti");
+        return errors.unionByName(kept, true).localCheckpoint(true);
+    }
+
+    /** The errors table's rows of pictures the quality gates left out. */
+    private static Dataset<Row> filteredRows(SparkSession spark, OutputStore store) {
+        return spark.read()
+                .parquet(store.path(ERRORS).toString())
+                .filter(col("stage").isin(ErrorStage.filteredLabels().toArray()));
+    }
+
+    /**
+     * The ids done: published in the metadata table or the format's dataset, committed in record fragments, or left
+     * out by the quality gates (a picture that was generated and judged is finished too: in the errors table, or in a
+     * fragment).
+     */
     static Dataset<Row> doneIds(SparkSession spark, OutputStore store, JobConfig config) {
         Dataset<Row> done = Tables.ids(spark, store, METADATA);
         Dataset<Row> recorded = RecordFragments.rows(spark, store, RecordFragments.list(store))
-                .filter(col("written"))
+                .filter(col("written").or(QualityReport.filteredOut()))
                 .select(col("id").as(Tables.PUBLISHED));
         done = done.union(recorded);
+        if (Tables.exists(store, ERRORS)) {
+            done = done.union(filteredRows(spark, store).select(col("id").as(Tables.PUBLISHED)));
+        }
         switch (config.outputFormat()) {
             case PARQUET -> done = done.union(ParquetDataset.publishedIds(spark, store));
             case WEBDATASET -> done = done.union(WebDatasetShards.publishedIds(spark, store));
@@ -154,25 +204,31 @@ final class RunPublisher {
                     r.getScheduler(),
                     r.getWidth(),
                     r.getHeight(),
-                    r.getGenerationMs()));
+                    r.getGenerationMs(),
+                    QualityScores.present(r.scores())));
         }
         return out;
     }
 
-    /** The errors table: planning rejections and engine refusals, each with the field, reason and stage. */
+    /**
+     * The errors table: planning rejections, engine refusals and the pictures the quality gates left out, each with
+     * the field, reason and stage, and the score columns (the scores of a picture left out; null for the others).
+     */
     static Dataset<Row> errorColumns(Dataset<PlannedRow> rejected, Dataset<GeneratedRow> failed) {
-        Dataset<Row> validation = rejected.select(
+        Dataset<Row> validation = rejected.select(QualityScores.afterNulls(
                 col("id"),
                 col("errorField").as("field"),
                 col("errorReason").as("reason"),
-                lit("validation").as("stage"),
-                col("inputRow").as("input_row"));
-        Dataset<Row> generation = failed.select(
+                lit(ErrorStage.VALIDATION.label()).as("stage"),
+                col("inputRow").as("input_row")));
+        Dataset<Row> generation = failed.select(QualityScores.after(
                 col("id"),
                 col("errorField").as("field"),
                 col("errorReason").as("reason"),
-                when(col("errorField").equalTo("generation"), lit("generation"))
-                        .otherwise(lit("input"))
+                coalesce(
+                                col("errorStage"),
+                                when(col("errorField").equalTo("generation"), lit(ErrorStage.GENERATION.label()))
+                                        .otherwise(lit(ErrorStage.INPUT.label())))
                         .as("stage"),
                 concat(
                                 lit("{\"id\":\""),
@@ -182,7 +238,7 @@ final class RunPublisher {
                                 lit("\",\"mask\":\""),
                                 coalesce(col("inputMask"), lit("")),
                                 lit("\"}"))
-                        .as("input_row"));
+                        .as("input_row")));
         return validation.unionByName(generation);
     }
 
@@ -235,7 +291,8 @@ final class RunPublisher {
                             r.getAs("scheduler"),
                             r.<Integer>getAs("width"),
                             r.<Integer>getAs("height"),
-                            r.<Long>getAs("generation_ms")));
+                            r.<Long>getAs("generation_ms"),
+                            QualityScores.of(r)));
                 }
             }
         }

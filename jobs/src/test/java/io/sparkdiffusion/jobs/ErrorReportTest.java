@@ -51,6 +51,16 @@ class ErrorReportTest {
         assertTrue(
                 one.logSummary("x").startsWith("errors: 1 row in x (0 rejected input rows, 1 failed image)"),
                 one.logSummary("x"));
+        ErrorReport gated = new ErrorReport(
+                List.of(
+                        new ErrorReport.Group("filter", "label_matches", 3, List.of("f1"), "label_matches == true"),
+                        new ErrorReport.Group("safety", "nsfw", 1, List.of("n1"), "flagged"),
+                        new ErrorReport.Group("generation", "generation", 1, List.of("g1"), "engine failed")),
+                List.of());
+        assertTrue(
+                gated.logSummary("x")
+                        .startsWith("errors: 5 rows in x (0 rejected input rows, 1 failed image, 4 filtered images)"),
+                "images a quality gate left out are not failures: " + gated.logSummary("x"));
     }
 
     @Test

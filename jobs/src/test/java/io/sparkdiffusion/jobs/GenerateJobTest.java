@@ -59,6 +59,18 @@ class GenerateJobTest extends LocalSparkTest {
         return GenerateJob.run(spark, JobConfig.load(null, settings));
     }
 
+    /** A written 16 x 16 digits PNG as the classifier takes it: (1, 16, 16, 1) in [0, 1]. */
+    static Tensor digitPicture(Path png) throws IOException {
+        BufferedImage img = ImageIO.read(png.toFile());
+        float[] px = new float[256];
+        for (int y = 0; y < 16; y++) {
+            for (int x = 0; x < 16; x++) {
+                px[y * 16 + x] = (img.getRaster().getSample(x, y, 0)) / 255f;
+            }
+        }
+        return new Tensor(new long[] {1, 16, 16, 1}, px);
+    }
+
     static Map<String, byte[]> images(Path output) throws IOException {
         Map<String, byte[]> out = new HashMap<>();
         try (Stream<Path> s = Files.list(output.resolve("images"))) {
@@ -366,14 +378,7 @@ class GenerateJobTest extends LocalSparkTest {
 
     /** The digit the bundled classifier sees in a 16x16 picture of the digits model. */
     static int predictedDigit(DigitClassifier classifier, Path png) throws IOException {
-        BufferedImage img = ImageIO.read(png.toFile());
-        float[] px = new float[256];
-        for (int y = 0; y < 16; y++) {
-            for (int x = 0; x < 16; x++) {
-                px[y * 16 + x] = (img.getRaster().getSample(x, y, 0)) / 255f;
-            }
-        }
-        return classifier.predict(new Tensor(new long[] {1, 16, 16, 1}, px))[0];
+        return classifier.predict(digitPicture(png))[0];
     }
 
     @Test

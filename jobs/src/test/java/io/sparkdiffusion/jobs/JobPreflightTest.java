@@ -121,6 +121,18 @@ class JobPreflightTest {
     }
 
     @Test
+    void aRequiredSafetyCheckerTheModelLacksIsOneLineBeforeSparkStarts() throws Exception {
+        Path in = Files.writeString(tmp.resolve("in.jsonl"), "{\"id\":\"a\",\"prompt\":\"x\"}\n");
+        Run r = job(in, "--input-format", "json", "--set", "quality.safety_checker=required");
+        assertOneLine(r, 2, "quality.safety_checker is required", "digits-t2i has no safety_checker/");
+        Run missing = job(in, "--input-format", "json", "--set", "quality.classifier=" + tmp.resolve("no-classifier"));
+        assertOneLine(missing, 2, "quality.classifier folder", "no-classifier does not exist");
+        Run filter = job(in, "--input-format", "json", "--set", "quality.filters=label_matches >= 1");
+        assertOneLine(filter, 2, "quality.filters: 'label_matches >= 1'", "compare it with == or !=");
+        assertFalse(Files.exists(tmp.resolve("out")), "nothing written");
+    }
+
+    @Test
     void relativePathsAreResolvedOnTheDriver() throws Exception {
         Path in = Files.writeString(tmp.resolve("in.jsonl"), "{\"id\":\"a\",\"prompt\":\"x\"}\n");
         Path cwd = Path.of("").toAbsolutePath();
