@@ -8,10 +8,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.JsonConfig;
 import io.sparkdiffusion.util.ModelLoadException;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -26,19 +31,40 @@ import java.util.Map;
  * CLIP's normaliser and pre-tokeniser.
  */
 public final class ClipTokenizer implements AutoCloseable {
+    private static final Map<String, String> OPTIONS =
+            Map.of("addSpecialTokens", "false", "padding", "false", "truncation", "false", "maxLength", "100000");
+    /**
+     * DJL tokenizers by the SHA-256 of their {@code tokenizer.json}, shared by every {@link ClipTokenizer} of this JVM
+     * over the same file (SDXL's two tokenizers usually have the same; a reopened pipeline has the same): building
+     * one parses 3.6 MB of JSON in Rust, a tenth of a second or more. Encoding is thread-safe; reference counts
+     * close a tokenizer when its last user closes.
+     */
+    private static final Map<String, Shared> SHARED = new HashMap<>();
+
+    private static final class Shared {
+        final HuggingFaceTokenizer tokenizer;
+        int users;
+
+        Shared(HuggingFaceTokenizer tokenizer) {
+            this.tokenizer = tokenizer;
+        }
+    }
+
+    private final String key;
     private final HuggingFaceTokenizer tokenizer;
     private final int maxLength;
     private final long bosId;
     private final long eosId;
     private final long padId;
+    private boolean closed;
 
-    private ClipTokenizer(
-            HuggingFaceTokenizer tokenizer, int maxLength, JsonNode tokenizerJson, String bos, String eos, String pad) {
+    private ClipTokenizer(String key, HuggingFaceTokenizer tokenizer, int maxLength, long[] specialIds) {
+        this.key = key;
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
-        this.bosId = tokenId(tokenizerJson, bos);
-        this.eosId = tokenId(tokenizerJson, eos);
-        this.padId = tokenId(tokenizerJson, pad);
+        this.bosId = specialIds[0];
+        this.eosId = specialIds[1];
+        this.padId = specialIds[2];
     }
 
     /** Loads {@code dir/tokenizer.json}, or builds it from {@code vocab.json} + {@code merges.txt}. */
@@ -49,34 +75,51 @@ public final class ClipTokenizer implements AutoCloseable {
                 ? JsonConfig.read(dir.resolve("tokenizer_config.json"))
                 : JsonConfig.empty(dir + "/tokenizer_config.json");
         try {
-            if (!Files.isRegularFile(json)) {
-                json = buildFromVocabAndMerges(dir);
-            }
-            JsonNode parsed = JsonConfig.MAPPER.readTree(json.toFile());
-            HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(
-                    json,
-                    Map.of(
-                            "addSpecialTokens",
-                            "false",
-                            "padding",
-                            "false",
-                            "truncation",
-                            "false",
-                            "maxLength",
-                            "100000"));
+            byte[] bytes = Files.isRegularFile(json) ? Files.readAllBytes(json) : buildFromVocabAndMerges(dir);
+            long[] ids = SpecialTokens.ids(
+                    bytes,
+                    tokenString(cfg, "bos_token", "<|startoftext|>"),
+                    tokenString(cfg, "eos_token", "<|endoftext|>"),
+                    tokenString(cfg, "pad_token", "<|endoftext|>"));
             int max = cfg.getInt("model_max_length", 77);
             if (max <= 2 || max > 1_000_000) {
                 max = 77;
             }
-            return new ClipTokenizer(
-                    hf,
-                    max,
-                    parsed,
-                    tokenString(cfg, "bos_token", "<|startoftext|>"),
-                    tokenString(cfg, "eos_token", "<|endoftext|>"),
-                    tokenString(cfg, "pad_token", "<|endoftext|>"));
+            String key = sha256(bytes);
+            return new ClipTokenizer(key, acquire(key, bytes), max, ids);
         } catch (IOException e) {
             throw new ModelLoadException("cannot load tokenizer from " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The shared DJL tokenizer of these {@code tokenizer.json} bytes, built on first use. */
+    private static HuggingFaceTokenizer acquire(String key, byte[] bytes) throws IOException {
+        synchronized (SHARED) {
+            Shared s = SHARED.get(key);
+            if (s != null) {
+                s.users++;
+                return s.tokenizer;
+            }
+        }
+        HuggingFaceTokenizer built = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(bytes), OPTIONS);
+        synchronized (SHARED) {
+            Shared s = SHARED.get(key);
+            if (s == null) {
+                s = new Shared(built);
+                SHARED.put(key, s);
+            } else {
+                built.close(); // another thread built the same one meanwhile
+            }
+            s.users++;
+            return s.tokenizer;
+        }
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
         }
     }
 
@@ -86,23 +129,6 @@ public final class ClipTokenizer implements AutoCloseable {
             return dflt;
         }
         return n.isObject() ? n.path("content").asText(dflt) : n.asText();
-    }
-
-    /**
-     * The id of a special token as a vocabulary entry (not as text: "!" as text is the word-final "!</w>", 256,
-     * while SDXL pads with the entry "!", 0): {@code added_tokens} first, then the BPE vocabulary.
-     */
-    private static long tokenId(JsonNode tokenizerJson, String token) {
-        for (JsonNode added : tokenizerJson.path("added_tokens")) {
-            if (token.equals(added.path("content").asText(null))) {
-                return added.path("id").asLong();
-            }
-        }
-        JsonNode id = tokenizerJson.path("model").path("vocab").get(token);
-        if (id == null || !id.canConvertToLong()) {
-            throw new ModelLoadException("tokenizer: special token '" + token + "' is not in the vocabulary");
-        }
-        return id.asLong();
     }
 
     public int maxLength() {
@@ -136,8 +162,8 @@ public final class ClipTokenizer implements AutoCloseable {
         return new Tensor(new long[] {texts.size(), maxLength}, d);
     }
 
-    /** Writes a CLIP {@code tokenizer.json} from {@code vocab.json} and {@code merges.txt} into a temp folder. */
-    private static Path buildFromVocabAndMerges(Path dir) throws IOException {
+    /** A CLIP {@code tokenizer.json} built from {@code vocab.json} and {@code merges.txt}, as bytes. */
+    private static byte[] buildFromVocabAndMerges(Path dir) throws IOException {
         Path vocab = dir.resolve("vocab.json");
         Path merges = dir.resolve("merges.txt");
         if (!Files.isRegularFile(vocab) || !Files.isRegularFile(merges)) {
@@ -156,16 +182,22 @@ public final class ClipTokenizer implements AutoCloseable {
                 m.add(line);
             }
         }
-        Path tmp = Files.createTempDirectory("clip-tokenizer");
-        Path out = tmp.resolve("tokenizer.json");
-        JsonConfig.MAPPER.writeValue(out.toFile(), root);
-        out.toFile().deleteOnExit();
-        tmp.toFile().deleteOnExit();
-        return out;
+        return JsonConfig.MAPPER.writeValueAsBytes(root);
     }
 
+    /** Releases this user's share of the DJL tokenizer (closed with its last user). */
     @Override
     public void close() {
-        tokenizer.close();
+        synchronized (SHARED) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            Shared s = SHARED.get(key);
+            if (s != null && --s.users == 0) {
+                SHARED.remove(key);
+                s.tokenizer.close();
+            }
+        }
     }
 }

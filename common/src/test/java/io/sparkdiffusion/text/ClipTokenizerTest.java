@@ -52,6 +52,27 @@ class ClipTokenizerTest {
         }
     }
 
+    /**
+     * Tokenizers over the same tokenizer.json share one DJL tokenizer (SDXL's pair, a reopened pipeline), each with
+     * its own special tokens; closing one leaves the others working, and the last one closes it.
+     */
+    @Test
+    void tokenizersOverTheSameFileShareOneDjlTokenizerUntilTheLastCloses() {
+        long[] expected = {49406, 320, 1125, 539, 320, 2368, 49407};
+        ClipTokenizer a = ClipTokenizer.load(TOKENIZER);
+        ClipTokenizer b = ClipTokenizer.load(TOKENIZER);
+        try (ClipTokenizer sdxl2 = ClipTokenizer.load(TOKENIZER_2)) {
+            assertEquals(0, sdxl2.encode("a photo of a cat")[76], "its own pad token");
+            a.close();
+            a.close(); // twice is harmless
+            assertArrayEquals(expected, Arrays.copyOf(b.encode("a photo of a cat"), 7));
+            b.close();
+        }
+        try (ClipTokenizer again = ClipTokenizer.load(TOKENIZER)) {
+            assertArrayEquals(expected, Arrays.copyOf(again.encode("a photo of a cat"), 7));
+        }
+    }
+
     @Test
     void truncatesLongPromptsKeepingStartAndEnd() {
         String longPrompt = "cat ".repeat(200);
