@@ -1,14 +1,11 @@
 package io.sparkdiffusion.text;
 
-import ai.djl.huggingface.tokenizers.Encoding;
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.JsonConfig;
 import io.sparkdiffusion.util.ModelLoadException;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -26,92 +23,99 @@ import java.util.Map;
  * {@code <|startoftext|>} ... {@code <|endoftext|>} and right-padded with the pad token of
  * {@code tokenizer_config.json} ({@code <|endoftext|>} for SD, {@code !} = id 0 for SDXL's {@code tokenizer_2}).
  *
- * <p>Backed by DJL's HuggingFace Tokenizers (Rust, in-jar native library), kept offline: see {@link DjlOffline}.
- * A folder with only {@code vocab.json} and {@code merges.txt} gets a {@code tokenizer.json} built from them with
- * CLIP's normaliser and pre-tokeniser.
+ * <p>The BPE itself is {@link ClipBpe}, in Java. A folder with only {@code vocab.json} and {@code merges.txt} gets a
+ * {@code tokenizer.json} built from them with CLIP's normaliser and pre-tokeniser.
  */
 public final class ClipTokenizer implements AutoCloseable {
-    private static final Map<String, String> OPTIONS =
-            Map.of("addSpecialTokens", "false", "padding", "false", "truncation", "false", "maxLength", "100000");
     /**
-     * DJL tokenizers by the SHA-256 of their {@code tokenizer.json}, shared by every {@link ClipTokenizer} of this JVM
-     * over the same file (SDXL's two tokenizers usually have the same; a reopened pipeline has the same): building
-     * one parses 3.6 MB of JSON in Rust, a tenth of a second or more. Encoding is thread-safe; reference counts
-     * close a tokenizer when its last user closes.
+     * Tokenizers by the SHA-256 of their {@code tokenizer.json}, shared by every {@link ClipTokenizer} of this JVM over
+     * the same file (SDXL's two tokenizers usually have the same; a reopened pipeline has the same), so that its
+     * vocabulary and merges are read and held once. Reference counts drop one when its last user closes.
      */
     private static final Map<String, Shared> SHARED = new HashMap<>();
 
     private static final class Shared {
-        final HuggingFaceTokenizer tokenizer;
+        final ClipBpe bpe;
         int users;
 
-        Shared(HuggingFaceTokenizer tokenizer) {
-            this.tokenizer = tokenizer;
+        Shared(ClipBpe bpe) {
+            this.bpe = bpe;
         }
     }
 
     private final String key;
-    private final HuggingFaceTokenizer tokenizer;
+    private final ClipBpe bpe;
     private final int maxLength;
     private final long bosId;
     private final long eosId;
     private final long padId;
     private boolean closed;
 
-    private ClipTokenizer(String key, HuggingFaceTokenizer tokenizer, int maxLength, long[] specialIds) {
+    private ClipTokenizer(String key, ClipBpe bpe, int maxLength, String bos, String eos, String pad) {
         this.key = key;
-        this.tokenizer = tokenizer;
+        this.bpe = bpe;
         this.maxLength = maxLength;
-        this.bosId = specialIds[0];
-        this.eosId = specialIds[1];
-        this.padId = specialIds[2];
+        this.bosId = tokenId(bpe, bos);
+        this.eosId = tokenId(bpe, eos);
+        this.padId = tokenId(bpe, pad);
     }
 
     /** Loads {@code dir/tokenizer.json}, or builds it from {@code vocab.json} + {@code merges.txt}. */
     public static ClipTokenizer load(Path dir) {
-        DjlOffline.apply();
         Path json = dir.resolve("tokenizer.json");
         JsonConfig cfg = Files.isRegularFile(dir.resolve("tokenizer_config.json"))
                 ? JsonConfig.read(dir.resolve("tokenizer_config.json"))
                 : JsonConfig.empty(dir + "/tokenizer_config.json");
         try {
             byte[] bytes = Files.isRegularFile(json) ? Files.readAllBytes(json) : buildFromVocabAndMerges(dir);
-            long[] ids = SpecialTokens.ids(
-                    bytes,
-                    tokenString(cfg, "bos_token", "<|startoftext|>"),
-                    tokenString(cfg, "eos_token", "<|endoftext|>"),
-                    tokenString(cfg, "pad_token", "<|endoftext|>"));
             int max = cfg.getInt("model_max_length", 77);
             if (max <= 2 || max > 1_000_000) {
                 max = 77;
             }
             String key = sha256(bytes);
-            return new ClipTokenizer(key, acquire(key, bytes), max, ids);
+            ClipBpe bpe = acquire(key, bytes);
+            try {
+                return new ClipTokenizer(
+                        key,
+                        bpe,
+                        max,
+                        tokenString(cfg, "bos_token", "<|startoftext|>"),
+                        tokenString(cfg, "eos_token", "<|endoftext|>"),
+                        tokenString(cfg, "pad_token", "<|endoftext|>"));
+            } catch (RuntimeException e) {
+                release(key);
+                throw e;
+            }
         } catch (IOException e) {
+            throw new ModelLoadException("cannot load tokenizer from " + dir + ": " + e.getMessage(), e);
+        } catch (ModelLoadException e) {
             throw new ModelLoadException("cannot load tokenizer from " + dir + ": " + e.getMessage(), e);
         }
     }
 
-    /** The shared DJL tokenizer of these {@code tokenizer.json} bytes, built on first use. */
-    private static HuggingFaceTokenizer acquire(String key, byte[] bytes) throws IOException {
+    /** The shared tokenizer of these {@code tokenizer.json} bytes, read on first use. */
+    private static ClipBpe acquire(String key, byte[] bytes) throws IOException {
         synchronized (SHARED) {
             Shared s = SHARED.get(key);
             if (s != null) {
                 s.users++;
-                return s.tokenizer;
+                return s.bpe;
             }
         }
-        HuggingFaceTokenizer built = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(bytes), OPTIONS);
+        ClipBpe parsed = ClipBpe.parse(bytes); // outside the lock: other folders load meanwhile
+        synchronized (SHARED) {
+            Shared s = SHARED.computeIfAbsent(key, k -> new Shared(parsed));
+            s.users++;
+            return s.bpe;
+        }
+    }
+
+    private static void release(String key) {
         synchronized (SHARED) {
             Shared s = SHARED.get(key);
-            if (s == null) {
-                s = new Shared(built);
-                SHARED.put(key, s);
-            } else {
-                built.close(); // another thread built the same one meanwhile
+            if (s != null && --s.users == 0) {
+                SHARED.remove(key);
             }
-            s.users++;
-            return s.tokenizer;
         }
     }
 
@@ -131,18 +135,31 @@ public final class ClipTokenizer implements AutoCloseable {
         return n.isObject() ? n.path("content").asText(dflt) : n.asText();
     }
 
+    /**
+     * The id of a special token as a vocabulary entry (not as text: "!" as text is the word-final "!</w>", 256,
+     * while SDXL pads with the entry "!", 0).
+     */
+    private static long tokenId(ClipBpe bpe, String token) {
+        Integer id = bpe.tokenId(token);
+        if (id == null) {
+            throw new ModelLoadException("tokenizer: special token '" + token + "' is not in the vocabulary");
+        }
+        return id;
+    }
+
     public int maxLength() {
         return maxLength;
     }
 
     /** The padded, truncated ids of one text: always {@link #maxLength()} long. */
     public long[] encode(String text) {
-        Encoding e = tokenizer.encode(text == null ? "" : text, false, false);
-        long[] body = e.getIds();
-        int keep = Math.min(body.length, maxLength - 2);
+        List<Integer> body = bpe.encode(text == null ? "" : text);
+        int keep = Math.min(body.size(), maxLength - 2);
         long[] ids = new long[maxLength];
         ids[0] = bosId;
-        System.arraycopy(body, 0, ids, 1, keep);
+        for (int i = 0; i < keep; i++) {
+            ids[i + 1] = body.get(i);
+        }
         ids[keep + 1] = eosId;
         for (int i = keep + 2; i < maxLength; i++) {
             ids[i] = padId;
@@ -185,7 +202,7 @@ public final class ClipTokenizer implements AutoCloseable {
         return JsonConfig.MAPPER.writeValueAsBytes(root);
     }
 
-    /** Releases this user's share of the DJL tokenizer (closed with its last user). */
+    /** Releases this user's share of the tokenizer. */
     @Override
     public void close() {
         synchronized (SHARED) {
@@ -193,11 +210,7 @@ public final class ClipTokenizer implements AutoCloseable {
                 return;
             }
             closed = true;
-            Shared s = SHARED.get(key);
-            if (s != null && --s.users == 0) {
-                SHARED.remove(key);
-                s.tokenizer.close();
-            }
         }
+        release(key);
     }
 }
