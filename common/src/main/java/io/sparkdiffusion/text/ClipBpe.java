@@ -57,8 +57,8 @@ final class ClipBpe {
     record Added(String content, int id, boolean normalized) {}
 
     private final Map<String, Integer> vocab;
-    /** (left id, right id) as one long -> (rank, merged id) as one long. */
-    private final Map<Long, Long> merges;
+    /** (left id, right id) -> (rank, merged id), each pair of ints as one long. */
+    private final LongLongMap merges;
 
     private final List<Added> added;
     private final Pattern whitespace;
@@ -83,7 +83,7 @@ final class ClipBpe {
         this.ignoreMerges = p.ignoreMerges;
         Integer unk = p.unk == null ? null : p.vocab.get(p.unk);
         this.unkId = unk == null ? -1 : unk;
-        this.merges = new HashMap<>(p.merges.size() * 2);
+        this.merges = new LongLongMap(p.merges.size());
         for (int rank = 0; rank < p.merges.size(); rank++) {
             String[] pair = p.merges.get(rank);
             Integer a = vocab.get(pair[0]);
@@ -265,8 +265,8 @@ final class ClipBpe {
             long best = Long.MAX_VALUE;
             int at = -1;
             for (int i = 0; i + 1 < count; i++) {
-                Long m = merges.get(key(symbols[i], symbols[i + 1]));
-                if (m != null && m < best) { // rank in the high half: the lowest rank, the first position on ties
+                long m = merges.get(key(symbols[i], symbols[i + 1]));
+                if (m >= 0 && m < best) { // rank in the high half: the lowest rank, the first position on ties
                     best = m;
                     at = i;
                 }
