@@ -63,7 +63,7 @@ public final class ResidentPipelines {
                 // the executor's task slots share the resident pipeline and run concurrently: give each run its
                 // share of the cores instead of letting every run spread over all of them
                 int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, handle.taskSlots()));
-                base = new RuntimeOptions(threads, base.interOpThreads(), base.optimization(), "cpu", 0);
+                base = base.withThreads(threads, base.interOpThreads());
             }
             return base.withDevice("cpu", 0);
         }
