@@ -160,6 +160,19 @@ fi
 # never downloads anything.
 export ORT_DISABLE_TELEMETRY=1 DJL_OFFLINE=true RUST_FLAVOR=cpu
 
+# A crashing driver writes hs_err_pid<pid>.log with its whole command line (job arguments included) into its working
+# folder. In client mode it goes to a folder only this user reads; in both modes the command line is removed from it
+# as soon as it is written (HotSpot runs OnError after the report), and the JVM's performance data, which holds the
+# command line too, stays out of /tmp. The same options as bin/spark-diffusion's.
+if [ "$DEPLOY_MODE" = "client" ]; then
+  CRASH_DIR="${SPARK_DIFFUSION_CRASH_DIR:-${HOME:-/tmp}/.spark-diffusion/crash}"
+  (umask 077 && mkdir -p "$CRASH_DIR") && chmod 700 "$CRASH_DIR"
+  CRASH_FILE="$CRASH_DIR/hs_err_pid%p.log"
+else
+  CRASH_FILE="hs_err_pid%p.log"
+fi
+DRIVER_CRASH_OPTS="-XX:ErrorFile=$CRASH_FILE \"-XX:OnError=sed -i.bak -e /^Command.Line:/d -e /^java_command:/d $CRASH_FILE;rm -f $CRASH_FILE.bak\" -XX:+PerfDisableSharedMem"
+
 CMD=("$SPARK_SUBMIT"
   --class io.sparkdiffusion.jobs.GenerateJob
   --name spark-diffusion
@@ -208,8 +221,9 @@ CMD+=(
   --conf spark.kubernetes.driverEnv.RUST_FLAVOR=cpu
   # logging: our log4j2.xml (progress per batch on executors, per interval on the driver). Spark 4's launcher
   # already adds the Java 17 --add-opens options to the driver and executors: nothing to add for them here.
+  # The driver's crash file holds its command line: see DRIVER_CRASH_OPTS. (The job adds the executors' options.)
   --files "$FILES"
-  --conf "spark.driver.extraJavaOptions=-Dlog4j.configurationFile=$LOG4J_DRIVER_PATH"
+  --conf "spark.driver.extraJavaOptions=-Dlog4j.configurationFile=$LOG4J_DRIVER_PATH $DRIVER_CRASH_OPTS"
   --conf "spark.executor.extraJavaOptions=-Dlog4j.configurationFile=$LOG4J_EXECUTOR_PATH"
 )
 

@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.logging.log4j.LogManager;
@@ -87,8 +88,17 @@ public final class BatchGenerator {
     }
 
     /** Generates lazily, one batch at a time, as the returned iterator is consumed. */
-    public <T> Iterator<Outcome<T>> generate(Iterator<Tagged<T>> rows) {
-        return new Run<>(rows);
+    public <T> Generation<T> generate(Iterator<Tagged<T>> rows) {
+        return generate(rows, () -> false);
+    }
+
+    /**
+     * Generates lazily until {@code stop} says so: it is asked before each row is taken and before each engine call,
+     * never during one, so a stop lets the running batch finish and its outcomes be consumed; rows taken into a group
+     * that has not run yet are dropped, and {@link Generation#stoppedEarly()} tells the caller that rows were left.
+     */
+    public <T> Generation<T> generate(Iterator<Tagged<T>> rows, BooleanSupplier stop) {
+        return new Generation<>(rows, stop);
     }
 
     /** Generates every row now, in the outcomes' order (tests, small jobs). */
@@ -98,18 +108,22 @@ public final class BatchGenerator {
         return out;
     }
 
-    private final class Run<T> implements Iterator<Outcome<T>> {
+    /** The outcomes of a stream of rows, generated batch by batch as they are consumed. */
+    public final class Generation<T> implements Iterator<Outcome<T>> {
         private final Iterator<Tagged<T>> input;
+        private final BooleanSupplier stop;
         private final Map<String, List<Tagged<T>>> open = new LinkedHashMap<>();
         private final Deque<Outcome<T>> ready = new ArrayDeque<>();
+        private boolean stoppedEarly;
 
-        Run(Iterator<Tagged<T>> input) {
+        Generation(Iterator<Tagged<T>> input, BooleanSupplier stop) {
             this.input = input;
+            this.stop = stop;
         }
 
         @Override
         public boolean hasNext() {
-            while (ready.isEmpty() && (input.hasNext() || !open.isEmpty())) {
+            while (ready.isEmpty() && !stopped() && (input.hasNext() || !open.isEmpty())) {
                 if (input.hasNext()) {
                     Tagged<T> row = input.next();
                     String key = row.row().batchKey();
@@ -124,6 +138,25 @@ public final class BatchGenerator {
                 }
             }
             return !ready.isEmpty();
+        }
+
+        /** Whether the stop ended the generation with rows not generated (taken into a group or not taken yet). */
+        public boolean stoppedEarly() {
+            return stoppedEarly;
+        }
+
+        private boolean stopped() {
+            if (stoppedEarly) {
+                return true;
+            }
+            if (!stop.getAsBoolean()) {
+                return false;
+            }
+            // rows left: a group that did not run, or input not taken (asking the input could block or throw once
+            // the caller is stopping, so it is not asked)
+            stoppedEarly = true;
+            open.clear();
+            return true;
         }
 
         @Override
@@ -174,7 +207,9 @@ public final class BatchGenerator {
             case IMAGE -> ((ImagePipeline) pipeline).generate(imageRequest(batch, first), new SeededNoise(seeds));
             case VIDEO -> ((VideoPipeline) pipeline).generate(videoRequest(batch, first), new SeededNoise(seeds));
         };
-        long perRow = (System.nanoTime() - t0) / 1_000_000 / batch.size();
+        long millis = (System.nanoTime() - t0) / 1_000_000;
+        long perRow = millis / batch.size();
+        LOG.info("generated a batch of {} rows in {} ms", batch.size(), millis);
         List<Outcome<T>> results = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             Tensor one = Tensors.sliceBatch(out, i, i + 1);

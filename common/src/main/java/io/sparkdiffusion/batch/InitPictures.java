@@ -4,6 +4,7 @@ import io.sparkdiffusion.image.DecodedImage;
 import io.sparkdiffusion.image.ImageDecodeException;
 import io.sparkdiffusion.image.ImageDecoder;
 import io.sparkdiffusion.image.Resize;
+import io.sparkdiffusion.pipeline.RequestRules;
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.util.InvalidRequestException;
 import java.io.Serializable;
@@ -22,24 +23,42 @@ public final class InitPictures implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /**
-     * A row's pictures, ready for {@link GenerationRow}: the image {@code (H, W, 3)} and the mask {@code (H, W)} (or
-     * null) in [0, 1], their size, and what was converted on the way.
+     * A row's pictures, ready for {@link GenerationRow}: the image and the mask (or null) in [0, 1] at the output size,
+     * and what was converted on the way.
      */
-    public record Prepared(Tensor image, Tensor mask, int width, int height, List<String> notes) {}
+    @SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
+    public record Prepared(DecodedImage image, float[] mask, int width, int height, List<String> notes) {
+        /** The picture as the engine takes it, {@code (H, W, 3)}. */
+        public Tensor imageTensor() {
+            return new Tensor(new long[] {height, width, 3}, image.rgb());
+        }
+
+        /** The mask as the engine takes it, {@code (H, W)}; null without one. */
+        public Tensor maskTensor() {
+            return mask == null ? null : new Tensor(new long[] {height, width}, mask);
+        }
+    }
+
+    /** A picture's bytes and how messages name it ({@code image}, or {@code image s3a://bucket/a.png}). */
+    @SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
+    public record Source(byte[] bytes, String label) {}
 
     private final int sizeMultiple;
     private final int maxSide;
+    private final long maxPixels;
     private final ImageDecoder.Limits limits;
 
     /**
      * Pictures for a model whose sizes are multiples of {@code sizeMultiple}.
      *
      * @param maxSide an unsized picture is shrunk to this longest side
+     * @param maxPixels the largest output (width x height) accepted ({@link RequestRules#pixels})
      * @param limits the decoder's limits, checked on the header before any pixel is decoded
      */
-    public InitPictures(int sizeMultiple, int maxSide, ImageDecoder.Limits limits) {
+    public InitPictures(int sizeMultiple, int maxSide, long maxPixels, ImageDecoder.Limits limits) {
         this.sizeMultiple = sizeMultiple;
         this.maxSide = maxSide;
+        this.maxPixels = maxPixels;
         this.limits = limits;
     }
 
@@ -48,21 +67,18 @@ public final class InitPictures implements Serializable {
      *
      * @param width the row's width, or 0 for the picture's own
      * @param height the row's height, or 0 for the picture's own
-     * @param maskBytes the mask's bytes, or null when the row has no mask
+     * @param mask the mask, or null when the row has none
      */
-    public Prepared prepare(byte[] imageBytes, byte[] maskBytes, int width, int height) {
-        List<String> notes = new ArrayList<>();
-        DecodedImage original = decode("image", imageBytes);
-        if (original.alphaDropped()) {
-            notes.add("alpha channel composited over white");
-        }
+    public Prepared prepare(Source image, Source mask, int width, int height) {
+        DecodedImage original = decode("image", image);
+        List<String> notes = new ArrayList<>(original.notes());
         int w = width;
         int h = height;
         if (w == 0 || h == 0) {
             double shrink = Math.min(1.0, (double) maxSide / Math.max(original.width(), original.height()));
             if (shrink < 1) {
-                notes.add("downscaled from " + original.width() + "x" + original.height() + " (max side " + maxSide
-                        + ")");
+                notes.add("downscaled from " + original.width() + "x" + original.height() + " (images.max_side "
+                        + maxSide + ")");
             }
             w = w != 0 ? w : roundDown((int) Math.round(original.width() * shrink));
             h = h != 0 ? h : roundDown((int) Math.round(original.height() * shrink));
@@ -73,13 +89,14 @@ public final class InitPictures implements Serializable {
                                 + " is smaller than the model's size multiple " + sizeMultiple);
             }
         }
-        DecodedImage image = original.resize(w, h);
-        Tensor mask = maskBytes == null ? null : mask(maskBytes, original, w, h, notes);
-        return new Prepared(new Tensor(new long[] {h, w, 3}, image.rgb()), mask, w, h, List.copyOf(notes));
+        RequestRules.pixels(w, h, maxPixels); // a row's width with the picture's height, say
+        DecodedImage resized = original.resize(w, h);
+        float[] maskPixels = mask == null ? null : mask(mask, original, w, h, notes);
+        return new Prepared(resized, maskPixels, w, h, List.copyOf(notes));
     }
 
-    private Tensor mask(byte[] bytes, DecodedImage original, int w, int h, List<String> notes) {
-        DecodedImage m = decode("mask", bytes);
+    private float[] mask(Source source, DecodedImage original, int w, int h, List<String> notes) {
+        DecodedImage m = decode("mask", source);
         float[] lum = m.luminance();
         if (m.width() != original.width() || m.height() != original.height()) {
             notes.add("mask resized from " + m.width() + "x" + m.height() + " to the image's " + original.width() + "x"
@@ -97,21 +114,21 @@ public final class InitPictures implements Serializable {
         if (white == mask.length) {
             notes.add("warning: mask is all white, the whole picture is repainted");
         }
-        return new Tensor(new long[] {h, w}, mask);
+        return mask;
     }
 
     private int roundDown(int pixels) {
         return pixels / sizeMultiple * sizeMultiple;
     }
 
-    private DecodedImage decode(String field, byte[] bytes) {
-        if (bytes == null) {
+    private DecodedImage decode(String field, Source source) {
+        if (source == null || source.bytes() == null) {
             throw new InvalidRequestException(field, field + " is missing");
         }
         try {
-            return ImageDecoder.decode(bytes, limits);
+            return ImageDecoder.decode(source.bytes(), limits);
         } catch (ImageDecodeException e) {
-            throw new InvalidRequestException(field, field + ": " + e.getMessage());
+            throw new InvalidRequestException(field, source.label() + ": " + e.getMessage());
         }
     }
 }

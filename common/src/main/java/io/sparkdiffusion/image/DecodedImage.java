@@ -1,15 +1,20 @@
 package io.sparkdiffusion.image;
 
 import io.sparkdiffusion.tensor.Tensor;
+import java.util.List;
 
 /**
  * A decoded RGB picture as floats in [0, 1], {@code (H, W, 3)} in row-major order, as diffusers' image processor
  * sees a PIL image ({@code np.array(img) / 255}).
  *
- * @param alphaDropped the source had an alpha channel, composited over white
+ * @param notes what was done to the source's pixels to get here, for the job's metadata ({@code grayscale converted to
+ *     RGB}, {@code EXIF orientation 6: rotated 90° clockwise}, {@code alpha channel composited over white}, ...)
  */
 @SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
-public record DecodedImage(float[] rgb, int width, int height, boolean alphaDropped) {
+public record DecodedImage(float[] rgb, int width, int height, List<String> notes) {
+    public DecodedImage(float[] rgb, int width, int height) {
+        this(rgb, width, height, List.of());
+    }
 
     /** As a batch of one, {@code (1, H, W, 3)}. */
     public Tensor toTensor() {
@@ -37,7 +42,6 @@ public record DecodedImage(float[] rgb, int width, int height, boolean alphaDrop
         if (newWidth == width && newHeight == height) {
             return this;
         }
-        return new DecodedImage(
-                Resize.lanczos(rgb, width, height, 3, newWidth, newHeight), newWidth, newHeight, alphaDropped);
+        return new DecodedImage(Resize.lanczos(rgb, width, height, 3, newWidth, newHeight), newWidth, newHeight, notes);
     }
 }

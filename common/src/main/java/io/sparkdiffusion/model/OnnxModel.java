@@ -37,10 +37,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code timestep} float or int64, as a scalar, {@code [1]} or {@code [B]}; float16 weights). Callers therefore pass
  * every value as a float {@link Tensor} in its natural shape, and {@link #run} reads each input's declared type and
  * rank from the session and converts: element type cast (float16 included), a rank-0 input gets the first value, a
- * fixed-size-1 input gets the first row. Outputs come back as float tensors. Only inputs the session declares are
- * fed, so one pipeline drives exports with and without optional inputs; a declared input nobody supplied is an error
- * that names the component and input. A call that runs the session many times (a denoising loop) keeps its inputs,
- * and the buffers ONNX Runtime writes its outputs into, in a {@link Runs}.
+ * fixed-size-1 input gets the first row. Outputs come back as float tensors (booleans as 0 and 1). Only inputs the
+ * session declares are fed, so one pipeline drives exports with and without optional inputs; a declared input nobody
+ * supplied is an error that names the component and input. A call that runs the session many times (a denoising
+ * loop) keeps its inputs, and the buffers ONNX Runtime writes its outputs into, in a {@link Runs}.
  */
 public final class OnnxModel implements AutoCloseable {
     private final String name;
@@ -466,6 +466,12 @@ public final class OnnxModel implements AutoCloseable {
                 DoubleBuffer db = b.asDoubleBuffer();
                 for (int i = 0; i < n; i++) {
                     out[i] = (float) db.get(i);
+                }
+            }
+            case BOOL -> {
+                // flags (e.g. a safety checker's has_nsfw_concepts): true is 1
+                for (int i = 0; i < n; i++) {
+                    out[i] = b.get(i) != 0 ? 1f : 0f;
                 }
             }
             default ->

@@ -52,6 +52,20 @@ public final class RequestRules {
         return value;
     }
 
+    /**
+     * An output of at most {@code maxPixels} pixels, refused before anything is allocated for it: the engine's memory
+     * grows with the pixels, and sizes beyond int range would overflow.
+     */
+    public static void pixels(int width, int height, long maxPixels) {
+        long pixels = (long) width * height;
+        if (pixels > maxPixels) {
+            throw new InvalidRequestException(
+                    "width",
+                    "width x height = " + width + "x" + height + " = " + pixels + " pixels is over the limit of "
+                            + maxPixels + " (limits.max_pixels)");
+        }
+    }
+
     /** The Kandinsky 2.2 prior's {@code num_inference_steps}: at least 2 (its UnCLIP schedule needs two). */
     public static int priorSteps(int value) {
         if (value < 2) {

@@ -1,6 +1,7 @@
 package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.image.AntialiasResize;
+import io.sparkdiffusion.image.ImageProcessor;
 import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.ModelInfo;
 import io.sparkdiffusion.model.OnnxModel;
@@ -39,10 +40,6 @@ import java.util.Map;
 final class StableVideoDiffusionPipeline extends DiffusionPipeline implements VideoPipeline {
     /** diffusers' call default; the frame default is the UNet config's {@code num_frames} (14, or 25 for -xt). */
     public static final int DEFAULT_STEPS = 25;
-    /** OpenAI CLIP normalisation, when the export has no feature_extractor/preprocessor_config.json. */
-    private static final double[] CLIP_MEAN = {0.48145466, 0.4578275, 0.40821073};
-
-    private static final double[] CLIP_STD = {0.26862954, 0.26130258, 0.27577711};
 
     private final OnnxModel imageEncoder;
     private final OnnxModel vaeEncoder;
@@ -80,9 +77,10 @@ final class StableVideoDiffusionPipeline extends DiffusionPipeline implements Vi
         int[] size = encoderSize(model, imageEncoder);
         this.encoderHeight = size[0];
         this.encoderWidth = size[1];
-        JsonConfig fe = featureExtractor(model);
-        this.clipMean = floats(fe.getDoubleArray("image_mean"), CLIP_MEAN);
-        this.clipStd = floats(fe.getDoubleArray("image_std"), CLIP_STD);
+        // the feature extractor's normalisation; OpenAI CLIP's when the export has no preprocessor_config.json
+        ImageProcessor fe = ImageProcessor.of(featureExtractor(model));
+        this.clipMean = fe.mean();
+        this.clipStd = fe.std();
     }
 
     /** The encoder output holding the posterior's parameters (mean and log-variance on the channel axis). */
@@ -113,11 +111,6 @@ final class StableVideoDiffusionPipeline extends DiffusionPipeline implements Vi
     private static JsonConfig featureExtractor(ModelFolder model) {
         Path f = model.componentDir("feature_extractor").resolve("preprocessor_config.json");
         return Files.isRegularFile(f) ? JsonConfig.read(f) : JsonConfig.empty(f.toString());
-    }
-
-    private static float[] floats(double[] values, double[] dflt) {
-        double[] v = values != null && values.length == 3 ? values : dflt;
-        return new float[] {(float) v[0], (float) v[1], (float) v[2]};
     }
 
     @Override
@@ -216,14 +209,8 @@ final class StableVideoDiffusionPipeline extends DiffusionPipeline implements Vi
             }
             x = resized;
         }
-        float[] d = x.data();
-        float[] out = new float[d.length];
-        int plane = (int) (x.dim(2) * x.dim(3));
-        for (int i = 0; i < d.length; i++) {
-            int c = (i / plane) % 3;
-            out[i] = (d[i] - clipMean[c]) / clipStd[c];
-        }
-        Tensor pixels = new Tensor(x.shape(), out);
+        Tensor pixels = x.copy();
+        ImageProcessor.normalize(pixels, clipMean, clipStd);
         Tensor embeds = imageEncoder.run1(Map.of(imageEncoder.inputOr("pixel_values"), pixels), embedsOutput);
         return embeds.reshape(embeds.dim(0), 1, embeds.rowSize());
     }

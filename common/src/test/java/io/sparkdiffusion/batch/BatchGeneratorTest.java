@@ -141,6 +141,30 @@ class BatchGeneratorTest {
         assertEquals(List.of(2), fake.batchSizes, "no row retried after an engine failure");
     }
 
+    @Test
+    void aStopLetsTheRunningBatchFinishAndStartsNoOther() {
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        // the stop arrives while the first batch runs in the engine
+        FakePipeline fake = new FakePipeline(seeds -> stop.set(true));
+        List<BatchGenerator.Tagged<Long>> rows = new ArrayList<>();
+        for (long seed = 0; seed < 7; seed++) {
+            rows.add(new BatchGenerator.Tagged<>(
+                    seed, GenerationRow.builder(seed).prompt("p").build()));
+        }
+        BatchGenerator.Generation<Long> generation =
+                new BatchGenerator(fake, options(3)).generate(rows.iterator(), stop::get);
+        List<Long> delivered = new ArrayList<>();
+        generation.forEachRemaining(o -> delivered.add(generated(o).tag()));
+        assertEquals(List.of(0L, 1L, 2L), delivered, "the running batch's rows, all of them");
+        assertEquals(List.of(3), fake.batchSizes, "no batch after the stop");
+        assertTrue(generation.stoppedEarly(), "rows were left");
+
+        BatchGenerator.Generation<Long> unstopped =
+                new BatchGenerator(new FakePipeline(seeds -> {}), options(3)).generate(rows.iterator(), () -> false);
+        unstopped.forEachRemaining(o -> {});
+        assertEquals(false, unstopped.stoppedEarly());
+    }
+
     private static <T> Outcome.Failed<T> failed(Outcome<T> o) {
         if (o instanceof Outcome.Failed<T> f) {
             return f;

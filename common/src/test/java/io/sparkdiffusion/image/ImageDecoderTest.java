@@ -1,7 +1,6 @@
 package io.sparkdiffusion.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,7 +31,7 @@ class ImageDecoderTest {
         DecodedImage jpg = ImageDecoder.decode(read("astronaut_512.jpg"), ImageDecoder.Limits.DEFAULT);
         assertEquals(512, jpg.width());
         assertEquals(512 * 512 * 3, jpg.rgb().length);
-        assertFalse(jpg.alphaDropped());
+        assertTrue(jpg.notes().isEmpty(), jpg.notes().toString());
         DecodedImage mask = ImageDecoder.decode(read("astronaut_mask_512.png"), ImageDecoder.Limits.DEFAULT);
         float[] l = mask.luminance();
         int white = 0;
@@ -52,7 +51,9 @@ class ImageDecoderTest {
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         ImageIO.write(img, "png", png);
         DecodedImage d = ImageDecoder.decode(png.toByteArray(), ImageDecoder.Limits.DEFAULT);
-        assertTrue(d.alphaDropped());
+        assertTrue(
+                d.notes().contains("alpha channel composited over white"),
+                d.notes().toString());
         assertEquals(1f, d.rgb()[0]);
         assertEquals(1f, d.rgb()[3]);
         assertEquals(Math.round((0x80 * 0 + 255 * (255 - 0x80)) / 255f) / 255f, d.rgb()[4], 1e-6);
@@ -91,7 +92,7 @@ class ImageDecoderTest {
     void lanczosResizeKeepsFlatColoursAndRange() {
         float[] flat = new float[10 * 6 * 3];
         Arrays.fill(flat, 0.25f);
-        DecodedImage d = new DecodedImage(flat, 10, 6, false).resize(4, 9);
+        DecodedImage d = new DecodedImage(flat, 10, 6).resize(4, 9);
         assertEquals(4 * 9 * 3, d.rgb().length);
         for (float v : d.rgb()) {
             assertEquals(0.25f, v, 1e-6);

@@ -5,8 +5,10 @@ import io.sparkdiffusion.noise.SeededNoise;
 import io.sparkdiffusion.pipeline.ImagePipeline;
 import io.sparkdiffusion.pipeline.ImageRequest;
 import io.sparkdiffusion.pipeline.Pipelines;
+import io.sparkdiffusion.pipeline.RequestRules;
 import io.sparkdiffusion.scheduler.Schedulers;
 import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.util.InvalidRequestException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +16,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,6 +32,10 @@ import picocli.CommandLine.Option;
             "Example: generate --prompt \"a handwritten digit seven\" --seeds 1,2,3 --steps 20 --guidance 3 --out out/"
         })
 final class GenerateCommand implements Callable<Integer> {
+    /** The option that sets each request field, for messages. */
+    private static final Map<String, String> OPTION_OF = Map.of(
+            "num_inference_steps", "--steps", "guidance_scale", "--guidance", "width", "--width", "height", "--height");
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -156,17 +163,22 @@ final class GenerateCommand implements Callable<Integer> {
 
     private void validate() {
         CommandLine cl = spec.commandLine();
-        if (steps <= 0) {
-            throw new CommandLine.ParameterException(cl, "--steps must be positive, got " + steps);
-        }
-        if (!Double.isFinite(guidance)) {
-            throw new CommandLine.ParameterException(cl, "--guidance must be a finite number, got " + guidance);
+        // the engine's own rules (RequestRules), so the CLI refuses exactly what a request would
+        try {
+            RequestRules.positive("num_inference_steps", steps);
+            RequestRules.finite("guidance_scale", guidance);
+            if (width != null) {
+                RequestRules.positive("width", width);
+            }
+            if (height != null) {
+                RequestRules.positive("height", height);
+            }
+        } catch (InvalidRequestException e) {
+            throw new CommandLine.ParameterException(
+                    cl, OPTION_OF.getOrDefault(e.field(), e.field()) + ": " + e.getMessage());
         }
         if (batchSize <= 0) {
             throw new CommandLine.ParameterException(cl, "--batch-size must be positive, got " + batchSize);
-        }
-        if ((width != null && width <= 0) || (height != null && height <= 0)) {
-            throw new CommandLine.ParameterException(cl, "--width and --height must be positive");
         }
         if (scheduler != null && !Schedulers.isKnown(scheduler)) {
             throw new CommandLine.ParameterException(

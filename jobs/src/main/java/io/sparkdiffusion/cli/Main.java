@@ -1,6 +1,8 @@
 package io.sparkdiffusion.cli;
 
+import io.sparkdiffusion.jobs.Redaction;
 import java.io.PrintWriter;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -47,15 +49,27 @@ public final class Main implements Runnable {
     }
 
     static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Main());
+        return withOneLineErrors(new CommandLine(new Main()));
+    }
+
+    /**
+     * Usage errors print one line naming the argument (exit 2), failures one line (exit 1); credentials given on the
+     * command line ({@code --set hadoop.fs.s3a.secret.key=...}) are masked in both. The CLI and the spark-submit main
+     * class ({@link io.sparkdiffusion.jobs.GenerateJob}) share this.
+     */
+    public static CommandLine withOneLineErrors(CommandLine cl) {
         cl.setParameterExceptionHandler((ex, args) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println("error: " + ex.getMessage() + " (see '"
-                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
+            err.println(Redaction.mask(
+                    "error: " + ex.getMessage() + " (see '"
+                            + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')",
+                    Redaction.secretsIn(List.of(args))));
             return CommandLine.ExitCode.USAGE;
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            commandLine.getErr().println("error: " + oneLine(ex));
+            commandLine
+                    .getErr()
+                    .println(Redaction.mask("error: " + oneLine(ex), Redaction.secretsIn(parseResult.originalArgs())));
             return CommandLine.ExitCode.SOFTWARE;
         });
         return cl;

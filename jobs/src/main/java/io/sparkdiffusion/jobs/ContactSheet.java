@@ -12,7 +12,7 @@ final class ContactSheet {
     /** One picture of the sheet. */
     record Entry(
             String id,
-            String imageFile,
+            String imageSrc,
             String inputThumb,
             String maskThumb,
             String notes,
@@ -62,7 +62,7 @@ final class ContactSheet {
         }
         h.append("<div class=\"grid\">\n");
         for (Entry e : entries) {
-            String src = "images/" + e.imageFile();
+            String src = e.imageSrc();
             String link = e.video() != null ? e.video() : src;
             h.append("<div class=\"card\">");
             if (e.inputThumb() != null) {

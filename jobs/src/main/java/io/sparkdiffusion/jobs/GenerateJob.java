@@ -12,25 +12,21 @@ import static org.apache.spark.sql.functions.when;
 import io.sparkdiffusion.model.ModelInfo;
 import io.sparkdiffusion.model.PipelineFamily;
 import io.sparkdiffusion.model.Task;
+import io.sparkdiffusion.util.Errors;
 import io.sparkdiffusion.util.JsonConfig;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -39,7 +35,6 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.functions;
@@ -47,7 +42,6 @@ import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.storage.StorageLevel;
-import org.apache.spark.util.LongAccumulator;
 
 /**
  * The generation job: a table of prompts in, {@code images/}, {@code metadata/}, {@code errors/} and
@@ -77,24 +71,64 @@ public final class GenerateJob {
             "noise_aug_strength");
     /** Columns that may hold the picture's bytes instead of a path. */
     static final List<String> PICTURE_FIELDS = List.of("image", "mask");
-    /** What the job owns in its output folder; --overwrite removes only these. */
-    static final Set<String> OWNED =
-            Set.of("images", "videos", "thumbs", "metadata", "errors", "index.html", "_job.json");
+    /**
+     * What the job writes in its output folder, with the files each folder may hold (null: a file). Spark's tables
+     * hold part files, {@code _SUCCESS}, checksums and {@code _temporary/}; pictures and videos are written through
+     * {@code ._tmp_} files (archive mode and PNG frames use subfolders).
+     */
+    static final Map<String, Pattern> OWNED = owned();
+
+    private static Map<String, Pattern> owned() {
+        Pattern table = Pattern.compile("_temporary/.*|\\.?_SUCCESS(\\.crc)?|\\.?part-[^/]+");
+        Pattern pictures = Pattern.compile("([^/]+/)*(\\._tmp_[^/]+|[^/]+\\.png)");
+        Map<String, Pattern> m = new LinkedHashMap<>();
+        m.put("images", pictures);
+        m.put("thumbs", pictures);
+        m.put("videos", Pattern.compile("([^/]+/)*(\\._tmp_[^/]+|[^/]+\\.(png|mp4|gif))"));
+        m.put("metadata", table);
+        m.put("errors", table);
+        m.put(ParquetDataset.FOLDER, table);
+        m.put(RecordFragments.FOLDER, Pattern.compile("\\._tmp_[^/]+|[^/]+\\.tar"));
+        m.put(WebDatasetShards.FOLDER, Pattern.compile("\\._tmp_[^/]+|shard-\\d{6}\\.tar|index\\.json"));
+        m.put("index.html", null);
+        m.put(RunManifest.FILE, null);
+        return Collections.unmodifiableMap(m);
+    }
 
     private GenerateJob() {}
 
-    /** spark-submit entry point: the same options as {@code bin/spark-diffusion job}. */
+    /** spark-submit entry point: the same options, messages and exit codes as {@code bin/spark-diffusion job}. */
     public static void main(String[] args) {
-        System.exit(new picocli.CommandLine(new JobCommand()).execute(args));
+        System.exit(io.sparkdiffusion.cli.Main.withOneLineErrors(new picocli.CommandLine(new JobCommand()))
+                .execute(args));
     }
 
-    public static JobSummary run(SparkSession spark, JobConfig config) {
+    /**
+     * Runs the job. SIGTERM and SIGINT are handled while it runs ({@link GracefulStop}): generation stops after the
+     * running batches, what they finished is published, and the summary says what stopped it.
+     */
+    public static JobSummary run(SparkSession spark, JobConfig given) {
+        String runId = RunManifest.newRunId();
+        String group = "spark-diffusion-generate-" + runId;
+        GracefulStop.reset();
+        GracefulStop.Handlers signals =
+                GracefulStop.installSignalHandlers(() -> spark.sparkContext().cancelJobGroup(group));
+        try {
+            return run(spark, given, runId, group);
+        } finally {
+            signals.close();
+        }
+    }
+
+    private static JobSummary run(SparkSession spark, JobConfig given, String runId, String generationGroup) {
         long started = System.nanoTime();
-        String runId = Instant.now().toString().replaceAll("[:.]", "-") + "-"
-                + UUID.randomUUID().toString().substring(0, 8);
-        LOG.info("spark-diffusion job {} with settings:\n{}", runId, config.describe());
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        config.hadoopSettings().forEach(hadoop::set);
+        given.hadoopSettings().forEach(hadoop::set);
+        JobConfig config = JobPreflight.prepare(given, hadoop);
+        LOG.info("spark-diffusion job {} with settings:\n{}", runId, config.describe());
+        if (spark.sparkContext().uiWebUrl().isDefined()) {
+            LOG.info("Spark UI: {}", spark.sparkContext().uiWebUrl().get());
+        }
         HadoopConf conf = new HadoopConf(new Configuration(hadoop));
         OutputStore store = new OutputStore(conf, config.output());
         prepareOutput(store, config);
@@ -124,122 +158,245 @@ public final class GenerateJob {
                 size[1],
                 size[0],
                 info.sizeMultiple());
-        writeManifest(store, runId, config, modelName, fingerprint, null);
-
-        // plan: validate and expand every input row (no model involved)
-        Dataset<Row> input =
-                config.archiveImages() != null ? ArchiveInput.list(spark, config) : readInput(spark, config);
-        long inputRows = input.count();
-        RowRules rules = new RowRules(config.rowDefaults(), modelRules);
-        Dataset<PlannedRow> planned = rejectCollidingIds(
-                        normalise(input).flatMap(planner(rules), Encoders.bean(PlannedRow.class)),
-                        input.rdd().getNumPartitions())
-                .persist(StorageLevel.MEMORY_AND_DISK());
-        Dataset<PlannedRow> accepted = planned.filter(col("accepted"));
-        Dataset<PlannedRow> rejected = planned.filter(col("accepted").equalTo(false));
-        long plannedImages = accepted.count();
-        long rejectedRows = rejected.count();
-
-        Dataset<PlannedRow> todo = config.resume() ? withoutFinished(spark, store, accepted) : accepted;
-        long toGenerate = todo.count();
-        long skipped = plannedImages - toGenerate;
-        LOG.info(
-                "{} input rows: {} images planned, {} rejected, {} already done (resume), {} to generate",
-                inputRows,
-                plannedImages,
-                rejectedRows,
-                skipped,
-                toGenerate);
-
-        LongAccumulator written = spark.sparkContext().longAccumulator("spark-diffusion images written");
-        LongAccumulator failed = spark.sparkContext().longAccumulator("spark-diffusion images failed");
-        ModelHandle handle = new ModelHandle(
-                config.model(),
-                modelName,
-                fingerprint,
-                config.localModelDir(),
-                conf,
-                config.runtimeOptions(),
-                config.provider(),
-                config.fallbackToCpu(),
-                GenerationStage.taskSlotsPerExecutor(spark),
-                task(config));
-        InitImages initImages = new InitImages(
-                config.mode(), modelRules.sizeMultiple(), config.maxImageSide(), config.imageLimits(), conf);
-        Dataset<PlannedRow> work = config.partitions() > 0 ? todo.repartition(config.partitions()) : todo;
-        Dataset<GeneratedRow> generated = work.mapPartitions(
-                        new PartitionGenerator(
-                                handle,
-                                store,
-                                initImages,
-                                config.batchSize(),
-                                config.keepUnmasked(),
-                                runId,
-                                config.videoFormat(),
-                                config.decodeChunkSize(),
-                                written,
-                                failed),
-                        Encoders.bean(GeneratedRow.class))
-                .persist(StorageLevel.MEMORY_AND_DISK());
-
-        long genStart = System.nanoTime();
-        ScheduledExecutorService progress =
-                startProgressLog(written, failed, toGenerate, genStart, config.progressIntervalSeconds());
+        JobPreflight.checkModelOnExecutors(spark, config.model());
+        writeManifest(store, runId, config, modelName, fingerprint, "running", null, null);
         try {
-            // generation runs inside this write, once; the persisted outcome feeds the errors table below
-            metadataColumns(generated.filter(col("written")))
-                    .write()
-                    .mode(SaveMode.Append)
-                    .parquet(store.path("metadata").toString());
-        } finally {
-            progress.shutdownNow();
-        }
-        double genSeconds = (System.nanoTime() - genStart) / 1e9;
-        long writtenCount = generated.filter(col("written")).count();
-        long failedCount = generated.filter(col("written").equalTo(false)).count();
-        errorColumns(rejected, generated.filter(col("written").equalTo(false)))
-                .coalesce(1)
-                .write()
-                .mode(SaveMode.Overwrite)
-                .parquet(store.path("errors").toString());
 
-        double wall = (System.nanoTime() - started) / 1e9;
-        double rate = genSeconds > 0 ? writtenCount / genSeconds : 0;
-        double errorFraction = inputRows == 0 ? 0 : (rejectedRows + failedCount) / (double) inputRows;
-        boolean exceeded = errorFraction > config.maxErrorFraction();
-        JobSummary summary = new JobSummary(
-                runId,
-                Redaction.uri(config.output()),
-                inputRows,
-                plannedImages,
-                writtenCount,
-                skipped,
-                rejectedRows,
-                failedCount,
-                wall,
-                rate,
-                exceeded);
-        writeContactSheet(spark, store, config, summary, modelName, fingerprint);
-        writeManifest(store, runId, config, modelName, fingerprint, summary);
-        planned.unpersist();
-        generated.unpersist();
-        LOG.info(
-                "summary: {} written, {} skipped, {} rejected, {} failed, {} images/s, wall time {} s; contact sheet {}",
-                writtenCount,
-                skipped,
-                rejectedRows,
-                failedCount,
-                String.format(Locale.ROOT, "%.2f", rate),
-                String.format(Locale.ROOT, "%.1f", wall),
-                Redaction.uri(store.path("index.html").toString()));
-        if (exceeded) {
-            LOG.error(
-                    "error fraction {} exceeds max_error_fraction {}: see {}",
-                    String.format(Locale.ROOT, "%.3f", errorFraction),
-                    config.maxErrorFraction(),
-                    Redaction.uri(store.path("errors").toString()));
+            // plan: validate and expand every input row (no model involved)
+            Dataset<Row> input =
+                    config.archiveImages() != null ? ArchiveInput.list(spark, config) : readInput(spark, config);
+            long inputRows = input.count();
+            RowRules rules = new RowRules(config.rowDefaults(), modelRules);
+            Dataset<PlannedRow> planned = rejectCollidingIds(
+                            normalise(input).flatMap(planner(rules), Encoders.bean(PlannedRow.class)),
+                            input.rdd().getNumPartitions())
+                    .persist(StorageLevel.MEMORY_AND_DISK());
+            Dataset<PlannedRow> accepted = planned.filter(col("accepted"));
+            Dataset<PlannedRow> rejected = planned.filter(col("accepted").equalTo(false));
+            long plannedImages = accepted.count();
+            long rejectedRows = rejected.count();
+
+            Dataset<PlannedRow> todo = config.resume() ? withoutFinished(spark, store, config, accepted) : accepted;
+            long toGenerate = todo.count();
+            long skipped = plannedImages - toGenerate;
+            LOG.info(
+                    "{} input rows: {} images planned, {} rejected, {} already done (resume), {} to generate",
+                    inputRows,
+                    plannedImages,
+                    rejectedRows,
+                    skipped,
+                    toGenerate);
+
+            ModelHandle handle = new ModelHandle(
+                    config.model(),
+                    modelName,
+                    fingerprint,
+                    config.localModelDir(),
+                    conf,
+                    config.runtimeOptions(),
+                    config.provider(),
+                    config.fallbackToCpu(),
+                    task(config));
+            InitImages initImages = new InitImages(
+                    config.mode(),
+                    modelRules.sizeMultiple(),
+                    config.maxImageSide(),
+                    config.imageLimits(),
+                    config.maxPixels(),
+                    pictureSources(config, conf));
+            int slots = clusterTaskSlots(spark);
+            int partitions = config.partitions() > 0
+                    ? config.partitions()
+                    : spreadPartitions(toGenerate, config.batchSize(), slots);
+
+            long genStart = System.nanoTime();
+            boolean cutShort = toGenerate > 0 && GracefulStop.requested();
+            if (toGenerate > 0 && !cutShort) {
+                LOG.info("generating {} images in {} partitions ({} task slots)", toGenerate, partitions, slots);
+                JobProgress progress = JobProgress.start(spark, toGenerate, config.progressIntervalSeconds());
+                // the group a stop cancels: generation only, never the publication that follows
+                spark.sparkContext()
+                        .setJobGroup(generationGroup, "spark-diffusion: generating " + toGenerate + " images", false);
+                try {
+                    // one action whose tasks commit their rows as they finish them (RecordFragments): what later steps
+                    // read comes from storage, so a lost executor costs only the tasks it was running
+                    todo.repartition(partitions)
+                            .mapPartitions(
+                                    new PartitionGenerator(
+                                            handle,
+                                            store,
+                                            initImages,
+                                            config.batchSize(),
+                                            config.keepUnmasked(),
+                                            runId,
+                                            config.videoFormat(),
+                                            config.decodeChunkSize(),
+                                            config.outputFormat(),
+                                            config.commitPolicy(),
+                                            progress.written(),
+                                            progress.failed()),
+                                    Encoders.bean(GeneratedRow.class))
+                            .count();
+                } catch (Exception e) { // Spark's SparkException is checked but undeclared
+                    if (!GracefulStop.requested()) {
+                        throw e;
+                    }
+                    cutShort = true;
+                    awaitRunningTasks(spark);
+                } finally {
+                    spark.sparkContext().clearJobGroup();
+                    progress.close();
+                }
+            }
+            double genSeconds = (System.nanoTime() - genStart) / 1e9;
+            boolean nothingChanged = toGenerate == 0
+                    && RecordFragments.list(store).isEmpty()
+                    && rejectedRows == 0
+                    && Tables.exists(store, RunPublisher.METADATA);
+            RunPublisher.Published published = nothingChanged
+                    ? new RunPublisher.Published(0, 0, 0, List.of())
+                    : RunPublisher.publish(spark, store, config, runId, rejected);
+            long writtenCount = published.writtenThisRun();
+            long failedCount = published.failed();
+
+            double wall = (System.nanoTime() - started) / 1e9;
+            double rate = genSeconds > 0 && writtenCount > 0 ? writtenCount / genSeconds : 0;
+            double errorFraction = inputRows == 0 ? 0 : (rejectedRows + failedCount) / (double) inputRows;
+            boolean exceeded = errorFraction > config.maxErrorFraction();
+            JobSummary summary = new JobSummary(
+                    runId,
+                    Redaction.uri(config.output()),
+                    inputRows,
+                    plannedImages,
+                    writtenCount,
+                    skipped,
+                    rejectedRows,
+                    failedCount,
+                    wall,
+                    rate,
+                    exceeded,
+                    partitions,
+                    cutShort ? GracefulStop.reason() : null);
+            if (!nothingChanged || !store.existsQuietly("index.html")) {
+                RunPublisher.writeContactSheet(
+                        spark,
+                        store,
+                        config,
+                        sheetSummary(config, summary, modelName, fingerprint),
+                        "spark-diffusion: " + modelName,
+                        published.previews());
+            }
+            writeManifest(
+                    store, runId, config, modelName, fingerprint, cutShort ? "stopped" : "finished", summary, null);
+            if (cutShort) {
+                LOG.warn(
+                        "stopped by SIG{}: {} images written and published this run, {} not generated;"
+                                + " run again with --resume to generate them",
+                        GracefulStop.reason(),
+                        writtenCount,
+                        Math.max(0, toGenerate - writtenCount - failedCount));
+            }
+            planned.unpersist();
+            LOG.info(
+                    "summary: {} written, {} skipped, {} rejected, {} failed, {} images/s, wall time {} s; contact sheet {}",
+                    writtenCount,
+                    skipped,
+                    rejectedRows,
+                    failedCount,
+                    String.format(Locale.ROOT, "%.2f", rate),
+                    String.format(Locale.ROOT, "%.1f", wall),
+                    Redaction.uri(store.path("index.html").toString()));
+            if (exceeded) {
+                LOG.error(
+                        "error fraction {} exceeds max_error_fraction {}: see {}",
+                        String.format(Locale.ROOT, "%.3f", errorFraction),
+                        config.maxErrorFraction(),
+                        Redaction.uri(store.path("errors").toString()));
+            }
+            return summary;
+        } catch (Throwable e) { // Spark also throws checked exceptions it does not declare; rethrown as they are
+            markFailed(store, runId, config, modelName, fingerprint, e);
+            throw e;
         }
-        return summary;
+    }
+
+    /**
+     * After a stop cancelled the generation: waits until no task of the application runs any more (their running
+     * batch finishes and its rows are committed), so that publication reads every committed row and no session is
+     * closed under a task. Cancelled tasks count as running until they really end.
+     */
+    static void awaitRunningTasks(SparkSession spark) {
+        var tracker = spark.sparkContext().statusTracker();
+        long end = System.nanoTime() + ResidentPipelines.CLOSE_WAIT.toNanos();
+        long nextLog = 0;
+        while (System.nanoTime() < end) {
+            int running = Arrays.stream(tracker.getExecutorInfos())
+                    .mapToInt(e -> e.numRunningTasks())
+                    .sum();
+            if (running == 0) {
+                break;
+            }
+            if (System.nanoTime() >= nextLog) {
+                LOG.info("waiting for {} running task(s) to finish their batch and commit it", running);
+                nextLog = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        // local mode: the tasks run in this JVM; their commits come before they stop counting
+        ResidentPipelines.awaitNoTasks(ResidentPipelines.CLOSE_WAIT);
+    }
+
+    /** {@code _job.json} ends as failed, with the reason (redacted), when the run fails after it started. */
+    private static void markFailed(
+            OutputStore store, String runId, JobConfig config, String modelName, String fingerprint, Throwable e) {
+        try {
+            writeManifest(
+                    store,
+                    runId,
+                    config,
+                    modelName,
+                    fingerprint,
+                    "failed",
+                    null,
+                    Redaction.uri(Errors.oneLine(e, 500)));
+        } catch (RuntimeException cannotWrite) {
+            e.addSuppressed(cannotWrite);
+        }
+    }
+
+    /**
+     * The accepted rows not done yet: done is what an earlier run published (the metadata table, and the dataset of
+     * the output format) or committed without publishing (record fragments of a crashed run). Nothing is listed but
+     * the fragments, so "nothing to do" costs a plan and a read of the ids.
+     */
+    static Dataset<PlannedRow> withoutFinished(
+            SparkSession spark, OutputStore store, JobConfig config, Dataset<PlannedRow> accepted) {
+        Dataset<Row> done = RunPublisher.doneIds(spark, store, config);
+        return accepted.join(done, accepted.col("id").equalTo(done.col(Tables.PUBLISHED)), "left_anti")
+                .as(Encoders.bean(PlannedRow.class));
+    }
+
+    /** The contact sheet's summary table. */
+    private static Map<String, String> sheetSummary(
+            JobConfig config, JobSummary summary, String modelName, String fingerprint) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("run", summary.runId());
+        s.put("model", modelName + " (fingerprint " + fingerprint.substring(0, 16) + ")");
+        s.put("input", Redaction.uri(config.input()));
+        s.put("output format", config.outputFormat().id());
+        s.put("input rows", Long.toString(summary.inputRows()));
+        s.put("images written", Long.toString(summary.written()));
+        s.put("skipped (resume)", Long.toString(summary.skipped()));
+        s.put("rejected rows", summary.rejected() + (summary.rejected() > 0 ? " (see errors/)" : ""));
+        s.put("failed images", Long.toString(summary.failed()));
+        s.put("images/s", String.format(Locale.ROOT, "%.2f", summary.imagesPerSecond()));
+        s.put("wall time", String.format(Locale.ROOT, "%.1f s", summary.wallSeconds()));
+        return s;
     }
 
     static Task task(JobConfig config) {
@@ -251,34 +408,96 @@ public final class GenerateJob {
         };
     }
 
-    /** Refuses an output folder holding other data unless --resume or --overwrite; --overwrite removes only our own. */
+    /**
+     * Tasks the cluster runs at once: the cores of its executors (Spark's default parallelism: the registered
+     * executors' cores, or N of local[N]) divided by {@code spark.task.cpus}, and no more than its GPUs allow when
+     * tasks take GPUs ({@code spark.task.resource.gpu.amount}).
+     */
+    static int clusterTaskSlots(SparkSession spark) {
+        var sc = spark.sparkContext();
+        var conf = sc.getConf();
+        int byCores = Math.max(1, sc.defaultParallelism() / Math.max(1, conf.getInt("spark.task.cpus", 1)));
+        double taskGpu = conf.getDouble("spark.task.resource.gpu.amount", 0);
+        if (taskGpu <= 0 || sc.isLocal()) {
+            return byCores;
+        }
+        int executors = Math.max(1, sc.statusTracker().getExecutorInfos().length - 1); // less the driver
+        int perExecutor = (int) Math.floor(conf.getDouble("spark.executor.resource.gpu.amount", 1) / taskGpu + 1e-9);
+        return Math.max(1, Math.min(byCores, executors * perExecutor));
+    }
+
+    /**
+     * {@code partitions: 0}: three partitions per task slot, so that a slot that finishes early takes more work,
+     * but none smaller than one engine batch. A single input file no longer means a single busy GPU.
+     */
+    static int spreadPartitions(long images, int batchSize, int taskSlots) {
+        long batches = (images + batchSize - 1) / batchSize;
+        return (int) Math.max(1, Math.min(batches, 3L * taskSlots));
+    }
+
+    /** Where image and mask paths may be read from (the roots JobPreflight resolved), relative ones from the input. */
+    static PictureSources pictureSources(JobConfig config, HadoopConf conf) {
+        try {
+            return new PictureSources(
+                    config.allowedRoots(),
+                    JobPreflight.inputFolder(config.input(), conf.get()),
+                    config.maxFileBytes(),
+                    conf);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "cannot resolve the folder of input " + Redaction.uri(config.input()) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Refuses an output folder holding other data unless --resume or --overwrite. --overwrite deletes only a previous
+     * run of this tool: the folder's {@code _job.json} must be a manifest this tool wrote (checked by its content),
+     * nothing else may lie next to the run's entries, and inside them only files of the kinds the job writes.
+     */
     static void prepareOutput(OutputStore store, JobConfig config) {
+        String output = Redaction.uri(config.output());
         try {
             List<String> entries = store.topLevelEntries();
             if (entries.isEmpty() || config.resume()) {
                 return;
             }
             if (!config.overwrite()) {
-                throw new IllegalArgumentException("output " + Redaction.uri(config.output()) + " already holds data "
-                        + entries + ": pass --resume to continue that run or --overwrite to replace it");
+                throw new IllegalArgumentException("output " + output + " already holds data " + entries
+                        + ": pass --resume to continue that run or --overwrite to replace it");
+            }
+            String refusal = "--overwrite deletes only what a previous spark-diffusion run wrote; nothing was deleted";
+            if (!entries.contains(RunManifest.FILE)) {
+                throw new IllegalArgumentException("output " + output + " holds " + entries + " but no "
+                        + RunManifest.FILE + " of a spark-diffusion run: " + refusal);
+            }
+            String notOurs = RunManifest.notOurs(store.read(RunManifest.FILE, RunManifest.MAX_BYTES + 1));
+            if (notOurs != null) {
+                throw new IllegalArgumentException("output " + output + ": its " + RunManifest.FILE
+                        + " was not written by spark-diffusion (" + notOurs + "): " + refusal);
             }
             List<String> foreign = new ArrayList<>();
             for (String e : entries) {
-                if (!OWNED.contains(e)) {
+                if (!OWNED.containsKey(e)) {
                     foreign.add(e);
+                } else if (OWNED.get(e) != null) {
+                    for (String f : store.listFiles(e)) {
+                        if (!OWNED.get(e).matcher(f).matches()) {
+                            foreign.add(e + "/" + f);
+                        }
+                    }
                 }
             }
             if (!foreign.isEmpty()) {
-                throw new IllegalArgumentException("output " + Redaction.uri(config.output())
-                        + " holds entries this job did not write " + foreign + ": refusing to overwrite it");
+                throw new IllegalArgumentException("output " + output + " holds entries this job did not write "
+                        + foreign.subList(0, Math.min(foreign.size(), 10)) + (foreign.size() > 10 ? " ..." : "") + ": "
+                        + refusal);
             }
             for (String e : entries) {
                 store.delete(e);
             }
-            LOG.info("--overwrite: removed the previous run's {} from {}", entries, Redaction.uri(config.output()));
+            LOG.info("--overwrite: removed the previous run's {} from {}", entries, output);
         } catch (IOException e) {
-            throw new UncheckedIOException(
-                    "cannot inspect output " + Redaction.uri(config.output()) + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot inspect output " + output + ": " + e.getMessage(), e);
         }
     }
 
@@ -286,7 +505,9 @@ public final class GenerateJob {
         String format = config.inputFormat();
         var reader = spark.read();
         if (format.equals("csv")) {
-            reader = reader.option("header", "true");
+            // RFC 4180: a quoted field may hold line breaks (multiLine) and doubled quotes (escape); Spark's defaults
+            // cut such a prompt into a phantom row
+            reader = reader.option("header", "true").option("multiLine", "true").option("escape", "\"");
         }
         return reader.format(format).load(config.input());
     }
@@ -403,210 +624,32 @@ public final class GenerateJob {
                 .as(Encoders.bean(PlannedRow.class));
     }
 
-    /** True when a table folder holds committed Parquet files (a crashed run may leave only _temporary/). */
-    static boolean hasTable(OutputStore store, String relative) throws IOException {
-        for (String f : store.listFiles(relative)) {
-            if (f.endsWith(".parquet") && !f.startsWith("_") && !f.contains("/_") && !f.startsWith(".")) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Accepted rows whose image and metadata row both exist already are dropped. */
-    static Dataset<PlannedRow> withoutFinished(SparkSession spark, OutputStore store, Dataset<PlannedRow> accepted) {
-        try {
-            if (!hasTable(store, "metadata")) {
-                return accepted;
-            }
-            List<String> images = store.listFiles("images");
-            Dataset<Row> present =
-                    spark.createDataset(images, Encoders.STRING()).toDF("imageFile");
-            Dataset<Row> described = spark.read()
-                    .parquet(store.path("metadata").toString())
-                    .select(col("id"))
-                    .distinct();
-            Dataset<Row> finished = described
-                    .join(accepted.select(col("id"), col("imageFile")), "id")
-                    .join(present, "imageFile")
-                    .select("id");
-            return accepted.join(finished, accepted.col("id").equalTo(finished.col("id")), "left_anti")
-                    .as(Encoders.bean(PlannedRow.class));
-        } catch (IOException e) {
-            throw new UncheckedIOException(
-                    "cannot list " + Redaction.uri(store.root()) + " for --resume: " + e.getMessage(), e);
-        }
-    }
-
-    static Dataset<Row> metadataColumns(Dataset<GeneratedRow> rows) {
-        return rows.select(
-                col("id"),
-                col("inputId").as("input_id"),
-                col("prompt"),
-                col("negativePrompt").as("negative_prompt"),
-                col("seed"),
-                col("numInferenceSteps").as("num_inference_steps"),
-                col("guidanceScale").as("guidance_scale"),
-                col("scheduler"),
-                col("width"),
-                col("height"),
-                col("modelName").as("model_name"),
-                col("modelFingerprint").as("model_fingerprint"),
-                col("imagePath").as("image_path"),
-                col("imageSha256").as("image_sha256"),
-                col("generationMs").as("generation_ms"),
-                col("strength"),
-                col("inputImage").as("input_image"),
-                col("inputMask").as("input_mask"),
-                col("notes"),
-                col("numFrames").as("num_frames"),
-                col("fps"),
-                col("durationSeconds").as("duration_s"),
-                col("videoPath").as("video_path"),
-                col("generatedAt").as("generated_at"),
-                col("runId").as("run_id"));
-    }
-
-    static Dataset<Row> errorColumns(Dataset<PlannedRow> rejected, Dataset<GeneratedRow> failed) {
-        Dataset<Row> validation = rejected.select(
-                col("id"),
-                col("errorField").as("field"),
-                col("errorReason").as("reason"),
-                lit("validation").as("stage"),
-                col("inputRow").as("input_row"));
-        Dataset<Row> generation = failed.select(
-                col("id"),
-                col("errorField").as("field"),
-                col("errorReason").as("reason"),
-                when(col("errorField").equalTo("generation"), lit("generation"))
-                        .otherwise(lit("input"))
-                        .as("stage"),
-                concat(
-                                lit("{\"id\":\""),
-                                col("id"),
-                                lit("\",\"image\":\""),
-                                functions.coalesce(col("inputImage"), lit("")),
-                                lit("\",\"mask\":\""),
-                                functions.coalesce(col("inputMask"), lit("")),
-                                lit("\"}"))
-                        .as("input_row"));
-        return validation.unionByName(generation);
-    }
-
-    private static ScheduledExecutorService startProgressLog(
-            LongAccumulator written, LongAccumulator failed, long total, long start, int seconds) {
-        ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "spark-diffusion-progress");
-            t.setDaemon(true);
-            return t;
-        });
-        // the task's future is not kept: the executor is shut down after generation, which cancels it
-        ScheduledFuture<?> unused = s.scheduleAtFixedRate(
-                () -> {
-                    long done = written.value() + failed.value();
-                    double elapsed = (System.nanoTime() - start) / 1e9;
-                    LOG.info(
-                            "progress: {}/{} images ({}%), {} failed, {} images/s",
-                            done,
-                            total,
-                            total == 0 ? 100 : done * 100 / total,
-                            failed.value(),
-                            String.format(Locale.ROOT, "%.2f", elapsed > 0 ? written.value() / elapsed : 0));
-                },
-                seconds,
-                seconds,
-                TimeUnit.SECONDS);
-        return s;
-    }
-
-    private static void writeContactSheet(
-            SparkSession spark,
-            OutputStore store,
-            JobConfig config,
-            JobSummary summary,
-            String modelName,
-            String fingerprint) {
-        List<ContactSheet.Entry> entries = new ArrayList<>();
-        long total = 0;
-        try {
-            if (hasTable(store, "metadata")) {
-                Dataset<Row> meta = spark.read().parquet(store.path("metadata").toString());
-                total = meta.count();
-                for (Row r :
-                        meta.orderBy("id").limit(config.contactSheetMaxImages()).collectAsList()) {
-                    String path = r.getAs("image_path");
-                    String file = path.substring(path.indexOf("/images/") + "/images/".length());
-                    boolean withInput = r.getAs("input_image") != null;
-                    entries.add(new ContactSheet.Entry(
-                            r.getAs("id"),
-                            file,
-                            withInput ? "thumbs/" + file.replaceAll("\\.png$", "") + "-input.png" : null,
-                            r.getAs("input_mask") != null
-                                    ? "thumbs/" + file.replaceAll("\\.png$", "") + "-mask.png"
-                                    : null,
-                            r.getAs("notes"),
-                            videoLink(r.getAs("video_path")),
-                            r.getAs("prompt"),
-                            r.getAs("negative_prompt"),
-                            r.<Long>getAs("seed"),
-                            r.<Integer>getAs("num_inference_steps"),
-                            r.<Double>getAs("guidance_scale"),
-                            r.getAs("scheduler"),
-                            r.<Integer>getAs("width"),
-                            r.<Integer>getAs("height"),
-                            r.<Long>getAs("generation_ms")));
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Map<String, String> s = new LinkedHashMap<>();
-        s.put("run", summary.runId());
-        s.put("model", modelName + " (fingerprint " + fingerprint.substring(0, 16) + ")");
-        s.put("input", Redaction.uri(config.input()));
-        s.put("input rows", Long.toString(summary.inputRows()));
-        s.put("images written", Long.toString(summary.written()));
-        s.put("skipped (resume)", Long.toString(summary.skipped()));
-        s.put("rejected rows", summary.rejected() + (summary.rejected() > 0 ? " (see errors/)" : ""));
-        s.put("failed images", Long.toString(summary.failed()));
-        s.put("images/s", String.format(Locale.ROOT, "%.2f", summary.imagesPerSecond()));
-        s.put("wall time", String.format(Locale.ROOT, "%.1f s", summary.wallSeconds()));
-        store.put(
-                "index.html",
-                ContactSheet.render("spark-diffusion: " + modelName, s, entries, total)
-                        .getBytes(StandardCharsets.UTF_8));
-    }
-
-    /** A video's path relative to the output folder, for the contact sheet; null for pictures. */
-    private static String videoLink(String videoPath) {
-        if (videoPath == null) {
-            return null;
-        }
-        int at = videoPath.indexOf("/videos/");
-        return at < 0 ? null : videoPath.substring(at + 1);
-    }
-
     private static void writeManifest(
             OutputStore store,
             String runId,
             JobConfig config,
             String modelName,
             String fingerprint,
-            JobSummary summary) {
+            String state,
+            JobSummary summary,
+            String reason) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("tool", "spark-diffusion");
+        m.put("tool", RunManifest.TOOL);
         m.put("run_id", runId);
         m.put("model", modelName);
         m.put("model_uri", Redaction.uri(config.model()));
         m.put("model_fingerprint", fingerprint);
         m.put("input", Redaction.uri(config.input()));
-        m.put("state", summary == null ? "running" : "finished");
+        m.put("state", state);
+        if (reason != null) {
+            m.put("reason", reason);
+        }
         if (summary != null) {
             m.put("summary", summary);
         }
         try {
             store.put(
-                    "_job.json",
+                    RunManifest.FILE,
                     JsonConfig.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -34,6 +34,10 @@ public class GeneratedRow implements Serializable {
     private Integer fps;
     private Double durationSeconds;
     private String videoPath;
+    private String imageKey;
+    private String recordFile;
+    private long mediaBytes;
+    private String thumbnail;
 
     public GeneratedRow() {}
 
@@ -52,14 +56,52 @@ public class GeneratedRow implements Serializable {
         g.modelName = modelName;
         g.modelFingerprint = fingerprint;
         g.runId = runId;
+        g.imageKey = p.getImageFile().replaceAll("\\.png$", "");
         g.generatedAt = new java.sql.Timestamp(System.currentTimeMillis());
         g.strength = p.getStrength();
         g.inputImage = p.getImageBytes() != null
                 ? "<" + p.getImageBytes().length + " bytes in the input row>"
-                : p.getImageRef();
-        g.inputMask =
-                p.getMaskBytes() != null ? "<" + p.getMaskBytes().length + " bytes in the input row>" : p.getMaskRef();
+                : Redaction.uri(p.getImageRef());
+        g.inputMask = p.getMaskBytes() != null
+                ? "<" + p.getMaskBytes().length + " bytes in the input row>"
+                : Redaction.uri(p.getMaskRef());
         return g;
+    }
+
+    /** The row's key in the output: its file name without extension ({@code cat-0}, {@code dir/photo}). */
+    public String getImageKey() {
+        return imageKey;
+    }
+
+    public void setImageKey(String imageKey) {
+        this.imageKey = imageKey;
+    }
+
+    /** The record fragment this row was read from (set when reading fragments; not part of the metadata table). */
+    public String getRecordFile() {
+        return recordFile;
+    }
+
+    public void setRecordFile(String recordFile) {
+        this.recordFile = recordFile;
+    }
+
+    /** Bytes of the picture or video this row's record carries (formats with the media in the dataset). */
+    public long getMediaBytes() {
+        return mediaBytes;
+    }
+
+    public void setMediaBytes(long mediaBytes) {
+        this.mediaBytes = mediaBytes;
+    }
+
+    /** A small PNG of the picture, base64, for the contact sheet of formats without picture files; else null. */
+    public String getThumbnail() {
+        return thumbnail;
+    }
+
+    public void setThumbnail(String thumbnail) {
+        this.thumbnail = thumbnail;
     }
 
     public boolean isWritten() {

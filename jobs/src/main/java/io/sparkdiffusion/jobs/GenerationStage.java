@@ -7,7 +7,8 @@ import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.video.PngFrames;
 import io.sparkdiffusion.video.VideoFormat;
 import java.util.Iterator;
-import org.apache.spark.sql.SparkSession;
+import java.util.NoSuchElementException;
+import org.apache.spark.TaskKilledException;
 
 /**
  * The executor side that the generation job and the DataFrame transformer share, so the two cannot drift apart: the
@@ -17,10 +18,39 @@ import org.apache.spark.sql.SparkSession;
 public final class GenerationStage {
     private GenerationStage() {}
 
-    /** Generates a partition's rows through the executor's resident pipeline, batch by batch, lazily. */
+    /**
+     * Generates a partition's rows through the executor's resident pipeline, batch by batch, lazily. The task takes no
+     * new batch once a stop is asked for or it is cancelled ({@link GracefulStop}): its running batch finishes and its
+     * outcomes are delivered, then the task ends as killed (never as a partition that looks complete), so Spark runs
+     * the rest again elsewhere, or not at all when the job was cancelled.
+     */
     public static <T> Iterator<Outcome<T>> generate(
             ModelHandle model, BatchGenerator.Options options, Iterator<BatchGenerator.Tagged<T>> rows) {
-        return new BatchGenerator(() -> ResidentPipelines.acquire(model), options).generate(rows);
+        ResidentPipelines.enter();
+        BatchGenerator.Generation<T> generation = new BatchGenerator(() -> ResidentPipelines.acquire(model), options)
+                .generate(rows, GracefulStop::taskShouldStop);
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                if (generation.hasNext()) {
+                    return true;
+                }
+                if (generation.stoppedEarly()) {
+                    throw new TaskKilledException(
+                            "stopped (" + (GracefulStop.requested() ? GracefulStop.reason() : "task cancelled")
+                                    + ") before the partition's last rows");
+                }
+                return false;
+            }
+
+            @Override
+            public Outcome<T> next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return generation.next();
+            }
+        };
     }
 
     /** A picture {@code (H, W, C)} in [0, 1] as PNG bytes (8-bit, grayscale or RGB as the channels say). */
@@ -36,16 +66,5 @@ public final class GenerationStage {
     /** The first frame of a video as PNG bytes, its poster. */
     public static byte[] poster(Tensor frames) {
         return PngFrames.poster(frames);
-    }
-
-    /** Concurrent tasks per executor: spark.executor.cores / spark.task.cpus, or N of local[N]. */
-    public static int taskSlotsPerExecutor(SparkSession spark) {
-        var conf = spark.sparkContext().getConf();
-        int taskCpus = conf.getInt("spark.task.cpus", 1);
-        String master = spark.sparkContext().master();
-        if (master.startsWith("local")) {
-            return Math.max(1, spark.sparkContext().defaultParallelism() / taskCpus);
-        }
-        return Math.max(1, conf.getInt("spark.executor.cores", 1) / taskCpus);
     }
 }

@@ -1,48 +1,42 @@
 package io.sparkdiffusion.jobs;
 
-import io.sparkdiffusion.image.DecodedImage;
-import io.sparkdiffusion.image.ImageDecodeException;
+import io.sparkdiffusion.batch.InitPictures;
 import io.sparkdiffusion.image.ImageDecoder;
-import io.sparkdiffusion.image.Resize;
-import java.io.FileNotFoundException;
-import java.io.IOException;
-import java.io.InputStream;
+import io.sparkdiffusion.util.InvalidRequestException;
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.List;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 
 /**
- * Loads, checks and sizes a row's init image and mask on the executor (img2img and inpaint modes). The picture
- * comes from the row's bytes or from a path/URI read through Hadoop; its size is the row's width/height when given,
- * else its own, shrunk to {@code images.max_side} keeping the aspect ratio and rounded down to the model's size
- * multiple. A mask of another size is stretched to the picture (nearest), which is noted; a mask without any white
- * pixel is rejected (nothing to repaint); an all-white mask is noted as a warning.
+ * A row's init image and mask on the executor (img2img, inpaint and image-to-video modes): the bytes come from the
+ * row or from a path read through Hadoop within the allowed roots ({@link PictureSources}); decoding and sizing is the
+ * engine's {@link InitPictures}, the same as the DataFrame transformer's (size from the row or the picture, shrunk to
+ * {@code images.max_side}, rounded to the model's size multiple; masks stretched, checked, noted). A picture that
+ * cannot be used is the row's rejection, naming the field.
  */
 final class InitImages implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /** A row ready for the engine. */
-    @SuppressWarnings("ArrayRecordComponent") // a value carrier read in place, never compared or hashed
-    record Prepared(PlannedRow row, DecodedImage image, float[] mask, int width, int height, List<String> notes) {
-        String batchKey() {
-            return row.batchKey() + "|" + width + "x" + height;
+    /** A row ready for the engine: its pictures, when it has any, sized. */
+    record Prepared(PlannedRow row, InitPictures.Prepared pictures, int width, int height) {
+        List<String> notes() {
+            return pictures == null ? List.of() : pictures.notes();
         }
     }
 
     private final String mode;
-    private final int sizeMultiple;
-    private final int maxSide;
-    private final ImageDecoder.Limits limits;
-    private final HadoopConf conf;
+    private final InitPictures pictures;
+    private final PictureSources sources;
 
-    InitImages(String mode, int sizeMultiple, int maxSide, ImageDecoder.Limits limits, HadoopConf conf) {
+    InitImages(
+            String mode,
+            int sizeMultiple,
+            int maxSide,
+            ImageDecoder.Limits limits,
+            long maxPixels,
+            PictureSources sources) {
         this.mode = mode;
-        this.sizeMultiple = sizeMultiple;
-        this.maxSide = maxSide;
-        this.limits = limits;
-        this.conf = conf;
+        this.pictures = new InitPictures(sizeMultiple, maxSide, maxPixels, limits);
+        this.sources = sources;
     }
 
     boolean takesImage() {
@@ -52,93 +46,27 @@ final class InitImages implements Serializable {
     Prepared prepare(PlannedRow r) throws RowRules.Rejection {
         boolean hasImage = r.getImageBytes() != null || r.getImageRef() != null;
         if (!takesImage() || (mode.equals("video") && !hasImage)) {
-            return new Prepared(r, null, null, r.getWidth(), r.getHeight(), List.of());
+            return new Prepared(r, null, r.getWidth(), r.getHeight());
         }
-        List<String> notes = new ArrayList<>();
-        DecodedImage original = decode("image", r.getImageBytes(), r.getImageRef());
-        if (original.alphaDropped()) {
-            notes.add("alpha channel composited over white");
-        }
-        int w = r.getWidth();
-        int h = r.getHeight();
-        if (w == 0 || h == 0) {
-            double shrink = Math.min(1.0, (double) maxSide / Math.max(original.width(), original.height()));
-            if (shrink < 1) {
-                notes.add("downscaled from " + original.width() + "x" + original.height() + " (images.max_side "
-                        + maxSide + ")");
-            }
-            w = w != 0 ? w : roundDown((int) Math.round(original.width() * shrink));
-            h = h != 0 ? h : roundDown((int) Math.round(original.height() * shrink));
-            if (w == 0 || h == 0) {
-                throw new RowRules.Rejection(
-                        "image",
-                        "image " + original.width() + "x" + original.height()
-                                + " is smaller than the model's size multiple " + sizeMultiple);
-            }
-        }
-        DecodedImage image = original.resize(w, h);
-        float[] mask = null;
-        if (mode.equals("inpaint")) {
-            DecodedImage m = decode("mask", r.getMaskBytes(), r.getMaskRef());
-            float[] lum = m.luminance();
-            if (m.width() != original.width() || m.height() != original.height()) {
-                notes.add("mask resized from " + m.width() + "x" + m.height() + " to the image's " + original.width()
-                        + "x" + original.height());
-                lum = Resize.nearest(lum, m.width(), m.height(), 1, original.width(), original.height());
-            }
-            mask = Resize.nearest(lum, original.width(), original.height(), 1, w, h);
-            int white = 0;
-            for (float v : mask) {
-                white += v >= 0.5f ? 1 : 0;
-            }
-            if (white == 0) {
-                throw new RowRules.Rejection("mask", "mask has no white pixel: nothing to repaint");
-            }
-            if (white == mask.length) {
-                notes.add("warning: mask is all white, the whole picture is repainted");
-            }
-        }
-        return new Prepared(r, image, mask, w, h, notes);
-    }
-
-    private int roundDown(int pixels) {
-        return pixels / sizeMultiple * sizeMultiple;
-    }
-
-    private DecodedImage decode(String field, byte[] bytes, String ref) throws RowRules.Rejection {
-        byte[] data = bytes;
-        if (data == null) {
-            data = read(field, ref);
-        }
+        InitPictures.Source image = source("image", r.getImageBytes(), r.getImageRef());
+        InitPictures.Source mask = mode.equals("inpaint") ? source("mask", r.getMaskBytes(), r.getMaskRef()) : null;
         try {
-            return ImageDecoder.decode(data, limits);
-        } catch (ImageDecodeException e) {
-            throw new RowRules.Rejection(
-                    field,
-                    field + (ref != null && bytes == null ? " " + Redaction.uri(ref) : "") + ": " + e.getMessage());
+            InitPictures.Prepared p = pictures.prepare(image, mask, r.getWidth(), r.getHeight());
+            return new Prepared(r, p, p.width(), p.height());
+        } catch (InvalidRequestException e) {
+            throw RowRules.Rejection.of(e);
         }
     }
 
-    private byte[] read(String field, String ref) throws RowRules.Rejection {
+    /** The picture's bytes (the row's own, or read from its path) and how messages name it. */
+    private InitPictures.Source source(String field, byte[] bytes, String ref) throws RowRules.Rejection {
+        if (bytes != null) {
+            sources.checkBytes(field, bytes);
+            return new InitPictures.Source(bytes, field);
+        }
         if (ref == null) {
             throw new RowRules.Rejection(field, field + " is missing");
         }
-        try {
-            Path p = new Path(ref);
-            FileSystem fs = p.getFileSystem(conf.get());
-            long len = fs.getFileStatus(p).getLen();
-            if (len > Math.max(limits.maxPixels() * 4, 1L << 26)) {
-                throw new RowRules.Rejection(
-                        field, field + " " + Redaction.uri(ref) + " is " + len + " bytes: too large");
-            }
-            try (InputStream in = fs.open(p)) {
-                return in.readAllBytes();
-            }
-        } catch (FileNotFoundException e) {
-            throw new RowRules.Rejection(field, field + " file not found: " + Redaction.uri(ref));
-        } catch (IOException | IllegalArgumentException e) {
-            throw new RowRules.Rejection(
-                    field, "cannot read " + field + " " + Redaction.uri(ref) + ": " + e.getMessage());
-        }
+        return new InitPictures.Source(sources.read(field, ref), field + " " + Redaction.uri(ref));
     }
 }

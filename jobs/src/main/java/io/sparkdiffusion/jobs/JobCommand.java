@@ -5,6 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.apache.spark.deploy.SparkHadoopUtil;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,7 +16,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code bin/spark-diffusion job} and the spark-submit main class {@link GenerateJob}: settings from a commented
  * YAML file ({@code --config}), overridden by flags and {@code --set key=value}. Exit codes: 0 done, 1 failed,
- * 2 bad arguments or configuration, 3 finished but more rows were rejected than {@code --max-error-fraction} allows.
+ * 2 bad arguments or configuration, 3 finished but more rows were rejected than {@code --max-error-fraction} allows,
+ * 130 and 143 stopped by SIGINT and SIGTERM after publishing what was done ({@link GracefulStop}).
  */
 @Command(
         name = "job",
@@ -22,6 +26,15 @@ import picocli.CommandLine.Option;
             "Runs the Spark generation job: a table of prompts in; images/, metadata/ (Parquet),",
             "errors/ (Parquet) and index.html out, on file://, hdfs:// or s3a://.",
             "Example: job --config conf/digits-job.yaml --master local[2]"
+        },
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {
+            "  0:done",
+            "  1:failed (_job.json says why)",
+            "  2:bad arguments or configuration",
+            "  3:done, but more rows were rejected or failed than --max-error-fraction allows",
+            "130:stopped by SIGINT (Ctrl-C): finished rows published; --resume generates the rest",
+            "143:stopped by SIGTERM: finished rows published; --resume generates the rest"
         })
 public final class JobCommand implements Callable<Integer> {
     public static final int EXIT_ERROR_BUDGET = 3;
@@ -111,15 +124,20 @@ public final class JobCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         JobConfig config;
+        SparkConf submitted = new SparkConf(); // spark-submit's --conf settings arrive as system properties
         try {
             config = JobConfig.load(configFile, overrides());
             config.model();
             config.input();
             config.output();
+            Configuration hadoop = SparkHadoopUtil.get().newConfiguration(submitted);
+            config.hadoopSettings().forEach(hadoop::set);
+            config = JobPreflight.prepare(config, hadoop); // before Spark starts: a bad path costs one line
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         SparkSession.Builder builder = SparkSession.builder().appName("spark-diffusion");
+        safeSparkSettings(submitted).forEach(builder::config);
         String m = config.master();
         if (m != null) {
             builder.master(m);
@@ -135,7 +153,17 @@ public final class JobCommand implements Callable<Integer> {
                     .printf(
                             "written %d, skipped %d, rejected %d, failed %d; %.2f images/s; contact sheet: %s/index.html%n",
                             s.written(), s.skipped(), s.rejected(), s.failed(), s.imagesPerSecond(), s.output());
+            if (s.stopped()) {
+                spec.commandLine()
+                        .getOut()
+                        .printf(
+                                "stopped by SIG%s: what was generated is published; run again with --resume to finish%n",
+                                s.stoppedBy());
+            }
             spec.commandLine().getOut().flush();
+            if (s.stopped()) {
+                return GracefulStop.exitCode();
+            }
             return s.errorBudgetExceeded() ? EXIT_ERROR_BUDGET : 0;
         } finally {
             if (m != null) {
@@ -143,6 +171,30 @@ public final class JobCommand implements Callable<Integer> {
                 spark.stop();
             }
         }
+    }
+
+    /**
+     * Settings the job gives Spark itself, so that it is safe whoever submits it (a setting of the submitter wins;
+     * a redaction pattern and executor JVM options are extended): executors start ONNX Runtime without its telemetry
+     * (see {@link OrtStartup}; the job is safe without it too), their crash files lose the command line
+     * ({@link CrashFiles}), and Spark's UI, event logs and its own messages mask every setting {@link Redaction} calls
+     * a credential (Spark's default pattern misses {@code fs.azure.account.key.*}).
+     */
+    static Map<String, String> safeSparkSettings(SparkConf submitted) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (!submitted.contains("spark.executorEnv.ORT_DISABLE_TELEMETRY")) {
+            out.put("spark.executorEnv.ORT_DISABLE_TELEMETRY", "1");
+        }
+        String ours = Redaction.SECRET_NAME.pattern();
+        out.put(
+                "spark.redaction.regex",
+                submitted.contains("spark.redaction.regex")
+                        ? submitted.get("spark.redaction.regex") + "|" + ours
+                        : ours);
+        out.put(
+                "spark.executor.extraJavaOptions",
+                (submitted.get("spark.executor.extraJavaOptions", "") + " " + CrashFiles.executorOptions()).strip());
+        return out;
     }
 
     private Map<String, String> overrides() {

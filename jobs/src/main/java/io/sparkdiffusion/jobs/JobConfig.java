@@ -32,6 +32,10 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("input", null);
         DEFAULTS.put("input_format", "parquet");
         DEFAULTS.put("output", null);
+        DEFAULTS.put("output_format", "files");
+        DEFAULTS.put("output.target_file_mb", 256);
+        DEFAULTS.put("output.commit_every_rows", 16);
+        DEFAULTS.put("output.commit_every_seconds", 30);
         DEFAULTS.put("partitions", 0);
         DEFAULTS.put("batch_size", 4);
         DEFAULTS.put("master", null);
@@ -48,6 +52,8 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("defaults.strength", null);
         DEFAULTS.put("images.max_side", 1024);
         DEFAULTS.put("images.max_pixels", 64L * 1024 * 1024);
+        DEFAULTS.put("images.max_file_bytes", 64L * 1024 * 1024);
+        DEFAULTS.put("images.allowed_roots", null);
         DEFAULTS.put("inpaint.keep_unmasked", true);
         DEFAULTS.put("video.num_frames", null);
         DEFAULTS.put("video.fps", 8);
@@ -60,6 +66,7 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("archive.masks", null);
         DEFAULTS.put("limits.max_steps", 200);
         DEFAULTS.put("limits.max_images_per_prompt", 64);
+        DEFAULTS.put("limits.max_pixels", 2048L * 2048);
         DEFAULTS.put("grid.seeds", null);
         DEFAULTS.put("grid.guidance_scales", null);
         DEFAULTS.put("runtime.provider", "auto");
@@ -78,9 +85,25 @@ public final class JobConfig implements Serializable {
     }
 
     private final Map<String, String> values;
+    /** Paths resolved and checked before Spark ran anything ({@link JobPreflight}). */
+    private final boolean prepared;
 
-    private JobConfig(Map<String, String> values) {
+    private JobConfig(Map<String, String> values, boolean prepared) {
         this.values = values;
+        this.prepared = prepared;
+    }
+
+    /** This configuration with some values replaced (resolved paths), validated again. */
+    JobConfig with(Map<String, String> changes, boolean preparedNow) {
+        Map<String, String> v = new TreeMap<>(values);
+        v.putAll(changes);
+        JobConfig c = new JobConfig(v, preparedNow);
+        c.validate();
+        return c;
+    }
+
+    boolean prepared() {
+        return prepared;
     }
 
     /** Defaults, then the YAML file (if any), then overrides ({@code key=value}, dotted keys). */
@@ -97,7 +120,7 @@ public final class JobConfig implements Serializable {
                         + String.join(", ", DEFAULTS.keySet()) + ", hadoop.*");
             }
         }
-        JobConfig c = new JobConfig(v);
+        JobConfig c = new JobConfig(v, false);
         c.validate();
         return c;
     }
@@ -141,11 +164,17 @@ public final class JobConfig implements Serializable {
 
     private void validate() {
         inputFormat();
+        outputFormat();
+        if (!(getDouble("output.target_file_mb") > 0)) {
+            throw bad("output.target_file_mb", "a positive number of megabytes");
+        }
+        positive("output.commit_every_rows");
+        positive("output.commit_every_seconds");
         mode();
         positive("images.max_side");
-        if (getLong("images.max_pixels") <= 0) {
-            throw bad("images.max_pixels", "a positive integer");
-        }
+        positiveLong("images.max_pixels");
+        positiveLong("limits.max_pixels");
+        positiveLong("images.max_file_bytes");
         getBoolean("inpaint.keep_unmasked");
         positive("video.fps");
         positive("limits.max_frames");
@@ -195,8 +224,8 @@ public final class JobConfig implements Serializable {
     }
 
     private IllegalArgumentException bad(String key, String expected) {
-        return new IllegalArgumentException(
-                "configuration key '" + key + "' must be " + expected + ", got '" + values.get(key) + "'");
+        return new IllegalArgumentException("configuration key '" + key + "' must be " + expected + ", got '"
+                + Redaction.value(key, values.get(key)) + "'");
     }
 
     String get(String key) {
@@ -263,6 +292,12 @@ public final class JobConfig implements Serializable {
         }
     }
 
+    private void positiveLong(String key) {
+        if (getLong(key) <= 0) {
+            throw bad(key, "a positive integer");
+        }
+    }
+
     private void nonNegative(String key) {
         if (getInt(key) < 0) {
             throw bad(key, "an integer >= 0");
@@ -323,6 +358,32 @@ public final class JobConfig implements Serializable {
         return new io.sparkdiffusion.image.ImageDecoder.Limits(getLong("images.max_pixels"), 8);
     }
 
+    public long maxFileBytes() {
+        return getLong("images.max_file_bytes");
+    }
+
+    /** {@code images.allowed_roots}: the folders image and mask paths may come from; empty when not set. */
+    public List<String> allowedRoots() {
+        return list("images.allowed_roots");
+    }
+
+    public long maxPixels() {
+        return getLong("limits.max_pixels");
+    }
+
+    private List<String> list(String key) {
+        String v = get(key);
+        List<String> out = new ArrayList<>();
+        if (v != null) {
+            for (String part : v.split(",", -1)) {
+                if (!part.isBlank()) {
+                    out.add(part.trim());
+                }
+            }
+        }
+        return out;
+    }
+
     public int maxImageSide() {
         return getInt("images.max_side");
     }
@@ -340,6 +401,28 @@ public final class JobConfig implements Serializable {
             throw bad("input_format", "parquet, json or csv");
         }
         return f;
+    }
+
+    /** Where the pictures go: files, a Parquet table, or WebDataset shards. */
+    OutputFormat outputFormat() {
+        try {
+            return OutputFormat.fromName(get("output_format"));
+        } catch (IllegalArgumentException e) {
+            throw bad("output_format", OutputFormat.names());
+        }
+    }
+
+    /** The size a Parquet file or a WebDataset shard aims at. */
+    long outputTargetBytes() {
+        return Math.max(1, (long) (getDouble("output.target_file_mb") * 1024 * 1024));
+    }
+
+    /** When a task commits its finished rows as a record fragment (and always when it ends). */
+    RecordFragments.Policy commitPolicy() {
+        return new RecordFragments.Policy(
+                getInt("output.commit_every_rows"),
+                RecordFragments.Policy.EVERY_BYTES,
+                getInt("output.commit_every_seconds"));
     }
 
     public int partitions() {
@@ -427,18 +510,14 @@ public final class JobConfig implements Serializable {
                 getInt("video.fps"),
                 getInt("video.motion_bucket_id"),
                 getDouble("video.noise_aug_strength"),
-                getInt("limits.max_frames"));
+                getInt("limits.max_frames"),
+                maxPixels());
     }
 
     long[] gridSeeds() {
-        String v = get("grid.seeds");
-        if (v == null) {
-            return new long[0];
-        }
         List<Long> out = new ArrayList<>();
         try {
-            for (String part : v.split(",", -1)) {
-                String p = part.trim();
+            for (String p : list("grid.seeds")) {
                 if (p.contains("..")) {
                     long from = Long.parseLong(p.substring(0, p.indexOf("..")).trim());
                     long to = Long.parseLong(p.substring(p.indexOf("..") + 2).trim());
@@ -448,7 +527,7 @@ public final class JobConfig implements Serializable {
                     for (long s = from; s <= to; s++) {
                         out.add(s);
                     }
-                } else if (!p.isEmpty()) {
+                } else {
                     out.add(Long.parseLong(p));
                 }
             }
@@ -459,22 +538,16 @@ public final class JobConfig implements Serializable {
     }
 
     double[] gridGuidance() {
-        String v = get("grid.guidance_scales");
-        if (v == null) {
-            return new double[0];
-        }
         List<Double> out = new ArrayList<>();
-        for (String part : v.split(",", -1)) {
-            if (!part.isBlank()) {
-                try {
-                    double g = Double.parseDouble(part.trim());
-                    if (!Double.isFinite(g)) {
-                        throw new NumberFormatException();
-                    }
-                    out.add(g);
-                } catch (NumberFormatException e) {
-                    throw bad("grid.guidance_scales", "a list of finite numbers");
+        for (String part : list("grid.guidance_scales")) {
+            try {
+                double g = Double.parseDouble(part);
+                if (!Double.isFinite(g)) {
+                    throw new NumberFormatException();
                 }
+                out.add(g);
+            } catch (NumberFormatException e) {
+                throw bad("grid.guidance_scales", "a list of finite numbers");
             }
         }
         return out.stream().mapToDouble(Double::doubleValue).toArray();

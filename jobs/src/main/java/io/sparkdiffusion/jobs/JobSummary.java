@@ -9,6 +9,9 @@ package io.sparkdiffusion.jobs;
  * @param skipped images already present (with metadata) and skipped by --resume
  * @param rejected input rows rejected by validation
  * @param failed images the engine could not generate
+ * @param partitions the partitions the images were generated in ({@code partitions}; 0: spread over the task slots)
+ * @param stoppedBy the signal ({@code TERM}, {@code INT}) that stopped generation before its end; null when it ran to
+ *     its end
  */
 public record JobSummary(
         String runId,
@@ -21,4 +24,12 @@ public record JobSummary(
         long failed,
         double wallSeconds,
         double imagesPerSecond,
-        boolean errorBudgetExceeded) {}
+        boolean errorBudgetExceeded,
+        int partitions,
+        String stoppedBy) {
+
+    /** Whether a signal stopped generation before every planned image was made (a --resume finishes the run). */
+    public boolean stopped() {
+        return stoppedBy != null;
+    }
+}

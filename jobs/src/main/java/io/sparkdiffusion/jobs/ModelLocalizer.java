@@ -132,7 +132,13 @@ public final class ModelLocalizer {
      * The model's fingerprint: SHA-256 over every file (hidden ones excluded) in path order, each contributing its
      * relative path, its size and the SHA-256 of its content.
      */
-    public static String fingerprint(java.nio.file.Path dir) {
+    public static String fingerprint(java.nio.file.Path folder) {
+        java.nio.file.Path dir;
+        try {
+            dir = folder.toRealPath(); // a linked model folder: walk its target (Files.walk does not follow the start)
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot fingerprint " + folder + ": " + e.getMessage(), e);
+        }
         try (Stream<java.nio.file.Path> s = Files.walk(dir)) {
             List<java.nio.file.Path> files = new ArrayList<>(s.filter(Files::isRegularFile)
                     .filter(p -> !dir.relativize(p).toString().startsWith(".")

@@ -1,6 +1,8 @@
 package io.sparkdiffusion.jobs;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -57,18 +59,36 @@ public final class OutputStore implements Serializable {
 
     /** Writes {@code bytes} to {@code relative}, replacing what is there, never exposing a partial file. */
     public void put(String relative, byte[] bytes) {
+        write(relative, out -> out.write(bytes));
+    }
+
+    /** Writes the bytes a callback streams. */
+    @FunctionalInterface
+    public interface Content {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /**
+     * Streams {@code content} to {@code relative}, replacing what is there, never exposing a partial file: on object
+     * stores one upload made visible when it completes (S3 shows an object only then); on file systems a temporary
+     * {@code ._tmp_} file in the same folder, renamed when complete and removed when the writer fails.
+     */
+    public void write(String relative, Content content) {
         try {
             FileSystem fs = fs();
             Path target = path(relative);
             if (isObjectStore()) {
                 try (FSDataOutputStream out = fs.create(target, true)) {
-                    out.write(bytes);
+                    content.writeTo(out);
                 }
                 return;
             }
             Path tmp = new Path(target.getParent(), "._tmp_" + target.getName() + "." + UUID.randomUUID());
             try (FSDataOutputStream out = fs.create(tmp, true)) {
-                out.write(bytes);
+                content.writeTo(out);
+            } catch (IOException | RuntimeException e) {
+                fs.delete(tmp, false);
+                throw e;
             }
             if (!fs.rename(tmp, target)) {
                 // rename does not replace on HDFS: remove the previous attempt's file, then rename
@@ -84,10 +104,25 @@ public final class OutputStore implements Serializable {
         }
     }
 
-    public byte[] read(String relative) throws IOException {
+    /** Opens a file for reading. */
+    public InputStream open(String relative) throws IOException {
+        return fs().open(path(relative));
+    }
+
+    /** The first {@code maxBytes} bytes of a file (all of it when smaller). */
+    public byte[] read(String relative, int maxBytes) throws IOException {
         FileSystem fs = fs();
         try (var in = fs.open(path(relative))) {
-            return in.readAllBytes();
+            return in.readNBytes(maxBytes);
+        }
+    }
+
+    /** {@link #exists}, with an unreadable store counted as "not there". */
+    public boolean existsQuietly(String relative) {
+        try {
+            return exists(relative);
+        } catch (IOException e) {
+            return false;
         }
     }
 

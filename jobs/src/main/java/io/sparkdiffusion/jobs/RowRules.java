@@ -1,6 +1,8 @@
 package io.sparkdiffusion.jobs;
 
+import io.sparkdiffusion.pipeline.RequestRules;
 import io.sparkdiffusion.scheduler.Schedulers;
+import io.sparkdiffusion.util.InvalidRequestException;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -51,7 +53,8 @@ public final class RowRules implements Serializable {
             int fps,
             int motionBucketId,
             double noiseAugStrength,
-            int maxFrames)
+            int maxFrames,
+            long maxPixels)
             implements Serializable {
         /** Whether rows carry an init image (img2img, inpaint). */
         boolean takesImage() {
@@ -85,6 +88,12 @@ public final class RowRules implements Serializable {
     /** A rejection: which field, why. */
     public static final class Rejection extends Exception {
         private static final long serialVersionUID = 1L;
+
+        /** The engine's refusal of a value, as a row rejection naming the same field. */
+        static Rejection of(InvalidRequestException e) {
+            return new Rejection(e.field() == null ? "generation" : e.field(), e.getMessage());
+        }
+
         private final String field;
 
         public Rejection(String field, String reason) {
@@ -154,6 +163,9 @@ public final class RowRules implements Serializable {
         int height = sizedByImage && field.apply("height") == null && defaults.height() == null
                 ? 0
                 : size("height", field.apply("height"), defaults.height(), model.defaultHeight());
+        if (width > 0 && height > 0) {
+            checkPixels(width, height, defaults.maxPixels());
+        }
         Double strength = defaults.strength();
         if (field.apply("strength") != null) {
             strength = parseDouble("strength", field.apply("strength"));
@@ -258,6 +270,18 @@ public final class RowRules implements Serializable {
                     name + " " + v + " must be a positive multiple of " + model.sizeMultiple() + " for this model");
         }
         return v;
+    }
+
+    /**
+     * Refuses an output of more than {@code limits.max_pixels} pixels before anything is allocated for it: the
+     * engine's memory grows with the pixels (see docs/job.md), and sizes beyond int range would overflow.
+     */
+    static void checkPixels(int width, int height, long maxPixels) throws Rejection {
+        try {
+            RequestRules.pixels(width, height, maxPixels);
+        } catch (InvalidRequestException e) {
+            throw Rejection.of(e);
+        }
     }
 
     /** The file name (without extension) for an id, or a rejection when the id would form a path. */

@@ -14,6 +14,7 @@ import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
@@ -85,6 +86,7 @@ public final class DiffusionGenerator extends Transformer implements DefaultPara
     private final Param<String> defaultScheduler;
     private final IntParam defaultFps;
     private final IntParam maxImageSide;
+    private final LongParam maxPixels;
     private final BooleanParam keepUnmasked;
     private final Param<String> videoFormat;
 
@@ -126,6 +128,11 @@ public final class DiffusionGenerator extends Transformer implements DefaultPara
         defaultScheduler = new Param<>(this, "defaultScheduler", "scheduler of rows without one (empty: the model's)");
         defaultFps = new IntParam(this, "defaultFps", "fps of video rows without a value", ParamValidators.gt(0));
         maxImageSide = new IntParam(this, "maxImageSide", "init images are shrunk to this side", ParamValidators.gt(0));
+        maxPixels = new LongParam(
+                this,
+                "maxPixels",
+                "the largest output, width x height (as the job's limits.max_pixels)",
+                ParamValidators.gt(0));
         keepUnmasked = new BooleanParam(this, "keepUnmasked", "inpainting: keep the original outside the mask");
         videoFormat = new Param<>(this, "videoFormat", "mp4, gif or png-frames (a zip)");
         batchSize = new IntParam(this, "batchSize", "rows per engine call", ParamValidators.gt(0));
@@ -156,6 +163,7 @@ public final class DiffusionGenerator extends Transformer implements DefaultPara
         setDefault(defaultScheduler, "");
         setDefault(defaultFps, 8);
         setDefault(maxImageSide, 1024);
+        setDefault(maxPixels, 2048L * 2048);
         setDefault(keepUnmasked, false);
         setDefault(videoFormat, "mp4");
         setDefault(batchSize, 4);
@@ -252,6 +260,10 @@ public final class DiffusionGenerator extends Transformer implements DefaultPara
 
     public IntParam maxImageSide() {
         return maxImageSide;
+    }
+
+    public LongParam maxPixels() {
+        return maxPixels;
     }
 
     public BooleanParam keepUnmasked() {
@@ -404,6 +416,11 @@ public final class DiffusionGenerator extends Transformer implements DefaultPara
         return this;
     }
 
+    public DiffusionGenerator setMaxPixels(long v) {
+        set(maxPixels, v);
+        return this;
+    }
+
     public DiffusionGenerator setKeepUnmasked(boolean v) {
         set(keepUnmasked, v);
         return this;
@@ -480,7 +497,6 @@ public final class DiffusionGenerator extends Transformer implements DefaultPara
                 runtime,
                 getOrDefault(provider),
                 false,
-                GenerationStage.taskSlotsPerExecutor(spark),
                 taskOf(getOrDefault(task)));
     }
 

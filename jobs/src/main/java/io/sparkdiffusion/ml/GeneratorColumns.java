@@ -80,6 +80,7 @@ final class GeneratorColumns implements Serializable {
     private final String defaultScheduler;
     private final int defaultFps;
     private final int maxImageSide;
+    private final long maxPixels;
     private final boolean keepUnmasked;
     private final VideoFormat videoFormat;
     /** Set by {@link #checkModel}: the model's rules. */
@@ -132,6 +133,7 @@ final class GeneratorColumns implements Serializable {
         }
         this.defaultFps = (Integer) g.getOrDefault(g.defaultFps());
         this.maxImageSide = (Integer) g.getOrDefault(g.maxImageSide());
+        this.maxPixels = (Long) g.getOrDefault(g.maxPixels());
         this.keepUnmasked = (Boolean) g.getOrDefault(g.keepUnmasked());
         VideoFormat format = null;
         try {
@@ -229,11 +231,19 @@ final class GeneratorColumns implements Serializable {
             if (task == Task.INPAINT && maskBytes == null) {
                 throw new InvalidRequestException("mask", "mask is missing (inpainting needs a mask: white = repaint)");
             }
-            InitPictures.Prepared p = new InitPictures(model.sizeMultiple(), maxImageSide, ImageDecoder.Limits.DEFAULT)
-                    .prepare(imageBytes, maskBytes, w != null ? w : 0, h != null ? h : 0);
-            b.image(p.image()).mask(p.mask()).size(p.width(), p.height());
+            InitPictures.Prepared p = new InitPictures(
+                            model.sizeMultiple(), maxImageSide, maxPixels, ImageDecoder.Limits.DEFAULT)
+                    .prepare(
+                            new InitPictures.Source(imageBytes, "image"),
+                            maskBytes == null ? null : new InitPictures.Source(maskBytes, "mask"),
+                            w != null ? w : 0,
+                            h != null ? h : 0);
+            b.image(p.imageTensor()).mask(p.maskTensor()).size(p.width(), p.height());
             notes = p.notes();
         } else {
+            if (w != null && h != null) {
+                RequestRules.pixels(w, h, maxPixels);
+            }
             b.size(w, h);
         }
         Integer rowFps = null;

@@ -213,12 +213,12 @@ class GenerateJobTest extends LocalSparkTest {
         IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> run(settings(full, out)));
         assertTrue(refused.getMessage().contains("--resume")
                 && refused.getMessage().contains("--overwrite"));
-        // an image whose metadata never got committed is regenerated
-        Files.delete(out.resolve("images/m1.png"));
+        // the metadata table records what is done: a resume trusts it and lists no pictures (see
+        // CommitProtocolTest for rows committed by a crashed run)
         long before = Files.getLastModifiedTime(out.resolve("images/m0.png")).toMillis();
         JobSummary second = run(settings(full, out, "resume", "true"));
-        assertEquals(4, second.written(), "m1 (image lost) and m3..m5");
-        assertEquals(2, second.skipped());
+        assertEquals(3, second.written(), "m3..m5");
+        assertEquals(3, second.skipped());
         assertEquals(
                 before, Files.getLastModifiedTime(out.resolve("images/m0.png")).toMillis(), "m0 untouched");
         assertEquals(6, images(out).size());
@@ -284,19 +284,63 @@ class GenerateJobTest extends LocalSparkTest {
                 assertThrows(IllegalArgumentException.class, () -> run(settings(in, out, "overwrite", "true")));
         assertTrue(e.getMessage().contains("precious.txt"), e.getMessage());
         assertTrue(Files.exists(out.resolve("precious.txt")));
+        // inside a folder the job writes, a file it would not write
+        Files.delete(out.resolve("precious.txt"));
+        Files.writeString(out.resolve("metadata/budget.csv"), "quarter,amount\n");
+        e = assertThrows(IllegalArgumentException.class, () -> run(settings(in, out, "overwrite", "true")));
+        assertTrue(e.getMessage().contains("metadata/budget.csv"), e.getMessage());
+        assertTrue(Files.exists(out.resolve("metadata/budget.csv")) && Files.exists(out.resolve("images/o1.png")));
+    }
+
+    @Test
+    void overwriteRefusesAFolderThatIsNotARunOfThisTool() throws Exception {
+        // the user's own folder, laid out like an output, with a _job.json of their own
+        Path out = tmp.resolve("album");
+        Map<String, String> theirs = Map.of(
+                "images/holiday.png", "a holiday picture",
+                "index.html", "<html>my album</html>",
+                "metadata/budget.csv", "quarter,amount\n",
+                "_job.json", "{\"job\": \"holiday album\", \"state\": \"finished\"}");
+        for (Map.Entry<String, String> f : theirs.entrySet()) {
+            Files.createDirectories(out.resolve(f.getKey()).getParent());
+            Files.writeString(out.resolve(f.getKey()), f.getValue());
+        }
+        Path in = jsonl(tmp.resolve("in.jsonl"), List.of(digitRow("o1", 1, 1)));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> run(settings(in, out, "overwrite", "true")));
+        assertTrue(
+                e.getMessage().contains("_job.json was not written by spark-diffusion")
+                        && e.getMessage().contains("nothing was deleted"),
+                e.getMessage());
+        for (Map.Entry<String, String> f : theirs.entrySet()) {
+            assertEquals(f.getValue(), Files.readString(out.resolve(f.getKey())), f.getKey() + " survives");
+        }
+        try (Stream<Path> all = Files.walk(out)) {
+            assertEquals(theirs.size(), all.filter(Files::isRegularFile).count(), "nothing added either");
+        }
     }
 
     @Test
     void csvAndParquetInputsWork() throws Exception {
         Path csv = tmp.resolve("in.csv");
+        // RFC 4180: a quoted prompt may hold a line break and doubled quotes
         Files.writeString(
                 csv,
-                "id,prompt,seed,num_inference_steps\nc1,a handwritten digit one,11,6\nc2,a handwritten digit two,x,6\n");
+                "id,prompt,seed,num_inference_steps\n"
+                        + "c1,a handwritten digit one,11,6\n"
+                        + "c2,a handwritten digit two,x,6\n"
+                        + "c3,\"a handwritten digit three,\nwith a \"\"quoted\"\" line\",13,6\n"
+                        + "c4,a handwritten digit four,14,6\n");
         JobSummary s = run(settings(csv, tmp.resolve("csv-out"), "input_format", "csv"));
-        assertEquals(1, s.written());
-        assertEquals(1, s.rejected());
+        assertEquals(4, s.inputRows(), "no phantom row from the line break");
+        assertEquals(3, s.written());
+        assertEquals(1, s.rejected(), "c2's seed");
+        Row c3 = spark.read()
+                .parquet(tmp.resolve("csv-out/metadata").toString())
+                .filter("id = 'c3'")
+                .first();
+        assertEquals("a handwritten digit three,\nwith a \"quoted\" line", c3.getAs("prompt"));
         Path parquet = tmp.resolve("in.parquet");
-        spark.read().csv(csv.toString()).limit(0); // warm the reader
         spark.sql(
                         "SELECT 'p1' AS id, 'a handwritten digit nine' AS prompt, CAST(9 AS BIGINT) AS seed, 2 AS num_images_per_prompt")
                 .write()
@@ -306,6 +350,18 @@ class GenerateJobTest extends LocalSparkTest {
         assertEquals(
                 java.util.Set.of("p1-0.png", "p1-1.png"),
                 images(tmp.resolve("pq-out")).keySet());
+    }
+
+    @Test
+    void aSingleInputFileIsSpreadOverEveryTaskSlot() throws Exception {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            lines.add(digitRow("s" + i, i, 60 + i));
+        }
+        // one file of 8 rows, batches of 4, local[2]: two batches, two task slots
+        JobSummary s = run(settings(jsonl(tmp.resolve("one-file.jsonl"), lines), tmp.resolve("out")));
+        assertEquals(8, s.written());
+        assertEquals(2, s.partitions(), "the rows spread over both task slots (0 keeps no longer one partition)");
     }
 
     @Test

@@ -51,6 +51,28 @@ class JobConfigTest {
     }
 
     @Test
+    void theReferenceConfigDocumentsEveryKey() throws Exception {
+        Object root = new org.yaml.snakeyaml.Yaml()
+                .load(Files.readString(Fixtures.root().resolve("conf/spark-diffusion.yaml")));
+        java.util.Set<String> documented = new java.util.TreeSet<>();
+        keys("", (Map<?, ?>) root, documented);
+        java.util.Set<String> missing = new java.util.TreeSet<>(JobConfig.DEFAULTS.keySet());
+        missing.removeAll(documented);
+        assertEquals(java.util.Set.of(), missing, "keys missing from conf/spark-diffusion.yaml");
+    }
+
+    /** Every key of the YAML file, null values included, as dotted names. */
+    private static void keys(String prefix, Map<?, ?> m, java.util.Set<String> out) {
+        m.forEach((k, v) -> {
+            if (v instanceof Map<?, ?> sub && !k.equals("hadoop")) {
+                keys(prefix + k + ".", sub, out);
+            } else {
+                out.add(prefix + k);
+            }
+        });
+    }
+
+    @Test
     void overridesWinOverTheFile() throws Exception {
         Path f = tmp.resolve("c.yaml");
         Files.writeString(f, "batch_size: 2\ndefaults:\n  guidance_scale: 3\ngrid:\n  seeds: [1, \"5..7\"]\n");

@@ -38,7 +38,8 @@ class RowRulesTest {
                 8,
                 127,
                 0.02,
-                24);
+                24,
+                1L << 20);
     }
 
     private static List<PlannedRow> plan(RowRules.ModelRules model, Map<String, String> row) {

@@ -111,6 +111,7 @@ class VideoJobTest extends LocalSparkTest {
         Path out = tmp.resolve("out");
         Map<String, String> s = settings(Fixtures.fixture("svd-tiny"), in, out);
         s.put("video.num_frames", "3");
+        s.put("images.allowed_roots", pic.getParent() + "," + tmp); // the picture is not next to the table
         JobSummary r = GenerateJob.run(spark, JobConfig.load(null, s));
         assertEquals(1, r.written());
         int[] d = decode(out.resolve("videos/coffee.mp4"));
