@@ -39,7 +39,8 @@ latents_step_NNN.npy, image.npy or frames.npy, image.png, and prompt embeddings.
 show whether the Java engine reproduces diffusers on this export (parity: 2e-3 on final pixels). A case's scheduler
 is the model's, or --scheduler NAME (the engine's short names or a diffusers class) with --scheduler-config
 KEY=VALUE overrides, applied as from_config(pipe.scheduler.config, **overrides); --vae-config KEY=VALUE sets VAE
-config values (Playground v2.5's latents_mean / latents_std). MODEL tiny:FAMILY (sd, sd-inpaint, sd-lcm, sdxl, ddpm,
+config values (Playground v2.5's latents_mean / latents_std). MODEL random:sd-turbo or random:sdxl is a full-size
+architecture with seeded random weights (benchmarks without a download). MODEL tiny:FAMILY (sd, sd-inpaint, sd-lcm, sdxl, ddpm,
 t2v, svd, kandinsky) is the tool's own tiny random pipeline, the weights of testdata/fixtures/<family>-tiny, so
 --case-only adds reference cases to the fixtures.
 
@@ -688,6 +689,14 @@ def load_pipeline(src, args):
     import torch
     from diffusers import DiffusionPipeline
 
+    if src.startswith("random:"):
+        # full-size architectures with random weights, for benchmarks without a download (see random_pipelines)
+        name = src[len("random:"):]
+        pipes = random_pipelines(name)
+        for p in pipes.values():
+            p.set_progress_bar_config(disable=True)
+        log(f"random-weight pipeline {name} ({type(pipes['main']).__name__})")
+        return ("sdxl" if name == "sdxl" else "sd"), pipes
     if src.startswith("tiny:"):
         # the tool's own tiny random pipelines (the fixtures' weights, see tiny_pipelines)
         name = src[len("tiny:"):]
@@ -1415,6 +1424,69 @@ def tiny_pipelines(family):
     raise ValueError(family)
 
 
+def random_pipelines(name):
+    """Full-size architectures with seeded random weights, for speed and memory measurements without a download:
+    sd-turbo (stabilityai/sd-turbo's configuration: the SD 2.1 UNet, OpenCLIP-H text encoder, SD VAE, Euler with
+    trailing spacing; 512x512) and sdxl (stabilityai/stable-diffusion-xl-base-1.0's: CLIP-L + OpenCLIP-bigG, the
+    SDXL UNet and VAE; 1024x1024). The pictures are noise; the arithmetic, sizes and costs are the real ones."""
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    if name not in ("sd-turbo", "sdxl"):
+        raise UsageError(f"unknown random pipeline '{name}' (sd-turbo, sdxl)")
+    tok_dir = REPO / "testdata" / "assets"
+
+    def clip_text(seed, hidden, layers, heads, act, projection, with_proj=False):
+        cfg = CLIPTextConfig(vocab_size=49408, hidden_size=hidden, intermediate_size=4 * hidden,
+                             num_hidden_layers=layers, num_attention_heads=heads, max_position_embeddings=77,
+                             bos_token_id=49406, eos_token_id=49407, pad_token_id=1, hidden_act=act,
+                             projection_dim=projection, layer_norm_eps=1e-5)
+        torch.manual_seed(seed)
+        return (CLIPTextModelWithProjection if with_proj else CLIPTextModel)(cfg).eval()
+
+    def vae(scaling, sample_size):
+        torch.manual_seed(2)
+        return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2,
+                             block_out_channels=(128, 256, 512, 512), norm_num_groups=32,
+                             down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+                             sample_size=sample_size, scaling_factor=scaling).eval()
+
+    if name == "sd-turbo":
+        from diffusers import StableDiffusionPipeline
+
+        torch.manual_seed(1)
+        unet = UNet2DConditionModel(
+            sample_size=64, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280, 1280),
+            down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3, attention_head_dim=(5, 10, 20, 20),
+            cross_attention_dim=1024, use_linear_projection=True, norm_num_groups=32).eval()
+        sched = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                       num_train_timesteps=1000, prediction_type="epsilon", steps_offset=1,
+                                       timestep_spacing="trailing", interpolation_type="linear")
+        return {"main": StableDiffusionPipeline(
+            unet=unet, vae=vae(0.18215, 512), text_encoder=clip_text(0, 1024, 23, 16, "gelu", 512),
+            tokenizer=CLIPTokenizer.from_pretrained(str(tok_dir / "clip-tokenizer-2")), scheduler=sched,
+            safety_checker=None, feature_extractor=None, requires_safety_checker=False)}
+    from diffusers import StableDiffusionXLPipeline
+
+    torch.manual_seed(1)
+    unet = UNet2DConditionModel(
+        sample_size=128, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=(5, 10, 20),
+        transformer_layers_per_block=(1, 2, 10), cross_attention_dim=2048, use_linear_projection=True,
+        addition_embed_type="text_time", addition_time_embed_dim=256, projection_class_embeddings_input_dim=2816,
+        norm_num_groups=32).eval()
+    sched = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                   num_train_timesteps=1000, steps_offset=1, timestep_spacing="leading")
+    return {"main": StableDiffusionXLPipeline(
+        unet=unet, vae=vae(0.13025, 1024), text_encoder=clip_text(0, 768, 12, 12, "quick_gelu", 768),
+        text_encoder_2=clip_text(3, 1280, 32, 20, "gelu", 1280, with_proj=True),
+        tokenizer=CLIPTokenizer.from_pretrained(str(tok_dir / "clip-tokenizer")),
+        tokenizer_2=CLIPTokenizer.from_pretrained(str(tok_dir / "clip-tokenizer-2")), scheduler=sched)}
+
+
 def dry_run(out, args):
     """Every family (or --family): tiny random pipeline -> saved as a diffusers folder -> loaded back as a user's
     folder is -> exported -> reference cases recorded, into out/<pipeline>-tiny."""
@@ -1477,7 +1549,7 @@ def parse_args(argv):
         epilog="See docs/models.md for the commands and job settings of each seed model.")
     p.add_argument("model", nargs="?", metavar="MODEL",
                    help="a diffusers pipeline: local folder or hub id (for Kandinsky 2.2: the decoder), or tiny:FAMILY "
-                        "for the tool's tiny random pipelines (the fixtures' weights)")
+                        "for the tool's tiny random pipelines (the fixtures' weights), or random:sd-turbo | random:sdxl")
     p.add_argument("out", nargs="?", metavar="OUT", help="the folder to write (with --dry-run, the only path)")
     p.add_argument("--family", choices=("auto",) + FAMILIES + ("all",), default="auto",
                    help="force the family instead of reading model_index.json (--dry-run: one family, default all)")

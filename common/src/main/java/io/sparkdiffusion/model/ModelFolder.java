@@ -4,8 +4,13 @@ import io.sparkdiffusion.util.JsonConfig;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * A model in the Optimum ONNX folder layout: {@code model_index.json} (its {@code _class_name} picks the pipeline),
@@ -13,7 +18,8 @@ import java.util.Map;
  * {@code vae_decoder}, ...) holding {@code model.onnx}, optional external weights ({@code model.onnx_data} or
  * {@code weights.pb}, found by ONNX Runtime next to the graph) and a {@code config.json}.
  *
- * <p>Sessions are opened lazily, once per component, and reused for every call until {@link #close}.
+ * <p>Sessions are opened once per component, on first use or ahead of it in the background ({@link #prefetch}), and
+ * reused for every call until {@link #close}.
  */
 public final class ModelFolder implements AutoCloseable {
     public static final String MODEL_FILE = "model.onnx";
@@ -22,6 +28,8 @@ public final class ModelFolder implements AutoCloseable {
     private final JsonConfig modelIndex;
     private final RuntimeOptions options;
     private final Map<String, OnnxModel> sessions = new LinkedHashMap<>();
+    /** Sessions being opened in the background, by component. */
+    private final Map<String, CompletableFuture<OnnxModel>> opening = new LinkedHashMap<>();
 
     public ModelFolder(Path root, RuntimeOptions options) {
         this.root = root.toAbsolutePath().normalize();
@@ -89,28 +97,82 @@ public final class ModelFolder implements AutoCloseable {
         return JsonConfig.read(f);
     }
 
-    /** The component's session, opened on first use. */
-    public synchronized OnnxModel session(String component) {
-        OnnxModel m = sessions.get(component);
-        if (m == null) {
-            Path dir = root.resolve(component);
-            Path file = dir.resolve(MODEL_FILE);
-            if (!Files.isDirectory(dir)) {
-                throw new ModelLoadException(
-                        "model folder " + root + ": component folder '" + component + "/' is missing");
+    /**
+     * Starts opening the sessions of {@code components} in the background, one thread each, so that they load in
+     * parallel with each other and with the caller's own loading (tokenizers); {@link #session} then waits for them.
+     * A component that is already open, being opened, or has no {@code model.onnx} is left to {@link #session}.
+     */
+    public synchronized void prefetch(Collection<String> components) {
+        for (String component : components) {
+            if (!sessions.containsKey(component) && !opening.containsKey(component) && hasComponent(component)) {
+                CompletableFuture<OnnxModel> f = new CompletableFuture<>();
+                Thread t = new Thread(
+                        () -> {
+                            try {
+                                f.complete(openSession(component));
+                            } catch (RuntimeException | Error e) {
+                                f.completeExceptionally(e);
+                            }
+                        },
+                        "spark-diffusion-open-" + component);
+                t.setDaemon(true);
+                opening.put(component, f);
+                t.start();
             }
-            if (!Files.isRegularFile(file)) {
-                throw new ModelLoadException(
-                        "model folder " + root + ": " + component + "/" + MODEL_FILE + " is missing");
-            }
-            if (!Files.isReadable(file)) {
-                throw new ModelLoadException(
-                        "model folder " + root + ": " + component + "/" + MODEL_FILE + " is not readable");
-            }
-            m = new OnnxModel(component, file, options);
-            sessions.put(component, m);
         }
-        return m;
+    }
+
+    /** The component's session, opened on first use (or waited for, when {@link #prefetch} started it). */
+    public OnnxModel session(String component) {
+        CompletableFuture<OnnxModel> pending;
+        synchronized (this) {
+            OnnxModel m = sessions.get(component);
+            if (m != null) {
+                return m;
+            }
+            pending = opening.get(component);
+            if (pending == null) {
+                m = openSession(component);
+                sessions.put(component, m);
+                return m;
+            }
+        }
+        OnnxModel m = await(pending);
+        synchronized (this) {
+            opening.remove(component);
+            sessions.putIfAbsent(component, m);
+            return sessions.get(component);
+        }
+    }
+
+    private static OnnxModel await(CompletableFuture<OnnxModel> pending) {
+        try {
+            return pending.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
+        }
+    }
+
+    private OnnxModel openSession(String component) {
+        Path dir = root.resolve(component);
+        Path file = dir.resolve(MODEL_FILE);
+        if (!Files.isDirectory(dir)) {
+            throw new ModelLoadException("model folder " + root + ": component folder '" + component + "/' is missing");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new ModelLoadException("model folder " + root + ": " + component + "/" + MODEL_FILE + " is missing");
+        }
+        if (!Files.isReadable(file)) {
+            throw new ModelLoadException(
+                    "model folder " + root + ": " + component + "/" + MODEL_FILE + " is not readable");
+        }
+        return new OnnxModel(component, file, options);
     }
 
     /** Sessions opened so far, by component. */
@@ -119,8 +181,23 @@ public final class ModelFolder implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        sessions.values().forEach(OnnxModel::close);
-        sessions.clear();
+    public void close() {
+        List<CompletableFuture<OnnxModel>> pending;
+        synchronized (this) {
+            pending = new ArrayList<>(opening.values());
+            opening.clear();
+        }
+        for (CompletableFuture<OnnxModel> f : pending) {
+            // a session still opening in the background is closed once it is open
+            try {
+                f.join().close();
+            } catch (CompletionException e) {
+                // it failed to open: nothing to close
+            }
+        }
+        synchronized (this) {
+            sessions.values().forEach(OnnxModel::close);
+            sessions.clear();
+        }
     }
 }

@@ -2,23 +2,125 @@ package io.sparkdiffusion.model;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * ONNX Runtime session settings, from configuration: threads, graph optimisation level and execution provider.
+ * ONNX Runtime session settings, from configuration: threads, graph optimisation level, execution provider, memory
+ * and spinning, and the CUDA provider's options. The keys of {@link #fromMap} are the job's {@code runtime.*} keys
+ * and the CLI's {@code --runtime KEY=VALUE}; the defaults are ONNX Runtime's own, except where measured otherwise
+ * (docs/performance.md).
  *
  * @param intraOpThreads threads inside one operator; 0 lets ONNX Runtime choose (all cores)
  * @param interOpThreads threads across independent operators; 0 lets ONNX Runtime choose
  * @param optimization {@code none}, {@code basic}, {@code extended} or {@code all}
  * @param provider {@code cpu} or {@code cuda}
  * @param deviceId the CUDA device ordinal (ignored on CPU)
+ * @param memoryPattern {@code memory_pattern}: plan each run's buffers from the previous run's shapes (ONNX Runtime's
+ *     default, true); false allocates per tensor, which lowers the peak when shapes vary
+ * @param cpuArena {@code cpu_arena}: keep freed CPU memory in ONNX Runtime's arena for the next run (default true);
+ *     false returns it to the system allocator
+ * @param spinning {@code spinning}: idle intra-op threads spin for a while before sleeping (ONNX Runtime's default,
+ *     true); false stops them burning cores that concurrent tasks, or the Java side between runs, need
+ * @param cuda the CUDA provider's options (used with {@code provider cuda} only)
  */
-public record RuntimeOptions(int intraOpThreads, int interOpThreads, String optimization, String provider, int deviceId)
+public record RuntimeOptions(
+        int intraOpThreads,
+        int interOpThreads,
+        String optimization,
+        String provider,
+        int deviceId,
+        boolean memoryPattern,
+        boolean cpuArena,
+        boolean spinning,
+        Cuda cuda)
         implements Serializable {
 
     public static final RuntimeOptions DEFAULT = new RuntimeOptions(0, 0, "all", "cpu", 0);
+
+    /**
+     * The CUDA provider's options that matter for throughput, as the job's {@code runtime.cuda.*} keys. CUDA graphs
+     * ({@code enable_cuda_graph}) are not among them: ONNX Runtime replays a graph only over inputs and outputs bound
+     * to fixed device memory (I/O binding), which its Java API does not offer.
+     *
+     * @param convAlgoSearch {@code cuda.conv_algo_search}: cuDNN's convolution algorithm choice, {@code exhaustive}
+     *     (default: benchmarks every algorithm on a shape's first run, then the fastest), {@code heuristic} (cuDNN's
+     *     guess, a faster first run) or {@code default}
+     * @param convMaxWorkspace {@code cuda.conv_max_workspace}: let cuDNN use as much workspace as the fastest
+     *     algorithm needs (default true)
+     * @param arenaExtendStrategy {@code cuda.arena_extend_strategy}: {@code next_power_of_two} (default) or
+     *     {@code same_as_requested} (less memory held, more allocations)
+     * @param memLimitMb {@code cuda.mem_limit_mb}: cap on the provider's arena in MiB; 0 (default) for none
+     * @param preferNhwc {@code cuda.prefer_nhwc}: channels-last convolutions, faster on tensor cores for float16
+     *     models (default false)
+     * @param tf32 {@code cuda.tf32}: TF32 tensor-core math for float32 models (default true, ONNX Runtime's); false
+     *     for float32 parity checks against PyTorch's default float32 matrix products
+     */
+    public record Cuda(
+            String convAlgoSearch,
+            boolean convMaxWorkspace,
+            String arenaExtendStrategy,
+            long memLimitMb,
+            boolean preferNhwc,
+            boolean tf32)
+            implements Serializable {
+        public static final Cuda DEFAULT = new Cuda("exhaustive", true, "next_power_of_two", 0, false, true);
+
+        public Cuda {
+            convAlgoSearch = convAlgoSearch.toLowerCase(Locale.ROOT);
+            arenaExtendStrategy = arenaExtendStrategy.toLowerCase(Locale.ROOT);
+            convAlgoSearchName(convAlgoSearch);
+            arenaStrategyName(arenaExtendStrategy);
+            if (memLimitMb < 0) {
+                throw new IllegalArgumentException("cuda.mem_limit_mb must be >= 0, got " + memLimitMb);
+            }
+        }
+
+        /** The CUDA provider's options, as ONNX Runtime names them. */
+        public Map<String, String> providerOptions() {
+            Map<String, String> o = new LinkedHashMap<>();
+            o.put("cudnn_conv_algo_search", convAlgoSearchName(convAlgoSearch));
+            o.put("cudnn_conv_use_max_workspace", flag(convMaxWorkspace));
+            o.put("arena_extend_strategy", arenaStrategyName(arenaExtendStrategy));
+            if (memLimitMb > 0) {
+                o.put("gpu_mem_limit", Long.toString(memLimitMb << 20));
+            }
+            o.put("prefer_nhwc", flag(preferNhwc));
+            o.put("use_tf32", flag(tf32));
+            return o;
+        }
+
+        private static String convAlgoSearchName(String s) {
+            return switch (s) {
+                case "exhaustive" -> "EXHAUSTIVE";
+                case "heuristic" -> "HEURISTIC";
+                case "default" -> "DEFAULT";
+                default ->
+                    throw new IllegalArgumentException(
+                            "cuda.conv_algo_search must be exhaustive, heuristic or default, got '" + s + "'");
+            };
+        }
+
+        private static String arenaStrategyName(String s) {
+            return switch (s) {
+                case "next_power_of_two" -> "kNextPowerOfTwo";
+                case "same_as_requested" -> "kSameAsRequested";
+                default ->
+                    throw new IllegalArgumentException(
+                            "cuda.arena_extend_strategy must be next_power_of_two or same_as_requested, got '" + s
+                                    + "'");
+            };
+        }
+    }
+
+    /** Threads, optimisation and device, with the default memory, spinning and CUDA settings. */
+    public RuntimeOptions(int intraOpThreads, int interOpThreads, String optimization, String provider, int deviceId) {
+        this(intraOpThreads, interOpThreads, optimization, provider, deviceId, true, true, true, Cuda.DEFAULT);
+    }
 
     public RuntimeOptions {
         if (intraOpThreads < 0 || interOpThreads < 0) {
@@ -34,16 +136,57 @@ public record RuntimeOptions(int intraOpThreads, int interOpThreads, String opti
         if (deviceId < 0) {
             throw new IllegalArgumentException("device id must be >= 0, got " + deviceId);
         }
+        if (cuda == null) {
+            cuda = Cuda.DEFAULT;
+        }
     }
 
-    /** Reads {@code intra_op_threads}, {@code inter_op_threads}, {@code optimization}, {@code provider}, {@code device_id}. */
+    /** Every key {@link #fromMap} reads. */
+    public static final List<String> KEYS = List.of(
+            "intra_op_threads",
+            "inter_op_threads",
+            "optimization",
+            "provider",
+            "device_id",
+            "memory_pattern",
+            "cpu_arena",
+            "spinning",
+            "cuda.conv_algo_search",
+            "cuda.conv_max_workspace",
+            "cuda.arena_extend_strategy",
+            "cuda.mem_limit_mb",
+            "cuda.prefer_nhwc",
+            "cuda.tf32");
+
+    /**
+     * Reads {@code intra_op_threads}, {@code inter_op_threads}, {@code optimization}, {@code provider},
+     * {@code device_id}, {@code memory_pattern}, {@code cpu_arena}, {@code spinning} and the {@code cuda.*} keys of
+     * {@link Cuda}; absent keys keep their defaults.
+     */
     public static RuntimeOptions fromMap(Map<String, String> m) {
+        for (String key : m.keySet()) {
+            if (!KEYS.contains(key)) {
+                throw new IllegalArgumentException("unknown ONNX Runtime setting '" + key + "'; known: " + KEYS);
+            }
+        }
+        RuntimeOptions d = DEFAULT;
+        Cuda c = Cuda.DEFAULT;
         return new RuntimeOptions(
-                parseInt(m, "intra_op_threads", DEFAULT.intraOpThreads),
-                parseInt(m, "inter_op_threads", DEFAULT.interOpThreads),
-                m.getOrDefault("optimization", DEFAULT.optimization),
-                m.getOrDefault("provider", DEFAULT.provider),
-                parseInt(m, "device_id", DEFAULT.deviceId));
+                parseInt(m, "intra_op_threads", d.intraOpThreads),
+                parseInt(m, "inter_op_threads", d.interOpThreads),
+                m.getOrDefault("optimization", d.optimization),
+                m.getOrDefault("provider", d.provider),
+                parseInt(m, "device_id", d.deviceId),
+                parseBoolean(m, "memory_pattern", d.memoryPattern),
+                parseBoolean(m, "cpu_arena", d.cpuArena),
+                parseBoolean(m, "spinning", d.spinning),
+                new Cuda(
+                        m.getOrDefault("cuda.conv_algo_search", c.convAlgoSearch()),
+                        parseBoolean(m, "cuda.conv_max_workspace", c.convMaxWorkspace()),
+                        m.getOrDefault("cuda.arena_extend_strategy", c.arenaExtendStrategy()),
+                        parseLong(m, "cuda.mem_limit_mb", c.memLimitMb()),
+                        parseBoolean(m, "cuda.prefer_nhwc", c.preferNhwc()),
+                        parseBoolean(m, "cuda.tf32", c.tf32())));
     }
 
     private static int parseInt(Map<String, String> m, String key, int dflt) {
@@ -58,8 +201,51 @@ public record RuntimeOptions(int intraOpThreads, int interOpThreads, String opti
         }
     }
 
+    private static long parseLong(Map<String, String> m, String key, long dflt) {
+        String v = m.get(key);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be an integer, got '" + v + "'");
+        }
+    }
+
+    private static boolean parseBoolean(Map<String, String> m, String key, boolean dflt) {
+        String v = m.get(key);
+        if (v == null) {
+            return dflt;
+        }
+        return switch (v.trim().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException(key + " must be true or false, got '" + v + "'");
+        };
+    }
+
+    private static String flag(boolean b) {
+        return b ? "1" : "0";
+    }
+
     public RuntimeOptions withDevice(String newProvider, int newDeviceId) {
-        return new RuntimeOptions(intraOpThreads, interOpThreads, optimization, newProvider, newDeviceId);
+        return new RuntimeOptions(
+                intraOpThreads,
+                interOpThreads,
+                optimization,
+                newProvider,
+                newDeviceId,
+                memoryPattern,
+                cpuArena,
+                spinning,
+                cuda);
+    }
+
+    /** These settings with other thread counts. */
+    public RuntimeOptions withThreads(int intra, int inter) {
+        return new RuntimeOptions(
+                intra, inter, optimization, provider, deviceId, memoryPattern, cpuArena, spinning, cuda);
     }
 
     private static OrtSession.SessionOptions.OptLevel optLevel(String name) {
@@ -74,34 +260,65 @@ public record RuntimeOptions(int intraOpThreads, int interOpThreads, String opti
         };
     }
 
+    /** The session configuration entries these settings add, as ONNX Runtime names them. */
+    public Map<String, String> sessionConfigEntries() {
+        Map<String, String> e = new LinkedHashMap<>();
+        if (!spinning) {
+            e.put("session.intra_op.allow_spinning", "0");
+            e.put("session.inter_op.allow_spinning", "0");
+        }
+        return e;
+    }
+
     /** Fresh session options; the caller closes them. */
     public OrtSession.SessionOptions toSessionOptions() throws OrtException {
+        OrtRuntime.environment(); // the native libraries, from this user's cache
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        o.setOptimizationLevel(optLevel(optimization));
-        if (intraOpThreads > 0) {
-            o.setIntraOpNumThreads(intraOpThreads);
-        }
-        if (interOpThreads > 0) {
-            o.setInterOpNumThreads(interOpThreads);
-        }
-        if (provider.equals("cuda")) {
-            try {
-                o.addCUDA(deviceId);
-            } catch (OrtException | UnsatisfiedLinkError e) {
-                o.close();
-                throw new IllegalStateException(
-                        "CUDA execution provider requested (device " + deviceId
-                                + ") but unavailable: build with mvn -Pgpu (onnxruntime_gpu) and install CUDA 12 + cuDNN 9 ("
-                                + e.getMessage() + ")",
-                        e);
+        try {
+            o.setOptimizationLevel(optLevel(optimization));
+            if (intraOpThreads > 0) {
+                o.setIntraOpNumThreads(intraOpThreads);
             }
+            if (interOpThreads > 0) {
+                o.setInterOpNumThreads(interOpThreads);
+            }
+            o.setMemoryPatternOptimization(memoryPattern);
+            o.setCPUArenaAllocator(cpuArena);
+            for (Map.Entry<String, String> e : sessionConfigEntries().entrySet()) {
+                o.addConfigEntry(e.getKey(), e.getValue());
+            }
+            if (provider.equals("cuda")) {
+                addCuda(o);
+            }
+            return o;
+        } catch (OrtException | RuntimeException e) {
+            o.close();
+            throw e;
         }
-        return o;
+    }
+
+    private void addCuda(OrtSession.SessionOptions o) {
+        try (OrtCUDAProviderOptions c = new OrtCUDAProviderOptions(deviceId)) {
+            for (Map.Entry<String, String> e : cuda.providerOptions().entrySet()) {
+                c.add(e.getKey(), e.getValue());
+            }
+            o.addCUDA(c);
+        } catch (OrtException | UnsatisfiedLinkError e) {
+            throw new IllegalStateException(
+                    "CUDA execution provider requested (device " + deviceId
+                            + ") but unavailable: build with mvn -Pgpu (onnxruntime_gpu) and install CUDA 12 + cuDNN 9 ("
+                            + String.valueOf(e.getMessage()).lines().findFirst().orElse("") + ")",
+                    e);
+        }
     }
 
     @Override
     public String toString() {
         return provider + (provider.equals("cuda") ? ":" + deviceId : "") + " intra=" + intraOpThreads + " inter="
-                + interOpThreads + " opt=" + optimization;
+                + interOpThreads + " opt=" + optimization
+                + (memoryPattern && cpuArena && spinning
+                        ? ""
+                        : " memory_pattern=" + memoryPattern + " cpu_arena=" + cpuArena + " spinning=" + spinning)
+                + (provider.equals("cuda") && !cuda.equals(Cuda.DEFAULT) ? " " + cuda.providerOptions() : "");
     }
 }

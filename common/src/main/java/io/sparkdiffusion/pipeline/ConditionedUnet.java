@@ -43,7 +43,11 @@ final class ConditionedUnet implements AutoCloseable {
         this.unetOutput = unet.outputOr("out_sample");
     }
 
-    /** What a call fixes before the loop: rows, size, whether it is guided, and the prompt conditioning. */
+    /**
+     * What a call fixes before the loop: rows, size, whether it is guided, the prompt conditioning, and the UNet's
+     * runs with the inputs no step changes (conditioning, guidance embedding) converted once. Close it when the call
+     * ends.
+     */
     record Call(
             int rows,
             int height,
@@ -51,7 +55,14 @@ final class ConditionedUnet implements AutoCloseable {
             boolean guided,
             double guidanceScale,
             Conditioning cond,
-            Tensor guidanceEmbedding) {}
+            Tensor guidanceEmbedding,
+            OnnxModel.Runs unetRuns)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            unetRuns.close();
+        }
+    }
 
     /**
      * Encodes a call's prompts for pictures of {@code height x width} (the caller has checked the size). Without a
@@ -70,7 +81,12 @@ final class ConditionedUnet implements AutoCloseable {
         Tensor guidanceEmbedding = guidanceEmbeddingDim > 0
                 ? GuidanceEmbedding.of(request.guidanceScale(), guidanceEmbeddingDim, rows)
                 : null;
-        return new Call(rows, height, width, guided, request.guidanceScale(), cond, guidanceEmbedding);
+        Map<String, Tensor> fixed = new HashMap<>(cond.feeds());
+        if (guidanceEmbedding != null) {
+            fixed.put(TIMESTEP_COND, guidanceEmbedding);
+        }
+        return new Call(
+                rows, height, width, guided, request.guidanceScale(), cond, guidanceEmbedding, unet.runs(fixed));
     }
 
     /** diffusers: guidance runs when {@code guidance_scale > 1} and the UNet does not embed guidance itself. */
@@ -88,13 +104,10 @@ final class ConditionedUnet implements AutoCloseable {
         if (extraChannels != null) {
             input = Tensors.concatChannels(input, extraChannels);
         }
-        Map<String, Tensor> feeds = new HashMap<>(call.cond().feeds());
-        feeds.put("sample", input);
-        feeds.put("timestep", DiffusionPipeline.timestepTensor(t, (int) input.dim(0)));
-        if (call.guidanceEmbedding() != null) {
-            feeds.put(TIMESTEP_COND, call.guidanceEmbedding());
-        }
-        Tensor out = unet.run1(feeds, unetOutput);
+        Tensor out = call.unetRuns()
+                .run1(
+                        Map.of("sample", input, "timestep", DiffusionPipeline.timestepTensor(t, (int) input.dim(0))),
+                        unetOutput);
         return call.guided() ? DiffusionPipeline.guide(out, call.guidanceScale()) : out;
     }
 

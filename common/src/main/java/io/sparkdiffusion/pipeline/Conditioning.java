@@ -2,7 +2,6 @@ package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.tensor.Tensors;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -24,13 +23,9 @@ public final class Conditioning {
         return new Conditioning(positive, false);
     }
 
-    /** Conditioning with guidance: each feed is {@code cat[negative, positive]} on the batch axis. */
-    public static Conditioning guided(Map<String, Tensor> negative, Map<String, Tensor> positive) {
-        Map<String, Tensor> both = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : positive.entrySet()) {
-            both.put(e.getKey(), Tensors.concatBatch(negative.get(e.getKey()), e.getValue()));
-        }
-        return new Conditioning(both, true);
+    /** Conditioning with guidance: each feed holds {@code cat[negative, positive]} on the batch axis. */
+    public static Conditioning guided(Map<String, Tensor> negativesThenPrompts) {
+        return new Conditioning(negativesThenPrompts, true);
     }
 
     public boolean guided() {

@@ -129,12 +129,22 @@ abstract class DiffusionPipeline implements Pipeline {
         return latents;
     }
 
-    /** Classifier-free guidance (Ho &amp; Salimans 2022): {@code uncond + g * (cond - uncond)} on a [uncond; cond] batch. */
+    /**
+     * Classifier-free guidance (Ho &amp; Salimans 2022): {@code uncond + g * (cond - uncond)} on a [uncond; cond]
+     * batch, in one pass into one new array (the same float arithmetic as diffusers' expression).
+     */
     protected static Tensor guide(Tensor both, double guidanceScale) {
-        int half = (int) both.dim(0) / 2;
-        Tensor uncond = Tensors.sliceBatch(both, 0, half);
-        Tensor cond = Tensors.sliceBatch(both, half, 2 * half);
-        return Tensors.lincomb(1, uncond, guidanceScale, Tensors.sub(cond, uncond));
+        int half = both.size() / 2;
+        float[] d = both.data();
+        float g = (float) guidanceScale;
+        float[] out = new float[half];
+        for (int i = 0; i < half; i++) {
+            float uncond = d[i];
+            out[i] = uncond + g * (d[half + i] - uncond);
+        }
+        long[] shape = both.shape();
+        shape[0] /= 2;
+        return new Tensor(shape, out);
     }
 
     /** A per-row timestep tensor {@code [B]}; {@link io.sparkdiffusion.model.OnnxModel} adapts it to the export. */

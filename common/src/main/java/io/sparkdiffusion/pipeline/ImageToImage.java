@@ -37,21 +37,22 @@ final class ImageToImage {
         if (request.mask() != null) {
             throw new InvalidRequestException("mask", "image-to-image takes no mask; inpainting (Task.INPAINT) does");
         }
-        ConditionedUnet.Call call = pipeline.begin(request);
-        Scheduler scheduler = pipeline.schedulerFor(request);
-        double strength = request.strength() != null ? request.strength() : defaultStrength;
-        int steps = DiffusionPipeline.setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
-        StrengthSchedule schedule = StrengthSchedule.apply(scheduler, steps, strength);
-        Tensor imageLatents = encoder.encode(LatentEncoder.pixels(request.image()), noise);
-        Tensor latents = scheduler.addNoise(imageLatents, noise.next(imageLatents.shape()), schedule.first());
-        Tensor result = DiffusionPipeline.denoise(
-                scheduler,
-                schedule.begin(),
-                latents,
-                (x, t) -> pipeline.unet.predict(call, x, t, null),
-                DiffusionPipeline.AfterStep.NONE,
-                noise,
-                listener);
-        return pipeline.decoder.decode(result);
+        try (ConditionedUnet.Call call = pipeline.begin(request)) {
+            Scheduler scheduler = pipeline.schedulerFor(request);
+            double strength = request.strength() != null ? request.strength() : defaultStrength;
+            int steps = DiffusionPipeline.setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
+            StrengthSchedule schedule = StrengthSchedule.apply(scheduler, steps, strength);
+            Tensor imageLatents = encoder.encode(LatentEncoder.pixels(request.image()), noise);
+            Tensor latents = scheduler.addNoise(imageLatents, noise.next(imageLatents.shape()), schedule.first());
+            Tensor result = DiffusionPipeline.denoise(
+                    scheduler,
+                    schedule.begin(),
+                    latents,
+                    (x, t) -> pipeline.unet.predict(call, x, t, null),
+                    DiffusionPipeline.AfterStep.NONE,
+                    noise,
+                    listener);
+            return pipeline.decoder.decode(result);
+        }
     }
 }

@@ -54,51 +54,53 @@ final class Inpainting {
                     request.image() == null ? "image" : "mask",
                     "inpainting needs an init image and a mask for every row");
         }
-        ConditionedUnet.Call call = pipeline.begin(request);
-        Scheduler scheduler = pipeline.schedulerFor(request);
-        double strength = request.strength() != null ? request.strength() : defaultStrength;
-        int steps = DiffusionPipeline.setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
-        StrengthSchedule schedule = StrengthSchedule.apply(scheduler, steps, strength);
-        boolean fromNoise = strength == 1.0;
-        int f = pipeline.decoder.scaleFactor();
-        InpaintMask mask = InpaintMask.of(request.mask(), call.height() / f, call.width() / f);
-        Tensor pixels = LatentEncoder.pixels(request.image());
+        try (ConditionedUnet.Call call = pipeline.begin(request)) {
+            Scheduler scheduler = pipeline.schedulerFor(request);
+            double strength = request.strength() != null ? request.strength() : defaultStrength;
+            int steps = DiffusionPipeline.setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
+            StrengthSchedule schedule = StrengthSchedule.apply(scheduler, steps, strength);
+            boolean fromNoise = strength == 1.0;
+            int f = pipeline.decoder.scaleFactor();
+            InpaintMask mask = InpaintMask.of(request.mask(), call.height() / f, call.width() / f);
+            Tensor pixels = LatentEncoder.pixels(request.image());
 
-        // draws in diffusers' order (pipeline_stable_diffusion_inpaint.py, prepare_latents then prepare_mask_latents);
-        // the masked image is encoded, and its posterior sampled, even when a 4-channel UNet never uses it
-        Tensor imageLatents = !maskChannels || !fromNoise ? encoder.encode(pixels, noise) : null;
-        Tensor initialNoise =
-                noise.next(call.rows(), pipeline.decoder.latentChannels(), call.height() / f, call.width() / f);
-        Tensor latents = fromNoise
-                ? Tensors.scale(initialNoise, scheduler.initNoiseSigma())
-                : scheduler.addNoise(imageLatents, initialNoise, schedule.first());
-        Tensor maskedImageLatents = encoder.encode(mask.keepOnly(pixels), noise);
+            // draws in diffusers' order (pipeline_stable_diffusion_inpaint.py, prepare_latents then
+            // prepare_mask_latents);
+            // the masked image is encoded, and its posterior sampled, even when a 4-channel UNet never uses it
+            Tensor imageLatents = !maskChannels || !fromNoise ? encoder.encode(pixels, noise) : null;
+            Tensor initialNoise =
+                    noise.next(call.rows(), pipeline.decoder.latentChannels(), call.height() / f, call.width() / f);
+            Tensor latents = fromNoise
+                    ? Tensors.scale(initialNoise, scheduler.initNoiseSigma())
+                    : scheduler.addNoise(imageLatents, initialNoise, schedule.first());
+            Tensor maskedImageLatents = encoder.encode(mask.keepOnly(pixels), noise);
 
-        Tensor extra = null;
-        DiffusionPipeline.AfterStep after = DiffusionPipeline.AfterStep.NONE;
-        if (maskChannels) {
-            extra = Tensors.concatChannels(mask.latent(), maskedImageLatents);
-            extra = call.guided() ? Tensors.concatBatch(extra, extra) : extra;
-        } else {
-            double[] timesteps = schedule.timesteps();
-            after = (i, x) -> {
-                // the known region re-noised to the next timestep, or clean after the last step
-                Tensor known = i < timesteps.length - 1
-                        ? scheduler.addNoise(imageLatents, initialNoise, timesteps[i + 1])
-                        : imageLatents;
-                return mask.blend(known, x);
-            };
+            Tensor extra = null;
+            DiffusionPipeline.AfterStep after = DiffusionPipeline.AfterStep.NONE;
+            if (maskChannels) {
+                extra = Tensors.concatChannels(mask.latent(), maskedImageLatents);
+                extra = call.guided() ? Tensors.concatBatch(extra, extra) : extra;
+            } else {
+                double[] timesteps = schedule.timesteps();
+                after = (i, x) -> {
+                    // the known region re-noised to the next timestep, or clean after the last step
+                    Tensor known = i < timesteps.length - 1
+                            ? scheduler.addNoise(imageLatents, initialNoise, timesteps[i + 1])
+                            : imageLatents;
+                    return mask.blend(known, x);
+                };
+            }
+            Tensor unetExtra = extra;
+            Tensor result = DiffusionPipeline.denoise(
+                    scheduler,
+                    schedule.begin(),
+                    latents,
+                    (x, t) -> pipeline.unet.predict(call, x, t, unetExtra),
+                    after,
+                    noise,
+                    listener);
+            Tensor image = pipeline.decoder.decode(result);
+            return request.keepUnmasked() ? mask.keepUnmasked(request.image(), image) : image;
         }
-        Tensor unetExtra = extra;
-        Tensor result = DiffusionPipeline.denoise(
-                scheduler,
-                schedule.begin(),
-                latents,
-                (x, t) -> pipeline.unet.predict(call, x, t, unetExtra),
-                after,
-                noise,
-                listener);
-        Tensor image = pipeline.decoder.decode(result);
-        return request.keepUnmasked() ? mask.keepUnmasked(request.image(), image) : image;
     }
 }

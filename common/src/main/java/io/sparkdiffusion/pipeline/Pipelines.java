@@ -1,5 +1,6 @@
 package io.sparkdiffusion.pipeline;
 
+import io.sparkdiffusion.model.ComponentContract;
 import io.sparkdiffusion.model.KandinskyFolders;
 import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.PipelineFamily;
@@ -7,6 +8,8 @@ import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.model.Task;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Opens the pipeline for a model and a task: the family comes from the pipeline registry ({@link PipelineFamily}:
@@ -36,6 +39,8 @@ public final class Pipelines {
         }
         ModelFolder model = new ModelFolder(folder, options);
         try {
+            // the sessions load in the background while the pipeline's constructor builds the tokenizers
+            model.prefetch(sessions(family, task, model));
             return create(family, task, model);
         } catch (RuntimeException e) {
             model.close();
@@ -74,6 +79,22 @@ public final class Pipelines {
                     + (kind == ImagePipeline.class ? "picture" : "video") + " model");
         }
         return p;
+    }
+
+    /**
+     * The components whose sessions a pipeline of {@code family} opens for {@code task}: those the family cannot run
+     * without, the VAE encoder exactly when the task takes an init image.
+     */
+    private static List<String> sessions(PipelineFamily family, Task task, ModelFolder model) {
+        boolean image = family.inputs(task).image();
+        List<String> out = new ArrayList<>();
+        for (ComponentContract.Component c : family.components(model.pipelineClass())) {
+            boolean encoder = c.name().equals(LatentEncoder.COMPONENT);
+            if (encoder ? image : c.ifMissing() == null) {
+                out.add(c.name());
+            }
+        }
+        return out;
     }
 
     /** The one map from (family, task) to a pipeline class. */

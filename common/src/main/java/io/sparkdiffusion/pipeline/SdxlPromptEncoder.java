@@ -8,7 +8,6 @@ import io.sparkdiffusion.text.ClipTokenizer;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -17,7 +16,8 @@ import java.util.Map;
  * of both CLIP encoders concatenated on the feature axis, the second encoder's projected {@code text_embeds} as the
  * pooled embedding, and {@code time_ids = (H, W, 0, 0, H, W)} (original size, crop top-left, target size). With
  * guidance, a row without a negative prompt gets zero negative embeddings when the model sets
- * {@code force_zeros_for_empty_prompt} (the default).
+ * {@code force_zeros_for_empty_prompt} (the default). Prompts and negative prompts go through each encoder in one
+ * run, each distinct text once ({@link TextEmbeddings}).
  */
 final class SdxlPromptEncoder implements PromptEncoder {
     private final Path root;
@@ -26,6 +26,7 @@ final class SdxlPromptEncoder implements PromptEncoder {
     private final OnnxModel textEncoder;
     private final OnnxModel textEncoder2;
     private final boolean forceZerosForEmptyPrompt;
+    private final TextEmbeddings embeddings;
 
     SdxlPromptEncoder(ModelFolder model) {
         this.root = model.root();
@@ -34,37 +35,31 @@ final class SdxlPromptEncoder implements PromptEncoder {
         this.textEncoder = model.session("text_encoder");
         this.textEncoder2 = model.session("text_encoder_2");
         this.forceZerosForEmptyPrompt = model.modelIndex().getBoolean("force_zeros_for_empty_prompt", true);
+        this.embeddings = new TextEmbeddings(this::encodeDistinct, TextEmbeddings.DEFAULT_MAX_BYTES);
     }
-
-    /** One side (prompt or negative) of the conditioning: hidden states and pooled embedding. */
-    private record Encoded(Tensor hiddenStates, Tensor pooled) {}
 
     @Override
     public Conditioning encode(
             List<String> prompts, List<String> negativePrompts, boolean guided, int height, int width) {
-        int rows = prompts.size();
-        Encoded pos = encode(prompts);
-        Tensor timeIds = timeIds(rows, height, width);
-        Map<String, Tensor> positive = feeds(pos, timeIds);
-        if (!guided) {
-            return Conditioning.unguided(positive);
+        List<String> texts = new ArrayList<>();
+        if (guided) {
+            // a row without a negative prompt: zeros where the model forces them (no encoder run), else ""
+            negativePrompts.forEach(n -> texts.add(n == null && !forceZerosForEmptyPrompt ? "" : n));
         }
-        List<String> negTexts = new ArrayList<>();
-        for (String n : negativePrompts) {
-            negTexts.add(n == null ? "" : n);
-        }
-        Encoded neg = encode(negTexts);
-        if (forceZerosForEmptyPrompt) {
-            neg = zeroRowsWithoutNegative(neg, negativePrompts);
-        }
-        return Conditioning.guided(feeds(neg, timeIds), positive);
+        prompts.forEach(p -> texts.add(p == null ? "" : p));
+        List<Tensor> rows = embeddings.rows(texts);
+        Map<String, Tensor> feeds = Map.of(
+                "encoder_hidden_states",
+                rows.get(0),
+                "text_embeds",
+                rows.get(1),
+                "time_ids",
+                timeIds(texts.size(), height, width));
+        return guided ? Conditioning.guided(feeds) : Conditioning.unguided(feeds);
     }
 
-    private static Map<String, Tensor> feeds(Encoded e, Tensor timeIds) {
-        return Map.of("encoder_hidden_states", e.hiddenStates(), "text_embeds", e.pooled(), "time_ids", timeIds);
-    }
-
-    private Encoded encode(List<String> texts) {
+    /** Per text: both encoders' penultimate hidden states on the feature axis, and the pooled embedding. */
+    private List<Tensor> encodeDistinct(List<String> texts) {
         Tensor h1 = textEncoder.run1(Map.of("input_ids", tokenizer.encodeBatch(texts)), penultimate(textEncoder));
         Map<String, Tensor> out2 = textEncoder2.run(
                 Map.of("input_ids", tokenizer2.encodeBatch(texts)),
@@ -77,7 +72,7 @@ final class SdxlPromptEncoder implements PromptEncoder {
                     root + ": text_encoder_2 has no pooled 'text_embeds' output (rank 2); outputs: "
                             + textEncoder2.outputNames());
         }
-        return new Encoded(Tensors.concatLastAxis(h1, h2), pooled);
+        return List.of(Tensors.concatLastAxis(h1, h2), pooled);
     }
 
     /** The name of the second-to-last {@code hidden_states.N} output (diffusers' {@code hidden_states[-2]}). */
@@ -94,18 +89,6 @@ final class SdxlPromptEncoder implements PromptEncoder {
                             + " exports no hidden_states.* outputs; SDXL needs the penultimate layer (re-export with output_hidden_states)");
         }
         return "hidden_states." + (count - 2);
-    }
-
-    private static Encoded zeroRowsWithoutNegative(Encoded e, List<String> negativePrompts) {
-        Tensor h = e.hiddenStates().copy();
-        Tensor p = e.pooled().copy();
-        for (int r = 0; r < negativePrompts.size(); r++) {
-            if (negativePrompts.get(r) == null) {
-                Arrays.fill(h.data(), r * h.rowSize(), (r + 1) * h.rowSize(), 0f);
-                Arrays.fill(p.data(), r * p.rowSize(), (r + 1) * p.rowSize(), 0f);
-            }
-        }
-        return new Encoded(h, p);
     }
 
     /** {@code [original_h, original_w, crop_top, crop_left, target_h, target_w]} per row. */

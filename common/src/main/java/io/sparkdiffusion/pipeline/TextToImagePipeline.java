@@ -30,19 +30,22 @@ abstract class TextToImagePipeline extends DiffusionPipeline implements ImagePip
 
     @Override
     public Tensor generate(ImageRequest request, NoiseSource noise, StepListener listener) {
-        ConditionedUnet.Call call = begin(request);
-        Scheduler scheduler = schedulerFor(request);
-        setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
-        int f = decoder.scaleFactor();
-        Tensor latents = noise.next(call.rows(), decoder.latentChannels(), call.height() / f, call.width() / f);
-        latents = Tensors.scale(latents, scheduler.initNoiseSigma());
-        Tensor result = denoise(scheduler, latents, (x, t) -> unet.predict(call, x, t, null), noise, listener);
-        return decoder.decode(result);
+        try (ConditionedUnet.Call call = begin(request)) {
+            Scheduler scheduler = schedulerFor(request);
+            setSchedule(scheduler, request, ImageRequest.DEFAULT_STEPS);
+            int f = decoder.scaleFactor();
+            Tensor latents = noise.next(call.rows(), decoder.latentChannels(), call.height() / f, call.width() / f);
+            latents = Tensors.scale(latents, scheduler.initNoiseSigma());
+            Tensor result = denoise(scheduler, latents, (x, t) -> unet.predict(call, x, t, null), noise, listener);
+            return decoder.decode(result);
+        }
     }
 
     /** The prompt conditioning of a request, encoded as {@link #generate} encodes it (parity checks compare it). */
     public Conditioning encodePrompt(ImageRequest request) {
-        return begin(request).cond();
+        try (ConditionedUnet.Call call = begin(request)) {
+            return call.cond();
+        }
     }
 
     /**

@@ -52,18 +52,19 @@ final class TextToVideoSDPipeline extends DiffusionPipeline implements VideoPipe
         int width = request.width() != null ? request.width() : info.defaultSize()[1];
         checkSize(info, "height", height);
         checkSize(info, "width", width);
-        ConditionedUnet.Call call = unet.begin(request, height, width);
-        int frames = request.numFrames() != null ? request.numFrames() : DEFAULT_FRAMES;
-        Scheduler scheduler = new FramewiseScheduler(schedulerFor(request), call.rows());
-        setSchedule(scheduler, request, DEFAULT_STEPS);
-        int f = decoder.scaleFactor();
-        // prepare_latents: one draw (B, C, F, h, w), times init_noise_sigma
-        Tensor latents = noise.next(call.rows(), latentChannels, frames, height / f, width / f);
-        latents = Tensors.scale(latents, scheduler.initNoiseSigma());
-        Tensor result = denoise(scheduler, latents, (x, t) -> unet.predict(call, x, t, null), noise, listener);
-        int chunk = request.decodeChunkSize() != null ? request.decodeChunkSize() : call.rows() * frames;
-        Tensor pixels = frameDecoder.decode(VideoTensors.channelsFirstToFrames(result), chunk);
-        return pixels.reshape(call.rows(), frames, pixels.dim(1), pixels.dim(2), pixels.dim(3));
+        try (ConditionedUnet.Call call = unet.begin(request, height, width)) {
+            int frames = request.numFrames() != null ? request.numFrames() : DEFAULT_FRAMES;
+            Scheduler scheduler = new FramewiseScheduler(schedulerFor(request), call.rows());
+            setSchedule(scheduler, request, DEFAULT_STEPS);
+            int f = decoder.scaleFactor();
+            // prepare_latents: one draw (B, C, F, h, w), times init_noise_sigma
+            Tensor latents = noise.next(call.rows(), latentChannels, frames, height / f, width / f);
+            latents = Tensors.scale(latents, scheduler.initNoiseSigma());
+            Tensor result = denoise(scheduler, latents, (x, t) -> unet.predict(call, x, t, null), noise, listener);
+            int chunk = request.decodeChunkSize() != null ? request.decodeChunkSize() : call.rows() * frames;
+            Tensor pixels = frameDecoder.decode(VideoTensors.channelsFirstToFrames(result), chunk);
+            return pixels.reshape(call.rows(), frames, pixels.dim(1), pixels.dim(2), pixels.dim(3));
+        }
     }
 
     @Override

@@ -1,7 +1,5 @@
 package io.sparkdiffusion.text;
 
-import ai.djl.huggingface.tokenizers.Encoding;
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -12,6 +10,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -21,62 +23,107 @@ import java.util.Map;
  * {@code <|startoftext|>} ... {@code <|endoftext|>} and right-padded with the pad token of
  * {@code tokenizer_config.json} ({@code <|endoftext|>} for SD, {@code !} = id 0 for SDXL's {@code tokenizer_2}).
  *
- * <p>Backed by DJL's HuggingFace Tokenizers (Rust, in-jar native library), kept offline: see {@link DjlOffline}.
- * A folder with only {@code vocab.json} and {@code merges.txt} gets a {@code tokenizer.json} built from them with
- * CLIP's normaliser and pre-tokeniser.
+ * <p>The BPE itself is {@link ClipBpe}, in Java. A folder with only {@code vocab.json} and {@code merges.txt} gets a
+ * {@code tokenizer.json} built from them with CLIP's normaliser and pre-tokeniser.
  */
 public final class ClipTokenizer implements AutoCloseable {
-    private final HuggingFaceTokenizer tokenizer;
+    /**
+     * Tokenizers by the SHA-256 of their {@code tokenizer.json}, shared by every {@link ClipTokenizer} of this JVM over
+     * the same file (SDXL's two tokenizers usually have the same; a reopened pipeline has the same), so that its
+     * vocabulary and merges are read and held once. Reference counts drop one when its last user closes.
+     */
+    private static final Map<String, Shared> SHARED = new HashMap<>();
+
+    private static final class Shared {
+        final ClipBpe bpe;
+        int users;
+
+        Shared(ClipBpe bpe) {
+            this.bpe = bpe;
+        }
+    }
+
+    private final String key;
+    private final ClipBpe bpe;
     private final int maxLength;
     private final long bosId;
     private final long eosId;
     private final long padId;
+    private boolean closed;
 
-    private ClipTokenizer(
-            HuggingFaceTokenizer tokenizer, int maxLength, JsonNode tokenizerJson, String bos, String eos, String pad) {
-        this.tokenizer = tokenizer;
+    private ClipTokenizer(String key, ClipBpe bpe, int maxLength, String bos, String eos, String pad) {
+        this.key = key;
+        this.bpe = bpe;
         this.maxLength = maxLength;
-        this.bosId = tokenId(tokenizerJson, bos);
-        this.eosId = tokenId(tokenizerJson, eos);
-        this.padId = tokenId(tokenizerJson, pad);
+        this.bosId = tokenId(bpe, bos);
+        this.eosId = tokenId(bpe, eos);
+        this.padId = tokenId(bpe, pad);
     }
 
     /** Loads {@code dir/tokenizer.json}, or builds it from {@code vocab.json} + {@code merges.txt}. */
     public static ClipTokenizer load(Path dir) {
-        DjlOffline.apply();
         Path json = dir.resolve("tokenizer.json");
         JsonConfig cfg = Files.isRegularFile(dir.resolve("tokenizer_config.json"))
                 ? JsonConfig.read(dir.resolve("tokenizer_config.json"))
                 : JsonConfig.empty(dir + "/tokenizer_config.json");
         try {
-            if (!Files.isRegularFile(json)) {
-                json = buildFromVocabAndMerges(dir);
-            }
-            JsonNode parsed = JsonConfig.MAPPER.readTree(json.toFile());
-            HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(
-                    json,
-                    Map.of(
-                            "addSpecialTokens",
-                            "false",
-                            "padding",
-                            "false",
-                            "truncation",
-                            "false",
-                            "maxLength",
-                            "100000"));
+            byte[] bytes = Files.isRegularFile(json) ? Files.readAllBytes(json) : buildFromVocabAndMerges(dir);
             int max = cfg.getInt("model_max_length", 77);
             if (max <= 2 || max > 1_000_000) {
                 max = 77;
             }
-            return new ClipTokenizer(
-                    hf,
-                    max,
-                    parsed,
-                    tokenString(cfg, "bos_token", "<|startoftext|>"),
-                    tokenString(cfg, "eos_token", "<|endoftext|>"),
-                    tokenString(cfg, "pad_token", "<|endoftext|>"));
+            String key = sha256(bytes);
+            ClipBpe bpe = acquire(key, bytes);
+            try {
+                return new ClipTokenizer(
+                        key,
+                        bpe,
+                        max,
+                        tokenString(cfg, "bos_token", "<|startoftext|>"),
+                        tokenString(cfg, "eos_token", "<|endoftext|>"),
+                        tokenString(cfg, "pad_token", "<|endoftext|>"));
+            } catch (RuntimeException e) {
+                release(key);
+                throw e;
+            }
         } catch (IOException e) {
             throw new ModelLoadException("cannot load tokenizer from " + dir + ": " + e.getMessage(), e);
+        } catch (ModelLoadException e) {
+            throw new ModelLoadException("cannot load tokenizer from " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The shared tokenizer of these {@code tokenizer.json} bytes, read on first use. */
+    private static ClipBpe acquire(String key, byte[] bytes) throws IOException {
+        synchronized (SHARED) {
+            Shared s = SHARED.get(key);
+            if (s != null) {
+                s.users++;
+                return s.bpe;
+            }
+        }
+        ClipBpe parsed = ClipBpe.parse(bytes); // outside the lock: other folders load meanwhile
+        synchronized (SHARED) {
+            Shared s = SHARED.computeIfAbsent(key, k -> new Shared(parsed));
+            s.users++;
+            return s.bpe;
+        }
+    }
+
+    private static void release(String key) {
+        synchronized (SHARED) {
+            Shared s = SHARED.get(key);
+            if (s != null && --s.users == 0) {
+                SHARED.remove(key);
+            }
+        }
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
         }
     }
 
@@ -90,19 +137,14 @@ public final class ClipTokenizer implements AutoCloseable {
 
     /**
      * The id of a special token as a vocabulary entry (not as text: "!" as text is the word-final "!</w>", 256,
-     * while SDXL pads with the entry "!", 0): {@code added_tokens} first, then the BPE vocabulary.
+     * while SDXL pads with the entry "!", 0).
      */
-    private static long tokenId(JsonNode tokenizerJson, String token) {
-        for (JsonNode added : tokenizerJson.path("added_tokens")) {
-            if (token.equals(added.path("content").asText(null))) {
-                return added.path("id").asLong();
-            }
-        }
-        JsonNode id = tokenizerJson.path("model").path("vocab").get(token);
-        if (id == null || !id.canConvertToLong()) {
+    private static long tokenId(ClipBpe bpe, String token) {
+        Integer id = bpe.tokenId(token);
+        if (id == null) {
             throw new ModelLoadException("tokenizer: special token '" + token + "' is not in the vocabulary");
         }
-        return id.asLong();
+        return id;
     }
 
     public int maxLength() {
@@ -111,12 +153,13 @@ public final class ClipTokenizer implements AutoCloseable {
 
     /** The padded, truncated ids of one text: always {@link #maxLength()} long. */
     public long[] encode(String text) {
-        Encoding e = tokenizer.encode(text == null ? "" : text, false, false);
-        long[] body = e.getIds();
-        int keep = Math.min(body.length, maxLength - 2);
+        List<Integer> body = bpe.encode(text == null ? "" : text);
+        int keep = Math.min(body.size(), maxLength - 2);
         long[] ids = new long[maxLength];
         ids[0] = bosId;
-        System.arraycopy(body, 0, ids, 1, keep);
+        for (int i = 0; i < keep; i++) {
+            ids[i + 1] = body.get(i);
+        }
         ids[keep + 1] = eosId;
         for (int i = keep + 2; i < maxLength; i++) {
             ids[i] = padId;
@@ -136,8 +179,8 @@ public final class ClipTokenizer implements AutoCloseable {
         return new Tensor(new long[] {texts.size(), maxLength}, d);
     }
 
-    /** Writes a CLIP {@code tokenizer.json} from {@code vocab.json} and {@code merges.txt} into a temp folder. */
-    private static Path buildFromVocabAndMerges(Path dir) throws IOException {
+    /** A CLIP {@code tokenizer.json} built from {@code vocab.json} and {@code merges.txt}, as bytes. */
+    private static byte[] buildFromVocabAndMerges(Path dir) throws IOException {
         Path vocab = dir.resolve("vocab.json");
         Path merges = dir.resolve("merges.txt");
         if (!Files.isRegularFile(vocab) || !Files.isRegularFile(merges)) {
@@ -156,16 +199,18 @@ public final class ClipTokenizer implements AutoCloseable {
                 m.add(line);
             }
         }
-        Path tmp = Files.createTempDirectory("clip-tokenizer");
-        Path out = tmp.resolve("tokenizer.json");
-        JsonConfig.MAPPER.writeValue(out.toFile(), root);
-        out.toFile().deleteOnExit();
-        tmp.toFile().deleteOnExit();
-        return out;
+        return JsonConfig.MAPPER.writeValueAsBytes(root);
     }
 
+    /** Releases this user's share of the tokenizer. */
     @Override
     public void close() {
-        tokenizer.close();
+        synchronized (SHARED) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        release(key);
     }
 }

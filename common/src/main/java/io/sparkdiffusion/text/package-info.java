@@ -1,2 +1,2 @@
-/** The CLIP tokenizer (DJL's HuggingFace tokenizers, kept offline). Engine internals. */
+/** The CLIP tokenizer (CLIP's byte-level BPE, in Java). Engine internals. */
 package io.sparkdiffusion.text;

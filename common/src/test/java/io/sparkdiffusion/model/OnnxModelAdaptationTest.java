@@ -1,6 +1,7 @@
 package io.sparkdiffusion.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,6 +48,42 @@ class OnnxModelAdaptationTest {
             Tensor t = Tensor.full(500f, 3);
             Tensor y = m.run1(Map.of("x", x, "t", t, "unused", x), "y");
             assertArrayEquals(new float[] {500.5f, 498.75f, 502f}, y.data(), 0f);
+        }
+    }
+
+    /**
+     * A call's runs (a denoising loop) keep their input buffers while shapes stay the same and let ONNX Runtime
+     * write outputs into pinned buffers: every run must still give its own values, also after a shape change, and an
+     * output returned earlier must not change when a later run reuses the buffers.
+     */
+    @ParameterizedTest(name = "x {0}, t {1}")
+    @CsvSource({"1,7", "10,1", "1,1"})
+    void runsOfOneCallReuseBuffersAndKeepEveryOutputItsOwn(int xType, int tType) throws Exception {
+        Path file = dir.resolve("model.onnx");
+        Files.write(file, TinyOnnx.addCast(xType, tType, new long[] {-1}));
+        try (OnnxModel m = new OnnxModel("tiny", file, RuntimeOptions.DEFAULT);
+                OnnxModel.Runs runs = m.runs(Map.of("t", Tensor.full(100f, 3), "unused", Tensor.zeros(1)))) {
+            Tensor first = runs.run1(Map.of("x", new Tensor(new long[] {3}, new float[] {1f, 2f, 3f})), "y");
+            Tensor second = runs.run1(Map.of("x", new Tensor(new long[] {3}, new float[] {4f, 5f, 6f})), "y");
+            Tensor third = runs.run1(Map.of("x", new Tensor(new long[] {3}, new float[] {7f, 8f, 9f})), "y");
+            assertArrayEquals(new float[] {101f, 102f, 103f}, first.data(), 0f);
+            assertArrayEquals(new float[] {104f, 105f, 106f}, second.data(), 0f);
+            assertArrayEquals(new float[] {107f, 108f, 109f}, third.data(), 0f);
+            assertEquals(3, m.stats().calls(), "three runs");
+        }
+        try (OnnxModel m = new OnnxModel("tiny", file, RuntimeOptions.DEFAULT);
+                OnnxModel.Runs runs = m.runs(Map.of())) {
+            // shapes change between runs: buffers and pinned outputs are made again
+            Tensor two = runs.run1(Map.of("x", Tensor.full(1f, 2), "t", Tensor.full(10f, 2)), "y");
+            Tensor twoAgain = runs.run1(Map.of("x", Tensor.full(2f, 2), "t", Tensor.full(10f, 2)), "y");
+            Tensor five = runs.run1(Map.of("x", Tensor.full(3f, 5), "t", Tensor.full(20f, 5)), "y");
+            Tensor fiveAgain = runs.run1(Map.of("x", Tensor.full(4f, 5), "t", Tensor.full(20f, 5)), "y");
+            Tensor fiveThird = runs.run1(Map.of("x", Tensor.full(5f, 5), "t", Tensor.full(20f, 5)), "y");
+            assertArrayEquals(new float[] {11f, 11f}, two.data(), 0f);
+            assertArrayEquals(new float[] {12f, 12f}, twoAgain.data(), 0f);
+            assertArrayEquals(new float[] {23f, 23f, 23f, 23f, 23f}, five.data(), 0f);
+            assertArrayEquals(new float[] {24f, 24f, 24f, 24f, 24f}, fiveAgain.data(), 0f);
+            assertArrayEquals(new float[] {25f, 25f, 25f, 25f, 25f}, fiveThird.data(), 0f);
         }
     }
 

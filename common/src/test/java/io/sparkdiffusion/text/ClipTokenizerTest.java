@@ -3,14 +3,21 @@ package io.sparkdiffusion.text;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkdiffusion.testing.Fixtures;
 import io.sparkdiffusion.util.JsonConfig;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -49,6 +56,152 @@ class ClipTokenizerTest {
             long[] ids = t.encode("a photo of a cat");
             assertArrayEquals(new long[] {49406, 320, 1125, 539, 320, 2368, 49407, 0, 0}, Arrays.copyOf(ids, 9));
             assertEquals(0, ids[76]);
+        }
+    }
+
+    /**
+     * Tokenizers over the same tokenizer.json share one DJL tokenizer (SDXL's pair, a reopened pipeline), each with
+     * its own special tokens; closing one leaves the others working, and the last one closes it.
+     */
+    @Test
+    void tokenizersOverTheSameFileShareOneDjlTokenizerUntilTheLastCloses() {
+        long[] expected = {49406, 320, 1125, 539, 320, 2368, 49407};
+        ClipTokenizer a = ClipTokenizer.load(TOKENIZER);
+        ClipTokenizer b = ClipTokenizer.load(TOKENIZER);
+        try (ClipTokenizer sdxl2 = ClipTokenizer.load(TOKENIZER_2)) {
+            assertEquals(0, sdxl2.encode("a photo of a cat")[76], "its own pad token");
+            a.close();
+            a.close(); // twice is harmless
+            assertArrayEquals(expected, Arrays.copyOf(b.encode("a photo of a cat"), 7));
+            b.close();
+        }
+        try (ClipTokenizer again = ClipTokenizer.load(TOKENIZER)) {
+            assertArrayEquals(expected, Arrays.copyOf(again.encode("a photo of a cat"), 7));
+        }
+    }
+
+    /**
+     * The Java BPE gives Hugging Face tokenizers' ids (the Rust library diffusers' fast CLIP tokenizer runs, through
+     * DJL) on every prompt of the fixtures' recorded cases and on a seeded random corpus of mixed scripts, cases,
+     * digits, punctuation, contractions, Unicode whitespace, combining marks, emoji and the special tokens.
+     */
+    @Test
+    void givesHuggingFaceTokenizersIdsOnTheFixturePromptsAndARandomCorpus() throws Exception {
+        List<String> texts = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(Fixtures.root().resolve("testdata"))) {
+            for (Path f : files.filter(f -> f.getFileName().toString().equals("case.json"))
+                    .toList()) {
+                JsonNode c = JsonConfig.read(f).node();
+                for (String field : List.of("prompt", "negative_prompt")) {
+                    c.path(field).forEach(p -> texts.add(p.asText()));
+                    if (c.path(field).isTextual()) {
+                        texts.add(c.path(field).asText());
+                    }
+                }
+            }
+        }
+        assertTrue(texts.size() > 50, "fixture prompts: " + texts.size());
+        String[] pool = {
+            "a",
+            "Photo",
+            "CAT",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\u00a0",
+            "\u3000",
+            "\u2028",
+            "0",
+            "42",
+            "2024",
+            ",",
+            ".",
+            "!",
+            "?!",
+            "'s",
+            "'T",
+            "'re",
+            "'ll",
+            "don't",
+            "(",
+            ")",
+            "[",
+            "]",
+            "-",
+            "_",
+            "--",
+            "...",
+            "\"",
+            "\u00e9",
+            "e\u0301",
+            "\u00df",
+            "\u0130stanbul",
+            "\u03a3\u039f\u03a6\u0399\u0391\u03a3",
+            "\u00c5ngstr\u00f6m",
+            "\u65e5\u672c\u8a9e",
+            "\ud83d\ude00",
+            "\ud83d\udc4d\ud83c\udffd",
+            "\u0915\u094d\u0937",
+            "<|startoftext|>",
+            "<|endoftext|>",
+            "<|ENDOFTEXT|>",
+            "<|StartOfText|>",
+            "x\u0308",
+            "\uff21\uff22",
+            "\u2163",
+            "\u00bd",
+            "\u0663",
+            "caf\u00e9",
+            "na\u00efve",
+            "\u1e9e",
+            "\ufb01",
+            "http://a.b/c?d=1",
+            "#hashtag",
+            "@user",
+            "a,b",
+            "8k",
+            "4K",
+            "HDR",
+            "masterpiece",
+            "\u202f",
+            "\u200b",
+            "\ufeff",
+            "\u0085"
+        };
+        Random random = new Random(20241129);
+        for (int i = 0; i < 3000; i++) {
+            StringBuilder b = new StringBuilder();
+            int parts = 1 + random.nextInt(12);
+            for (int j = 0; j < parts; j++) {
+                b.append(pool[random.nextInt(pool.length)]);
+                if (random.nextInt(3) == 0) {
+                    b.append(' ');
+                }
+            }
+            texts.add(b.toString());
+        }
+        texts.add("");
+        texts.add("cat ".repeat(100));
+        Path json = TOKENIZER.resolve("tokenizer.json");
+        ClipBpe bpe = ClipBpe.parse(Files.readAllBytes(json));
+        try (HuggingFaceTokenizer reference = HuggingFaceTokenizer.newInstance(
+                json,
+                Map.of(
+                        "addSpecialTokens",
+                        "false",
+                        "padding",
+                        "false",
+                        "truncation",
+                        "false",
+                        "maxLength",
+                        "100000"))) {
+            for (String text : texts) {
+                long[] expected = reference.encode(text, false, false).getIds();
+                long[] actual =
+                        bpe.encode(text).stream().mapToLong(Integer::longValue).toArray();
+                assertArrayEquals(expected, actual, () -> "ids of '" + text + "'");
+            }
         }
     }
 

@@ -1,13 +1,21 @@
 package io.sparkdiffusion.cli;
 
 import io.sparkdiffusion.model.OnnxModel;
+import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.noise.SeededNoise;
 import io.sparkdiffusion.pipeline.ImagePipeline;
 import io.sparkdiffusion.pipeline.ImageRequest;
 import io.sparkdiffusion.pipeline.Pipelines;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -17,9 +25,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code bench}: a harness that prints figures (no assertions). Splits the wall time of generation into ONNX
- * Runtime {@code run()} time per component and everything else (scheduler, tokenizer, tensor copies, PNG-free),
- * and prints the ratio total / sum(run): 1.00 means the Java side costs nothing.
+ * {@code bench}: a harness that prints figures (no assertions): the pipeline's load time, the process's peak
+ * resident memory, images/s, ONNX Runtime {@code run()} calls per image and time per component against everything
+ * else (scheduler, tokenizer, tensor copies; no PNG encoding), and the ratio total / sum(run): 1.00 means the Java
+ * side costs nothing. The same figures on CPU and CUDA ({@code --provider cuda}).
  */
 @Command(
         name = "bench",
@@ -74,6 +83,21 @@ final class BenchCommand implements Callable<Integer> {
             description = "Prompt for text models. Default: ${DEFAULT-VALUE}.")
     String prompt;
 
+    @Option(
+            names = "--distinct-prompts",
+            description = "A different prompt per row (the prompt and the row's seed), so that no call finds its"
+                    + " prompts in the pipeline's embedding cache.")
+    boolean distinctPrompts;
+
+    @Option(
+            names = "--scheduler",
+            paramLabel = "NAME",
+            description = "Scheduler (euler_a, lms, ...). Default: the model's.")
+    String scheduler;
+
+    @Option(names = "--size", paramLabel = "PX", description = "Width and height. Default: the model's.")
+    Integer size;
+
     @Mixin
     RuntimeMixin runtime;
 
@@ -85,52 +109,104 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         Path modelDir = model != null ? model : ProjectHome.defaultModel();
-        try (ImagePipeline pipeline = Pipelines.openImage(modelDir, runtime.options(spec.commandLine()))) {
+        RuntimeOptions options = runtime.options(spec.commandLine());
+        long t0 = System.nanoTime();
+        try (ImagePipeline pipeline = Pipelines.openImage(modelDir, options)) {
+            double load = (System.nanoTime() - t0) / 1e9;
             long seed = 0;
+            long w0 = System.nanoTime();
             for (int i = 0; i < warmup; i++) {
                 runBatch(pipeline, seed);
                 seed += batch;
             }
+            double firstBatches = (System.nanoTime() - w0) / 1e9;
             Map<String, OnnxModel.RunStats> before = pipeline.runStats();
-            long t0 = System.nanoTime();
+            long t1 = System.nanoTime();
             for (int i = 0; i < iterations; i++) {
                 runBatch(pipeline, seed);
                 seed += batch;
             }
-            long total = System.nanoTime() - t0;
+            long total = System.nanoTime() - t1;
             long runSum = 0;
-            Map<String, long[]> byComponent = new TreeMap<>();
+            Map<String, OnnxModel.RunStats> timed = new TreeMap<>();
             for (Map.Entry<String, OnnxModel.RunStats> e : pipeline.runStats().entrySet()) {
-                OnnxModel.RunStats timed =
+                OnnxModel.RunStats s =
                         e.getValue().since(before.getOrDefault(e.getKey(), new OnnxModel.RunStats(0, 0)));
-                byComponent.put(e.getKey(), new long[] {timed.nanos(), timed.calls()});
-                runSum += timed.nanos();
+                timed.put(e.getKey(), s);
+                runSum += s.nanos();
             }
             int images = iterations * batch;
-            out.printf("model        %s (%s)%n", modelDir, pipeline.info().pipelineClass());
             out.printf(
-                    "settings     %d steps, batch %d, guidance %s, %d timed batches, runtime %s%n",
-                    steps, batch, guidance, iterations, runtime.options(spec.commandLine()));
-            out.printf("images/s     %.2f%n", images / (total / 1e9));
-            out.printf("total        %10.1f ms%n", total / 1e6);
-            for (Map.Entry<String, long[]> e : byComponent.entrySet()) {
+                    Locale.ROOT,
+                    "model        %s (%s)%n",
+                    modelDir,
+                    pipeline.info().pipelineClass());
+            out.printf(
+                    Locale.ROOT,
+                    "settings     %d steps, batch %d, guidance %s, scheduler %s, %d timed batches, runtime %s%n",
+                    steps,
+                    batch,
+                    guidance,
+                    scheduler != null ? scheduler : "the model's",
+                    iterations,
+                    options);
+            out.printf(
+                    Locale.ROOT,
+                    "load         %.2f s (pipeline open); %d warm-up batches %.2f s; process up %.2f s%n",
+                    load,
+                    warmup,
+                    firstBatches,
+                    ManagementFactory.getRuntimeMXBean().getUptime() / 1e3);
+            out.printf(Locale.ROOT, "peak memory  %s%n", peakMemory());
+            out.printf(Locale.ROOT, "images/s     %.2f%n", images / (total / 1e9));
+            out.printf(Locale.ROOT, "total        %10.1f ms%n", total / 1e6);
+            for (Map.Entry<String, OnnxModel.RunStats> e : timed.entrySet()) {
+                OnnxModel.RunStats s = e.getValue();
                 out.printf(
-                        "  run %-14s %10.1f ms  (%d calls, %.2f ms/call)%n",
+                        Locale.ROOT,
+                        "  run %-14s %10.1f ms  (%.2f calls per image, %.2f ms/call)%n",
                         e.getKey(),
-                        e.getValue()[0] / 1e6,
-                        e.getValue()[1],
-                        e.getValue()[1] == 0 ? 0 : e.getValue()[0] / 1e6 / e.getValue()[1]);
+                        s.nanos() / 1e6,
+                        s.calls() / (double) images,
+                        s.calls() == 0 ? 0 : s.nanos() / 1e6 / s.calls());
             }
-            out.printf("  other          %10.1f ms%n", (total - runSum) / 1e6);
-            out.printf("ratio total / sum(run) = %.3f%n", (double) total / runSum);
+            out.printf(Locale.ROOT, "  other          %10.1f ms%n", (total - runSum) / 1e6);
+            out.printf(Locale.ROOT, "ratio total / sum(run) = %.3f%n", (double) total / runSum);
         }
         return 0;
     }
 
+    /** The process's peak resident set (VmHWM, Linux), with the Java heap's share; "n/a" elsewhere. */
+    private static String peakMemory() {
+        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        String java = String.format(Locale.ROOT, "(Java heap used %.0f MiB)", heap.getUsed() / 1048576.0);
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    long kib = Long.parseLong(line.replaceAll("\\D", ""));
+                    return String.format(Locale.ROOT, "%.0f MiB resident %s", kib / 1024.0, java);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: only the heap
+        }
+        return "n/a " + java;
+    }
+
     private void runBatch(ImagePipeline pipeline, long firstSeed) {
-        ImageRequest.Builder b = ImageRequest.builder().steps(steps).guidanceScale(guidance);
+        ImageRequest.Builder b = ImageRequest.builder()
+                .steps(steps)
+                .guidanceScale(guidance)
+                .scheduler(scheduler)
+                .size(size, size);
         if (pipeline.info().takesPrompt()) {
-            b.prompts(Collections.nCopies(batch, prompt));
+            List<String> prompts = new ArrayList<>(Collections.nCopies(batch, prompt));
+            if (distinctPrompts) {
+                for (int i = 0; i < batch; i++) {
+                    prompts.set(i, prompt + " " + (firstSeed + i));
+                }
+            }
+            b.prompts(prompts);
         } else {
             b.rows(batch);
         }

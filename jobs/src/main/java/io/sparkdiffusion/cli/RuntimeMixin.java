@@ -1,6 +1,9 @@
 package io.sparkdiffusion.cli;
 
 import io.sparkdiffusion.model.RuntimeOptions;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
@@ -42,20 +45,45 @@ final class RuntimeMixin {
             description = "CUDA device ordinal. Default: ${DEFAULT-VALUE}.")
     int deviceId;
 
+    @Option(
+            names = "--runtime",
+            paramLabel = "KEY=VALUE",
+            description = "Another ONNX Runtime setting, as the job's runtime.KEY: memory_pattern, cpu_arena, spinning,"
+                    + " cuda.conv_algo_search, cuda.conv_max_workspace, cuda.arena_extend_strategy, cuda.mem_limit_mb,"
+                    + " cuda.prefer_nhwc, cuda.tf32 (repeatable).")
+    Map<String, String> settings = new LinkedHashMap<>();
+
     /** The options, or a usage error naming the flag at fault. */
     RuntimeOptions options(CommandLine cl) {
         check(cl, intraOp >= 0, "--intra-op-threads must be >= 0, got " + intraOp);
         check(cl, interOp >= 0, "--inter-op-threads must be >= 0, got " + interOp);
         check(
                 cl,
-                java.util.List.of("none", "basic", "extended", "all").contains(optimization),
+                List.of("none", "basic", "extended", "all").contains(optimization),
                 "--optimization must be none, basic, extended or all, got '" + optimization + "'");
         check(
                 cl,
                 provider.equals("cpu") || provider.equals("cuda"),
                 "--provider must be cpu or cuda, got '" + provider + "'");
         check(cl, deviceId >= 0, "--device-id must be >= 0, got " + deviceId);
-        return new RuntimeOptions(intraOp, interOp, optimization, provider, deviceId);
+        Map<String, String> m = new LinkedHashMap<>(settings);
+        for (String flag : List.of("intra_op_threads", "inter_op_threads", "optimization", "provider", "device_id")) {
+            check(
+                    cl,
+                    !m.containsKey(flag),
+                    "--runtime " + flag + ": use --"
+                            + flag.replace("_op_", "-op-").replace('_', '-'));
+        }
+        m.put("intra_op_threads", Integer.toString(intraOp));
+        m.put("inter_op_threads", Integer.toString(interOp));
+        m.put("optimization", optimization);
+        m.put("provider", provider);
+        m.put("device_id", Integer.toString(deviceId));
+        try {
+            return RuntimeOptions.fromMap(m);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, "--runtime: " + e.getMessage());
+        }
     }
 
     private static void check(CommandLine cl, boolean ok, String message) {

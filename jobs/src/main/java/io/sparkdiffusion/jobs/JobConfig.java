@@ -88,6 +88,11 @@ public final class JobConfig implements Serializable {
         DEFAULTS.put("quality.filters", null);
         DEFAULTS.put("quality.best_of.keep", null);
         DEFAULTS.put("quality.best_of.by", null);
+        // memory, spinning and CUDA provider settings: null keeps RuntimeOptions' default (documented there)
+        for (String key : RuntimeOptions.KEYS) {
+            DEFAULTS.putIfAbsent("runtime." + key, null);
+        }
+        DEFAULTS.remove("runtime.device_id"); // the executor's GPU address decides
         DEFAULTS.put("contact_sheet.max_images", 500);
         DEFAULTS.put("contact_sheet.max_errors", 500);
         DEFAULTS.put("progress.log_interval_seconds", 10);
@@ -574,13 +579,15 @@ public final class JobConfig implements Serializable {
 
     /** ONNX Runtime settings on CPU; the executor switches the provider to CUDA on its GPU. */
     public RuntimeOptions runtimeOptions() {
+        Map<String, String> m = new TreeMap<>();
+        for (String key : RuntimeOptions.KEYS) {
+            String v = get("runtime." + key);
+            if (v != null && !key.equals("provider")) {
+                m.put(key, v);
+            }
+        }
         try {
-            return new RuntimeOptions(
-                    getInt("runtime.intra_op_threads"),
-                    getInt("runtime.inter_op_threads"),
-                    get("runtime.optimization"),
-                    "cpu",
-                    0);
+            return RuntimeOptions.fromMap(m);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("runtime settings: " + e.getMessage(), e);
         }

@@ -149,7 +149,8 @@ public final class ResidentPipelines {
         boolean cuda = handle.provider().equals("cuda") || (handle.provider().equals("auto") && gpuAddress != null);
         if (!cuda) {
             if (base.intraOpThreads() == 0) {
-                base = new RuntimeOptions(Math.max(1, taskCpus), base.interOpThreads(), base.optimization(), "cpu", 0);
+                // RuntimeOptions.withThreads keeps the runtime.* settings (memory pattern, arena, spinning)
+                base = base.withThreads(Math.max(1, taskCpus), base.interOpThreads());
             }
             return base.withDevice("cpu", 0);
         }

@@ -14,6 +14,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -165,13 +166,21 @@ class CliTest {
     }
 
     @Test
-    void benchPrintsTheTimeSplit() {
-        Run r = cli("bench", "--steps", "2", "--batch", "2", "--iterations", "1", "--warmup", "0");
+    void benchPrintsLoadMemoryRateCallsPerImageAndTheTimeSplit() {
+        Run r = cli(
+                "bench", "--steps", "2", "--batch", "1", "--iterations", "1", "--warmup", "0", "--scheduler", "euler");
         assertEquals(0, r.code(), r.err());
-        assertTrue(
-                r.out().contains("images/s")
-                        && r.out().contains("run unet")
-                        && r.out().contains("ratio total / sum(run)"),
-                r.out());
+        for (String line : List.of(
+                "load ", "peak memory ", "images/s ", "run unet", "(2.00 calls per image", "ratio total / sum(run)")) {
+            assertTrue(r.out().contains(line), line + " in\n" + r.out());
+        }
+    }
+
+    @Test
+    void benchOnCudaWithoutTheGpuBuildFailsWithOneLine() {
+        Run r = cli("bench", "--provider", "cuda", "--iterations", "1", "--warmup", "0");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("CUDA execution provider requested"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.testing.Fixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,6 +66,29 @@ class JobConfigTest {
         assertTrue(JobConfig.load(null, Map.of("input_options.password", "hunter2"))
                 .describe()
                 .contains(Redaction.MASK));
+    }
+
+    @Test
+    void runtimeKeysReachTheRuntimeOptions() throws Exception {
+        Path f = tmp.resolve("runtime.yaml");
+        Files.writeString(
+                f, "runtime:\n  spinning: false\n  cuda:\n    conv_algo_search: heuristic\n    mem_limit_mb: 512\n");
+        RuntimeOptions o =
+                JobConfig.load(f, Map.of("runtime.cpu_arena", "false")).runtimeOptions();
+        assertFalse(o.spinning());
+        assertFalse(o.cpuArena());
+        assertTrue(o.memoryPattern(), "absent: the default");
+        assertEquals("cpu", o.provider(), "the executor picks the device");
+        assertEquals(new RuntimeOptions.Cuda("heuristic", true, "next_power_of_two", 512, false, true), o.cuda());
+        assertEquals(
+                RuntimeOptions.DEFAULT,
+                JobConfig.load(Fixtures.root().resolve("conf/spark-diffusion.yaml"), Map.of())
+                        .runtimeOptions(),
+                "the reference config spells out the defaults");
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> JobConfig.load(null, Map.of("runtime.cuda.arena_extend_strategy", "grow")));
+        assertTrue(e.getMessage().contains("arena_extend_strategy"), e.getMessage());
     }
 
     @Test

@@ -1,0 +1,45 @@
+package io.sparkdiffusion.text;
+
+import java.util.Arrays;
+
+/**
+ * A map of non-negative long keys to non-negative long values with open addressing, for the BPE merges (49k pairs
+ * of token ids): no boxing, and a mixed hash (a boxed {@code Long} of two packed ids hashes to their XOR, which
+ * collides so often that the map's bins turn into trees and loading takes half a second).
+ */
+final class LongLongMap {
+    private final long[] keys;
+    private final long[] values;
+    private final int mask;
+
+    /** A map for up to {@code expected} entries. */
+    LongLongMap(int expected) {
+        int capacity = Integer.highestOneBit(Math.max(4, expected) * 2 - 1) << 1;
+        keys = new long[capacity];
+        values = new long[capacity];
+        Arrays.fill(keys, -1L);
+        mask = capacity - 1;
+    }
+
+    /** Sets {@code key}'s value (both non-negative), replacing an earlier one; at most {@code expected} keys. */
+    void put(long key, long value) {
+        int i = slot(key);
+        keys[i] = key;
+        values[i] = value;
+    }
+
+    /** {@code key}'s value, or -1. */
+    long get(long key) {
+        int i = slot(key);
+        return keys[i] == key ? values[i] : -1L;
+    }
+
+    private int slot(long key) {
+        long h = key * 0x9E3779B97F4A7C15L;
+        int i = (int) (h ^ (h >>> 32)) & mask;
+        while (keys[i] != -1L && keys[i] != key) {
+            i = (i + 1) & mask;
+        }
+        return i;
+    }
+}

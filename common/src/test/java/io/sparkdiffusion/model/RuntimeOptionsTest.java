@@ -1,0 +1,126 @@
+package io.sparkdiffusion.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnxruntime.OrtSession;
+import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.testing.TinyOnnx;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** How the settings reach ONNX Runtime: session options, session config entries, CUDA provider options. */
+class RuntimeOptionsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void absentKeysKeepTheDefaultsAndEveryKeyIsRead() {
+        assertEquals(RuntimeOptions.DEFAULT, RuntimeOptions.fromMap(Map.of()));
+        RuntimeOptions o = RuntimeOptions.fromMap(Map.ofEntries(
+                Map.entry("intra_op_threads", "3"),
+                Map.entry("inter_op_threads", "1"),
+                Map.entry("optimization", "extended"),
+                Map.entry("provider", "cuda"),
+                Map.entry("device_id", "2"),
+                Map.entry("memory_pattern", "false"),
+                Map.entry("cpu_arena", "FALSE"),
+                Map.entry("spinning", "false"),
+                Map.entry("cuda.conv_algo_search", "heuristic"),
+                Map.entry("cuda.conv_max_workspace", "false"),
+                Map.entry("cuda.arena_extend_strategy", "same_as_requested"),
+                Map.entry("cuda.mem_limit_mb", "4096"),
+                Map.entry("cuda.prefer_nhwc", "true"),
+                Map.entry("cuda.tf32", "false")));
+        assertEquals(
+                new RuntimeOptions(
+                        3,
+                        1,
+                        "extended",
+                        "cuda",
+                        2,
+                        false,
+                        false,
+                        false,
+                        new RuntimeOptions.Cuda("heuristic", false, "same_as_requested", 4096, true, false)),
+                o);
+        assertEquals(
+                Map.of(
+                        "cudnn_conv_algo_search", "HEURISTIC",
+                        "cudnn_conv_use_max_workspace", "0",
+                        "arena_extend_strategy", "kSameAsRequested",
+                        "gpu_mem_limit", Long.toString(4096L << 20),
+                        "prefer_nhwc", "1",
+                        "use_tf32", "0"),
+                o.cuda().providerOptions());
+        assertEquals(o, o.withThreads(5, 0).withThreads(3, 1), "withThreads keeps every other setting");
+        assertEquals(o, o.withDevice("cpu", 0).withDevice("cuda", 2), "withDevice keeps every other setting");
+    }
+
+    @Test
+    void theCudaDefaultsAreOnnxRuntimesNamedExplicitly() {
+        assertEquals(
+                Map.of(
+                        "cudnn_conv_algo_search", "EXHAUSTIVE",
+                        "cudnn_conv_use_max_workspace", "1",
+                        "arena_extend_strategy", "kNextPowerOfTwo",
+                        "prefer_nhwc", "0",
+                        "use_tf32", "1"),
+                RuntimeOptions.DEFAULT.cuda().providerOptions());
+    }
+
+    @Test
+    void badValuesAndUnknownKeysAreNamed() {
+        for (Map.Entry<String, String> bad : Map.of(
+                        "spinning", "maybe",
+                        "cuda.conv_algo_search", "fastest",
+                        "cuda.arena_extend_strategy", "grow",
+                        "cuda.mem_limit_mb", "-1",
+                        "intra_op_threads", "two",
+                        "cuda.graphs", "true")
+                .entrySet()) {
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> RuntimeOptions.fromMap(Map.ofEntries(bad)), bad.toString());
+            assertTrue(e.getMessage().contains(bad.getKey()), e.getMessage());
+        }
+    }
+
+    @Test
+    void spinningOffReachesTheSessionConfigAndTheDefaultsAddNone() throws Exception {
+        RuntimeOptions off = RuntimeOptions.fromMap(Map.of("spinning", "false"));
+        try (OrtSession.SessionOptions so = off.toSessionOptions()) {
+            assertEquals("0", so.getConfigEntries().get("session.intra_op.allow_spinning"));
+            assertEquals("0", so.getConfigEntries().get("session.inter_op.allow_spinning"));
+        }
+        try (OrtSession.SessionOptions so = RuntimeOptions.DEFAULT.toSessionOptions()) {
+            assertFalse(so.getConfigEntries().containsKey("session.intra_op.allow_spinning"));
+        }
+    }
+
+    @Test
+    void aSessionRunsWithoutArenaMemoryPatternOrSpinning() throws Exception {
+        Path file = dir.resolve("model.onnx");
+        Files.write(file, TinyOnnx.addCast(TinyOnnx.FLOAT, TinyOnnx.FLOAT, new long[] {-1}));
+        RuntimeOptions lean =
+                RuntimeOptions.fromMap(Map.of("memory_pattern", "false", "cpu_arena", "false", "spinning", "false"));
+        try (OnnxModel m = OnnxModel.load(file, lean)) {
+            Tensor y = m.run1(Map.of("x", Tensor.full(1f, 2), "t", Tensor.full(2f, 2)), "y");
+            assertArrayEquals(new float[] {3f, 3f}, y.data(), 0f);
+        }
+    }
+
+    @Test
+    void cudaWithoutTheGpuBuildFailsWithOneLineNamingTheFix() {
+        RuntimeOptions cuda = RuntimeOptions.fromMap(Map.of("provider", "cuda", "cuda.conv_algo_search", "heuristic"));
+        IllegalStateException e = assertThrows(IllegalStateException.class, cuda::toSessionOptions);
+        assertTrue(e.getMessage().contains("CUDA execution provider requested")
+                && e.getMessage().contains("-Pgpu"));
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+    }
+}
