@@ -165,6 +165,22 @@ public final class OutputStore implements Serializable {
         fs().delete(path(relative), true);
     }
 
+    /**
+     * Removes a folder that holds nothing any more (a file system's empty folder; object stores have none). Never
+     * recursive: a file written in the meantime keeps the folder.
+     */
+    public void deleteIfEmpty(String relative) throws IOException {
+        Path dir = path(relative);
+        FileSystem fs = fs();
+        if (fs.exists(dir) && fs.getFileStatus(dir).isDirectory() && fs.listStatus(dir).length == 0) {
+            try {
+                fs.delete(dir, false);
+            } catch (IOException notEmptyAnyMore) {
+                // a writer added a file since the listing: the folder stays
+            }
+        }
+    }
+
     /** Deletes one file this store wrote, by the full path {@link #path} gave for it (nothing when absent). */
     public void deleteFile(String fullPath) {
         try {

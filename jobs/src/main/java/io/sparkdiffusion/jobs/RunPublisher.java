@@ -248,6 +248,7 @@ final class RunPublisher {
             for (String f : fragments) {
                 store.delete(f);
             }
+            store.deleteIfEmpty(RecordFragments.FOLDER);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot remove published record fragments: " + e.getMessage(), e);
         }

@@ -62,6 +62,7 @@ class OutputFormatsTest extends LocalSparkTest {
         assertEquals(7, first.written());
         assertFalse(Files.exists(out.resolve("images")), "no picture files in parquet format");
         assertTrue(listTars(out.resolve("records")).isEmpty(), "the records are removed once published");
+        assertFalse(Files.exists(out.resolve("records")), "and their emptied folder with them");
 
         // resume with more rows: the new ones are appended once, the old ones are not written again
         JobSummary second = GenerateJobTest.run(
