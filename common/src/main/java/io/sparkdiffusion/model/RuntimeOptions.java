@@ -26,6 +26,10 @@ import java.util.Map;
  *     false returns it to the system allocator
  * @param spinning {@code spinning}: idle intra-op threads spin for a while before sleeping (ONNX Runtime's default,
  *     true); false stops them burning cores that concurrent tasks, or the Java side between runs, need
+ * @param rowsPerRun {@code rows_per_run}: at most this many rows of a batch go through the UNet (and the VAE decoder)
+ *     in one ONNX Runtime call, the batch being run in consecutive slices; 0 (default) chooses: the whole batch on
+ *     CUDA, and on CPU as many rows as keep one call's widest early activation within {@link
+ *     #CPU_RUN_ACTIVATION_BUDGET} ({@link #rowsPerRun(long)})
  * @param cuda the CUDA provider's options (used with {@code provider cuda} only)
  */
 public record RuntimeOptions(
@@ -37,10 +41,21 @@ public record RuntimeOptions(
         boolean memoryPattern,
         boolean cpuArena,
         boolean spinning,
+        int rowsPerRun,
         Cuda cuda)
         implements Serializable {
 
     public static final RuntimeOptions DEFAULT = new RuntimeOptions(0, 0, "all", "cpu", 0);
+
+    /**
+     * What {@code rows_per_run: 0} allows one CPU call of the UNet: the bytes of its first block's activation
+     * ({@code block_out_channels[0] x h x w} float32 per latent, twice per row with guidance). A CPU UNet is
+     * compute-bound, so a bigger call saves almost nothing per row, and once its activations outgrow the core's
+     * cache every row costs more: on the digits model (2 MiB L2 per core) 8 rows per call gave 0.55-0.77x the
+     * images/s of 1 row at one thread, 4 rows 0.97-1.0x, and at two threads 4 rows were the fastest
+     * (docs/performance.md, goal 4). 256 KiB is what 4 guided rows of that model take.
+     */
+    public static final long CPU_RUN_ACTIVATION_BUDGET = 256 << 10;
 
     /**
      * The CUDA provider's options that matter for throughput, as the job's {@code runtime.cuda.*} keys. CUDA graphs
@@ -119,7 +134,7 @@ public record RuntimeOptions(
 
     /** Threads, optimisation and device, with the default memory, spinning and CUDA settings. */
     public RuntimeOptions(int intraOpThreads, int interOpThreads, String optimization, String provider, int deviceId) {
-        this(intraOpThreads, interOpThreads, optimization, provider, deviceId, true, true, true, Cuda.DEFAULT);
+        this(intraOpThreads, interOpThreads, optimization, provider, deviceId, true, true, true, 0, Cuda.DEFAULT);
     }
 
     public RuntimeOptions {
@@ -136,6 +151,9 @@ public record RuntimeOptions(
         if (deviceId < 0) {
             throw new IllegalArgumentException("device id must be >= 0, got " + deviceId);
         }
+        if (rowsPerRun < 0) {
+            throw new IllegalArgumentException("rows_per_run must be >= 0 (0: chosen), got " + rowsPerRun);
+        }
         if (cuda == null) {
             cuda = Cuda.DEFAULT;
         }
@@ -151,6 +169,7 @@ public record RuntimeOptions(
             "memory_pattern",
             "cpu_arena",
             "spinning",
+            "rows_per_run",
             "cuda.conv_algo_search",
             "cuda.conv_max_workspace",
             "cuda.arena_extend_strategy",
@@ -160,7 +179,8 @@ public record RuntimeOptions(
 
     /**
      * Reads {@code intra_op_threads}, {@code inter_op_threads}, {@code optimization}, {@code provider},
-     * {@code device_id}, {@code memory_pattern}, {@code cpu_arena}, {@code spinning} and the {@code cuda.*} keys of
+     * {@code device_id}, {@code memory_pattern}, {@code cpu_arena}, {@code spinning}, {@code rows_per_run} and the
+     * {@code cuda.*} keys of
      * {@link Cuda}; absent keys keep their defaults.
      */
     public static RuntimeOptions fromMap(Map<String, String> m) {
@@ -180,6 +200,7 @@ public record RuntimeOptions(
                 parseBoolean(m, "memory_pattern", d.memoryPattern),
                 parseBoolean(m, "cpu_arena", d.cpuArena),
                 parseBoolean(m, "spinning", d.spinning),
+                parseInt(m, "rows_per_run", d.rowsPerRun),
                 new Cuda(
                         m.getOrDefault("cuda.conv_algo_search", c.convAlgoSearch()),
                         parseBoolean(m, "cuda.conv_max_workspace", c.convMaxWorkspace()),
@@ -239,13 +260,46 @@ public record RuntimeOptions(
                 memoryPattern,
                 cpuArena,
                 spinning,
+                rowsPerRun,
                 cuda);
     }
 
     /** These settings with other thread counts. */
     public RuntimeOptions withThreads(int intra, int inter) {
         return new RuntimeOptions(
-                intra, inter, optimization, provider, deviceId, memoryPattern, cpuArena, spinning, cuda);
+                intra, inter, optimization, provider, deviceId, memoryPattern, cpuArena, spinning, rowsPerRun, cuda);
+    }
+
+    /** These settings with another {@code rows_per_run}. */
+    public RuntimeOptions withRowsPerRun(int rows) {
+        return new RuntimeOptions(
+                intraOpThreads,
+                interOpThreads,
+                optimization,
+                provider,
+                deviceId,
+                memoryPattern,
+                cpuArena,
+                spinning,
+                rows,
+                cuda);
+    }
+
+    /**
+     * How many rows of a batch one UNet or VAE decoder call takes: {@code rows_per_run} when set; else every row on
+     * CUDA (a GPU needs big calls to be busy); else, on CPU, as many as keep {@code activationBytesPerRow} times
+     * the rows within {@link #CPU_RUN_ACTIVATION_BUDGET}, and at least one.
+     *
+     * @param activationBytesPerRow the bytes of the widest early activation one row makes (guidance included)
+     */
+    public int rowsPerRun(long activationBytesPerRow) {
+        if (rowsPerRun > 0) {
+            return rowsPerRun;
+        }
+        if (provider.equals("cuda") || activationBytesPerRow <= 0) {
+            return Integer.MAX_VALUE;
+        }
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, CPU_RUN_ACTIVATION_BUDGET / activationBytesPerRow));
     }
 
     private static OrtSession.SessionOptions.OptLevel optLevel(String name) {
@@ -319,6 +373,7 @@ public record RuntimeOptions(
                 + (memoryPattern && cpuArena && spinning
                         ? ""
                         : " memory_pattern=" + memoryPattern + " cpu_arena=" + cpuArena + " spinning=" + spinning)
+                + (rowsPerRun > 0 ? " rows_per_run=" + rowsPerRun : "")
                 + (provider.equals("cuda") && !cuda.equals(Cuda.DEFAULT) ? " " + cuda.providerOptions() : "");
     }
 }

@@ -7,6 +7,7 @@ import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.util.InvalidRequestException;
 import io.sparkdiffusion.util.JsonConfig;
 import io.sparkdiffusion.util.ModelLoadException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
@@ -30,8 +31,12 @@ final class ConditionedUnet implements AutoCloseable {
     private final int guidanceEmbeddingDim;
 
     private final String unetOutput;
+    /** {@code block_out_channels[0]} of unet/config.json (0 when absent): what sizes a call's activations. */
+    private final int firstBlockChannels;
 
-    ConditionedUnet(ModelFolder model, PromptEncoder prompts) {
+    private final int vaeScaleFactor;
+
+    ConditionedUnet(ModelFolder model, PromptEncoder prompts, int vaeScaleFactor) {
         this.model = model;
         this.unet = model.session("unet");
         this.prompts = prompts;
@@ -41,11 +46,19 @@ final class ConditionedUnet implements AutoCloseable {
         this.guidanceEmbeddingDim = unet.hasInput(TIMESTEP_COND) ? guidanceEmbeddingDim(unetConfig) : 0;
         this.guidanceEmbedded = unetConfig.has("time_cond_proj_dim") || guidanceEmbeddingDim > 0;
         this.unetOutput = unet.outputOr("out_sample");
+        this.firstBlockChannels = firstBlockChannels(unetConfig);
+        this.vaeScaleFactor = vaeScaleFactor;
+    }
+
+    private static int firstBlockChannels(JsonConfig unetConfig) {
+        double[] blocks = unetConfig.getDoubleArray("block_out_channels");
+        return blocks == null || blocks.length == 0 ? 0 : (int) blocks[0];
     }
 
     /**
      * What a call fixes before the loop: rows, size, whether it is guided, the prompt conditioning, and the UNet's
-     * runs with the inputs no step changes (conditioning, guidance embedding) converted once. Close it when the call
+     * runs with the inputs no step changes (conditioning, guidance embedding) converted once, one per slice of rows
+     * the UNet takes in one call ({@link io.sparkdiffusion.model.RuntimeOptions#rowsPerRun}). Close it when the call
      * ends.
      */
     record Call(
@@ -56,19 +69,27 @@ final class ConditionedUnet implements AutoCloseable {
             double guidanceScale,
             Conditioning cond,
             Tensor guidanceEmbedding,
-            OnnxModel.Runs unetRuns)
+            List<Slice> slices)
             implements AutoCloseable {
         @Override
         public void close() {
-            unetRuns.close();
+            slices.forEach(s -> s.runs().close());
         }
     }
+
+    /** Rows {@code [from, to)} of a call, and the UNet runs that take them. */
+    record Slice(int from, int to, OnnxModel.Runs runs) {}
 
     /**
      * Encodes a call's prompts for pictures of {@code height x width} (the caller has checked the size). Without a
      * prompt list the request is refused: these are text-conditioned models.
      */
     Call begin(GenerationRequest request, int height, int width) {
+        return begin(request, height, width, 1);
+    }
+
+    /** {@link #begin(GenerationRequest, int, int)} for rows of {@code frames} frames each (text-to-video). */
+    Call begin(GenerationRequest request, int height, int width, int frames) {
         if (request.prompts() == null) {
             throw new InvalidRequestException(
                     "prompt", model.name() + " is a text-conditioned model: every row needs a prompt");
@@ -85,8 +106,50 @@ final class ConditionedUnet implements AutoCloseable {
         if (guidanceEmbedding != null) {
             fixed.put(TIMESTEP_COND, guidanceEmbedding);
         }
-        return new Call(
-                rows, height, width, guided, request.guidanceScale(), cond, guidanceEmbedding, unet.runs(fixed));
+        int perRun = rowsPerRun(guided, height, width, frames);
+        List<Slice> slices = new ArrayList<>();
+        try {
+            for (int from = 0; from < rows; from += perRun) {
+                int to = Math.min(rows, from + perRun);
+                Map<String, Tensor> sliced = new HashMap<>();
+                for (Map.Entry<String, Tensor> e : fixed.entrySet()) {
+                    sliced.put(e.getKey(), rowsOf(e.getValue(), from, to, rows));
+                }
+                slices.add(new Slice(from, to, unet.runs(sliced)));
+            }
+        } catch (RuntimeException e) {
+            slices.forEach(s -> s.runs().close());
+            throw e;
+        }
+        return new Call(rows, height, width, guided, request.guidanceScale(), cond, guidanceEmbedding, slices);
+    }
+
+    /**
+     * Rows per UNet call for pictures of {@code height x width}: the runtime's choice for this UNet's first block
+     * ({@code block_out_channels[0]} float32 channels at the latent size, per frame, twice with guidance).
+     */
+    private int rowsPerRun(boolean guided, int height, int width, int frames) {
+        long latentPixels = (long) (height / vaeScaleFactor) * (width / vaeScaleFactor) * frames;
+        long bytesPerRow = (guided ? 2L : 1L) * firstBlockChannels * latentPixels * Float.BYTES;
+        return model.options().rowsPerRun(bytesPerRow);
+    }
+
+    /**
+     * Rows {@code [from, to)} of a per-row tensor of a call of {@code rows} rows: with guidance ({@code 2 x rows}
+     * rows, negatives first) the same rows of both halves; a tensor of any other batch (shared by every row) whole.
+     */
+    static Tensor rowsOf(Tensor t, int from, int to, int rows) {
+        if ((from == 0 && to == rows) || t.rank() == 0) {
+            return t;
+        }
+        long batch = t.dim(0);
+        if (batch == rows) {
+            return Tensors.sliceBatch(t, from, to);
+        }
+        if (batch == 2L * rows) {
+            return Tensors.concatBatch(Tensors.sliceBatch(t, from, to), Tensors.sliceBatch(t, rows + from, rows + to));
+        }
+        return t;
     }
 
     /** diffusers: guidance runs when {@code guidance_scale > 1} and the UNet does not embed guidance itself. */
@@ -97,14 +160,28 @@ final class ConditionedUnet implements AutoCloseable {
     /**
      * The UNet's noise prediction for the scaled latents {@code x} at {@code t}, with classifier-free guidance when
      * the call is guided. {@code extraChannels} (9-channel inpainting: mask and masked-image latents, already
-     * doubled for guidance), when not null, is appended on the channel axis after the scaled latents.
+     * doubled for guidance), when not null, is appended on the channel axis after the scaled latents. A call of
+     * several slices runs the UNet once per slice and joins the predictions in row order.
      */
     Tensor predict(Call call, Tensor x, double t, Tensor extraChannels) {
+        List<Slice> slices = call.slices();
+        if (slices.size() == 1) {
+            return predictSlice(call, slices.get(0), x, t, extraChannels);
+        }
+        List<Tensor> parts = new ArrayList<>(slices.size());
+        for (Slice s : slices) {
+            Tensor extra = extraChannels == null ? null : rowsOf(extraChannels, s.from(), s.to(), call.rows());
+            parts.add(predictSlice(call, s, Tensors.sliceBatch(x, s.from(), s.to()), t, extra));
+        }
+        return Tensors.concatBatch(parts);
+    }
+
+    private Tensor predictSlice(Call call, Slice slice, Tensor x, double t, Tensor extraChannels) {
         Tensor input = call.guided() ? Tensors.concatBatch(x, x) : x;
         if (extraChannels != null) {
             input = Tensors.concatChannels(input, extraChannels);
         }
-        Tensor out = call.unetRuns()
+        Tensor out = slice.runs()
                 .run1(
                         Map.of("sample", input, "timestep", DiffusionPipeline.timestepTensor(t, (int) input.dim(0))),
                         unetOutput);

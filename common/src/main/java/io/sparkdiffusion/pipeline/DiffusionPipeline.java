@@ -154,12 +154,12 @@ abstract class DiffusionPipeline implements Pipeline {
 
     /** Pixel values in [-1, 1] (NCHW) to [0, 1] NHWC: {@code clamp(x / 2 + 0.5, 0, 1)} as diffusers' postprocess. */
     public static Tensor toImage01(Tensor nchw) {
-        float[] in = nchw.data();
-        float[] out = new float[in.length];
-        for (int i = 0; i < in.length; i++) {
-            out[i] = Math.min(1f, Math.max(0f, in[i] / 2f + 0.5f));
+        Tensor nhwc = Tensors.nchwToNhwc(nchw); // a new array, ours to map in place
+        float[] d = nhwc.data();
+        for (int i = 0; i < d.length; i++) {
+            d[i] = Math.min(1f, Math.max(0f, d[i] / 2f + 0.5f));
         }
-        return Tensors.nchwToNhwc(new Tensor(nchw.shape(), out));
+        return nhwc;
     }
 
     @Override

@@ -2,8 +2,12 @@ package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.model.ModelFolder;
 import io.sparkdiffusion.model.OnnxModel;
+import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.tensor.Tensor;
+import io.sparkdiffusion.tensor.Tensors;
 import io.sparkdiffusion.util.JsonConfig;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,13 +22,19 @@ final class LatentDecoder {
     private final int scaleFactor;
     private final int latentChannels;
     private final int outChannels;
+    /** {@code block_out_channels[0]}: the channels of the decoder's full-resolution blocks (0 when absent). */
+    private final int fullResolutionChannels;
+
+    private final RuntimeOptions options;
 
     LatentDecoder(ModelFolder model) {
         this.session = model.session(COMPONENT);
+        this.options = model.options();
         JsonConfig c = model.componentConfig(COMPONENT);
         this.scaling = LatentScaling.of(c);
         double[] blocks = c.getDoubleArray("block_out_channels");
         this.scaleFactor = blocks == null ? 8 : 1 << (blocks.length - 1);
+        this.fullResolutionChannels = blocks == null ? 0 : (int) blocks[0];
         long[] in = session.inputShape(session.inputNames().get(0));
         this.latentChannels = c.has("latent_channels")
                 ? c.getInt("latent_channels", 4)
@@ -47,8 +57,33 @@ final class LatentDecoder {
         return outChannels;
     }
 
-    /** Latents {@code (B, C, h, w)} to images {@code (B, H, W, C)} in [0, 1]. */
+    /**
+     * Latents {@code (B, C, h, w)} to images {@code (B, H, W, C)} in [0, 1], in slices of as many rows as the runtime
+     * takes in one call ({@link RuntimeOptions#rowsPerRun}, sized by the full-resolution activation of a row).
+     */
     Tensor decode(Tensor latents) {
+        int rows = (int) latents.dim(0);
+        if (latents.rank() != 4) {
+            return decodeRows(latents);
+        }
+        long bytesPerRow = (long) fullResolutionChannels
+                * latents.dim(2)
+                * scaleFactor
+                * latents.dim(3)
+                * scaleFactor
+                * Float.BYTES;
+        int perRun = options.rowsPerRun(bytesPerRow);
+        if (rows <= perRun) {
+            return decodeRows(latents);
+        }
+        List<Tensor> parts = new ArrayList<>();
+        for (int from = 0; from < rows; from += perRun) {
+            parts.add(decodeRows(Tensors.sliceBatch(latents, from, Math.min(rows, from + perRun))));
+        }
+        return Tensors.concatBatch(parts);
+    }
+
+    private Tensor decodeRows(Tensor latents) {
         Tensor pixels = session.run1(
                 Map.of(session.inputOr("latent_sample"), scaling.unscale(latents)), session.outputOr("sample"));
         return DiffusionPipeline.toImage01(pixels);

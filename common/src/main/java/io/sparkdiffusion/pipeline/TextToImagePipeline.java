@@ -23,8 +23,8 @@ abstract class TextToImagePipeline extends DiffusionPipeline implements ImagePip
 
     protected TextToImagePipeline(ModelFolder model, Task task, PromptEncoder prompts) {
         super(model, task);
-        this.unet = new ConditionedUnet(model, prompts);
         this.decoder = new LatentDecoder(model);
+        this.unet = new ConditionedUnet(model, prompts, decoder.scaleFactor());
         this.info = ModelInfo.of(model);
     }
 

@@ -31,8 +31,8 @@ final class TextToVideoSDPipeline extends DiffusionPipeline implements VideoPipe
 
     TextToVideoSDPipeline(ModelFolder model) {
         super(model, Task.VIDEO);
-        this.unet = new ConditionedUnet(model, new ClipPromptEncoder(model));
         this.decoder = new LatentDecoder(model);
+        this.unet = new ConditionedUnet(model, new ClipPromptEncoder(model), decoder.scaleFactor());
         this.frameDecoder = new VideoDecoder(model);
         this.info = ModelInfo.of(model);
         this.latentChannels = model.componentConfig("unet").getInt("in_channels", decoder.latentChannels());
@@ -52,8 +52,8 @@ final class TextToVideoSDPipeline extends DiffusionPipeline implements VideoPipe
         int width = request.width() != null ? request.width() : info.defaultSize()[1];
         checkSize(info, "height", height);
         checkSize(info, "width", width);
-        try (ConditionedUnet.Call call = unet.begin(request, height, width)) {
-            int frames = request.numFrames() != null ? request.numFrames() : DEFAULT_FRAMES;
+        int frames = request.numFrames() != null ? request.numFrames() : DEFAULT_FRAMES;
+        try (ConditionedUnet.Call call = unet.begin(request, height, width, frames)) {
             Scheduler scheduler = new FramewiseScheduler(schedulerFor(request), call.rows());
             setSchedule(scheduler, request, DEFAULT_STEPS);
             int f = decoder.scaleFactor();

@@ -26,9 +26,12 @@ abstract class KDiffusionScheduler extends AbstractScheduler {
         this.sigmaKind = SigmaSchedule.Kind.of(config);
     }
 
-    /** A fresh copy of the training sigmas, for the helpers that take an array. */
+    /**
+     * The training sigmas, shared by every copy of this scheduler (not a copy: {@code set_timesteps} runs per call,
+     * and its helpers only read it).
+     */
     protected double[] trainSigmas() {
-        return trainSigmas.clone();
+        return trainSigmas;
     }
 
     /**

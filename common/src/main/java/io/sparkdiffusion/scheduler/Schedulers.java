@@ -6,6 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -37,6 +39,13 @@ public final class Schedulers {
             return size() > MAX_TEMPLATES;
         }
     };
+    /**
+     * The same templates by the very config object a pipeline passes on every call (its model's scheduler config)
+     * and the name it asks for: found without serialising the config into a key or re-applying an alias's
+     * override. Weak keys: a closed model's config does not stay.
+     */
+    private static final Map<JsonConfig, Map<String, AbstractScheduler>> BY_CONFIG_OBJECT =
+            Collections.synchronizedMap(new WeakHashMap<>());
     /** alias -> class name, plus config overrides the alias implies. */
     private static final Map<String, Alias> ALIASES = new LinkedHashMap<>();
 
@@ -115,6 +124,18 @@ public final class Schedulers {
      * @throws IllegalArgumentException for an unknown name, listing the known ones
      */
     public static Scheduler create(String name, JsonConfig config) {
+        String asked = name == null ? "" : name;
+        Map<String, AbstractScheduler> known = BY_CONFIG_OBJECT.get(config);
+        AbstractScheduler t = known == null ? null : known.get(asked);
+        if (t != null) {
+            return t.fresh();
+        }
+        AbstractScheduler template = template(name, config);
+        BY_CONFIG_OBJECT.computeIfAbsent(config, c -> new ConcurrentHashMap<>()).putIfAbsent(asked, template);
+        return template.fresh();
+    }
+
+    private static AbstractScheduler template(String name, JsonConfig config) {
         String wanted = name == null ? config.getString("_class_name", null) : name;
         if (wanted == null) {
             throw new IllegalArgumentException(config.source() + " has no _class_name and no scheduler was named");
@@ -132,7 +153,7 @@ public final class Schedulers {
         if (ctor == null) {
             throw new IllegalArgumentException("unknown scheduler '" + wanted + "'; known: " + knownNames());
         }
-        return template(className, effective, ctor).fresh();
+        return template(className, effective, ctor);
     }
 
     /** The cached template of {@code className} built from {@code config}, built now if absent. */

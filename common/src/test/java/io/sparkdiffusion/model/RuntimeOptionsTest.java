@@ -32,6 +32,7 @@ class RuntimeOptionsTest {
                 Map.entry("memory_pattern", "false"),
                 Map.entry("cpu_arena", "FALSE"),
                 Map.entry("spinning", "false"),
+                Map.entry("rows_per_run", "2"),
                 Map.entry("cuda.conv_algo_search", "heuristic"),
                 Map.entry("cuda.conv_max_workspace", "false"),
                 Map.entry("cuda.arena_extend_strategy", "same_as_requested"),
@@ -48,6 +49,7 @@ class RuntimeOptionsTest {
                         false,
                         false,
                         false,
+                        2,
                         new RuntimeOptions.Cuda("heuristic", false, "same_as_requested", 4096, true, false)),
                 o);
         assertEquals(
@@ -61,6 +63,22 @@ class RuntimeOptionsTest {
                 o.cuda().providerOptions());
         assertEquals(o, o.withThreads(5, 0).withThreads(3, 1), "withThreads keeps every other setting");
         assertEquals(o, o.withDevice("cpu", 0).withDevice("cuda", 2), "withDevice keeps every other setting");
+        assertEquals(o, o.withRowsPerRun(7).withRowsPerRun(2), "withRowsPerRun keeps every other setting");
+    }
+
+    @Test
+    void rowsPerRunIsTheSettingElseEveryRowOnCudaElseWhatFitsTheCpuBudget() {
+        long budget = RuntimeOptions.CPU_RUN_ACTIVATION_BUDGET;
+        RuntimeOptions cpu = RuntimeOptions.DEFAULT;
+        // the digits model: 32 channels x 16 x 16 float32, twice with guidance = 64 KiB a row -> 4 rows
+        assertEquals(4, cpu.rowsPerRun(2L * 32 * 16 * 16 * 4));
+        assertEquals(1, cpu.rowsPerRun(budget + 1), "a row over the budget still runs, alone");
+        assertEquals(2, cpu.rowsPerRun(budget / 2));
+        assertEquals(Integer.MAX_VALUE, cpu.rowsPerRun(0), "nothing known about the activation: the whole batch");
+        assertEquals(Integer.MAX_VALUE, cpu.withDevice("cuda", 0).rowsPerRun(budget * 10));
+        assertEquals(3, cpu.withRowsPerRun(3).rowsPerRun(budget * 10));
+        assertEquals(3, cpu.withDevice("cuda", 0).withRowsPerRun(3).rowsPerRun(1));
+        assertTrue(cpu.withRowsPerRun(3).toString().contains("rows_per_run=3"));
     }
 
     @Test
@@ -82,6 +100,7 @@ class RuntimeOptionsTest {
                         "cuda.conv_algo_search", "fastest",
                         "cuda.arena_extend_strategy", "grow",
                         "cuda.mem_limit_mb", "-1",
+                        "rows_per_run", "-2",
                         "intra_op_threads", "two",
                         "cuda.graphs", "true")
                 .entrySet()) {

@@ -1,6 +1,7 @@
 package io.sparkdiffusion.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkdiffusion.image.Images;
@@ -23,13 +24,25 @@ import org.junit.jupiter.api.Test;
 class DeterminismTest {
     @Test
     void aRowGivesTheSameImageAloneOrInABatch() {
+        check(RuntimeOptions.DEFAULT);
+    }
+
+    /** The same with the batch of 4 run through the UNet and VAE decoder in slices of 3 and 1 rows. */
+    @Test
+    void aRowGivesTheSameImageAloneOrInABatchRunInUnevenSlices() {
+        check(RuntimeOptions.DEFAULT.withRowsPerRun(3));
+    }
+
+    private static void check(RuntimeOptions options) {
         List<String> prompts = List.of(
                 "a handwritten digit two",
                 "a handwritten digit seven",
                 "a handwritten digit zero",
                 "a handwritten digit four");
         long[] seeds = {11, 42, 7, 2024};
-        try (ImagePipeline pipeline = Pipelines.openImage(Fixtures.model("digits-t2i"), RuntimeOptions.DEFAULT)) {
+        try (ImagePipeline pipeline = Pipelines.openImage(Fixtures.model("digits-t2i"), options)) {
+            long unetCallsBefore = unetCalls(pipeline);
+            long decoderCallsBefore = decoderCalls(pipeline);
             Tensor batch = pipeline.generate(
                     ImageRequest.builder()
                             .prompts(prompts)
@@ -38,6 +51,11 @@ class DeterminismTest {
                             .scheduler("euler_a")
                             .build(),
                     new SeededNoise(seeds));
+            // the digits UNet's first block (32 channels at 16 x 16, guided) allows 4 rows per CPU call by default
+            int perRun = options.rowsPerRun() > 0 ? options.rowsPerRun() : 4;
+            int slices = (prompts.size() + perRun - 1) / perRun;
+            assertEquals(10L * slices, unetCalls(pipeline) - unetCallsBefore, "UNet calls for 10 steps");
+            assertEquals(slices, decoderCalls(pipeline) - decoderCallsBefore, "VAE decoder calls");
             int identical8bit = 0;
             double worstFloat = 0;
             int worst8bit = 0;
@@ -63,11 +81,19 @@ class DeterminismTest {
                 }
             }
             System.out.printf(
-                    "determinism: %d/4 rows byte-identical PNGs, max float diff %.3g, max 8-bit diff %d%n",
-                    identical8bit, worstFloat, worst8bit);
+                    "determinism (%s): %d/4 rows byte-identical PNGs, max float diff %.3g, max 8-bit diff %d%n",
+                    options, identical8bit, worstFloat, worst8bit);
             assertTrue(worst8bit <= 1, "8-bit pixels differ by " + worst8bit + " between batched and alone");
             assertTrue(worstFloat < 1e-3, "float pixels differ by " + worstFloat);
         }
+    }
+
+    private static long unetCalls(ImagePipeline p) {
+        return p.runStats().get("unet").calls();
+    }
+
+    private static long decoderCalls(ImagePipeline p) {
+        return p.runStats().get("vae_decoder").calls();
     }
 
     @Test
