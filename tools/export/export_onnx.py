@@ -133,6 +133,9 @@ class Exporter:
 
         self.opset = opset
         self.dtype = torch.float16 if dtype == "fp16" else torch.float32
+        # fp16-weights: float32 graphs whose weights are stored in float16 and cast to float32 as the graph starts
+        # (ONNX Runtime folds the casts when it opens the session): half the files, float32 arithmetic on CPU
+        self.fp16_weights = dtype == "fp16-weights"
         self.device = device
         self.external_data = external_data
         self.check = check
@@ -156,6 +159,12 @@ class Exporter:
         name = comp_dir.name
         dtype = dtype or self.dtype
         module = module.eval().to(self.device, dtype)
+        fp16_weights = self.fp16_weights and dtype == torch.float32
+        if fp16_weights:
+            # round the module's own weights to float16 values in place, so that torch (the check here, and the
+            # reference case recorded later on the same modules) computes with exactly the weights the file holds
+            rounded = round_weights_to_fp16(module)
+            log(f"  {name}: {rounded} weight tensors rounded to float16 values")
         args = tuple(a.to(self.device) for a in args)
         with torch.no_grad():
             ref = _as_tuple(module(*args))
@@ -181,6 +190,8 @@ class Exporter:
             final = comp_dir / "model.onnx"
             size = sum(f.stat().st_size for f in Path(tmp).iterdir() if f.is_file())
             self._consolidate(raw, final, size)
+        if fp16_weights:
+            self._store_weights_fp16(final)
         io = onnx_io(final)
         diffs = []
         if self.check:
@@ -203,7 +214,7 @@ class Exporter:
         line = f"  {name}: model.onnx {final.stat().st_size / 2 ** 20:.1f} MiB"
         if external:
             line += f" + model.onnx_data {(comp_dir / 'model.onnx_data').stat().st_size / 2 ** 30:.2f} GiB"
-        line += f", {str(dtype).replace('torch.', '')}"
+        line += f", {str(dtype).replace('torch.', '')}" + (" (weights stored as float16)" if fp16_weights else "")
         if diffs:
             line += ", max |onnxruntime - torch| " + ", ".join("n/a" if d is None else f"{d:.2e}" for d in diffs)
         log(line)
@@ -234,6 +245,62 @@ class Exporter:
                             location="model.onnx_data", size_threshold=1024, convert_attribute=False)
         else:
             onnx.save_model(model, str(final))
+
+
+    def _store_weights_fp16(self, final):
+        """Every float32 initializer that float16 holds exactly (the module's weights were rounded) becomes a float16
+        initializer and a Cast to float32 at the start of the graph, under the old name; the graph is unchanged
+        otherwise. Saved with external data only if it still needs it."""
+        import numpy as np
+        import onnx
+        from onnx import helper, numpy_helper
+
+        model = onnx.load(str(final), load_external_data=True)
+        g = model.graph
+        kept, casts, converted = [], [], 0
+        for init in g.initializer:
+            if init.data_type == onnx.TensorProto.FLOAT and np.prod(init.dims, dtype=np.int64) >= 16:
+                a = numpy_helper.to_array(init)
+                h = a.astype(np.float16)
+                if np.array_equal(h.astype(np.float32), a):  # exact: finite, in range, already rounded
+                    kept.append(numpy_helper.from_array(h, init.name + "__fp16"))
+                    casts.append(helper.make_node("Cast", [init.name + "__fp16"], [init.name],
+                                                  to=onnx.TensorProto.FLOAT, name=init.name + "__to_fp32"))
+                    converted += 1
+                    continue
+            kept.append(init)
+        del g.initializer[:]
+        g.initializer.extend(kept)
+        nodes = casts + list(g.node)
+        del g.node[:]
+        g.node.extend(nodes)
+        data = final.parent / "model.onnx_data"
+        for stale in (final, data):
+            if stale.exists():
+                stale.unlink()
+        size = sum(len(i.raw_data) for i in kept)  # the weights, which is what the 2 GB protobuf limit is about
+        external = self.external_data == "always" or (self.external_data == "auto" and size > TWO_GB - 64 * 2 ** 20)
+        if external:
+            onnx.save_model(model, str(final), save_as_external_data=True, all_tensors_to_one_file=True,
+                            location="model.onnx_data", size_threshold=1024, convert_attribute=False)
+        else:
+            onnx.save_model(model, str(final))
+        log(f"  {final.parent.name}: {converted} initializers stored as float16")
+
+
+def round_weights_to_fp16(module):
+    """Rounds every floating parameter and buffer of module to the nearest float16 value, in place, where float16
+    holds it (finite, |x| <= 65504); returns how many tensors were rounded."""
+    import torch
+
+    n = 0
+    with torch.no_grad():
+        for t in list(module.parameters()) + list(module.buffers()):
+            if t.dtype == torch.float32 and t.numel() >= 16 and bool(torch.isfinite(t).all()) \
+                    and float(t.abs().max()) <= 65504:
+                t.copy_(t.half().float())
+                n += 1
+    return n
 
 
 def _as_tuple(x):
@@ -1557,9 +1624,12 @@ def parse_args(argv):
     p.add_argument("--revision", help="hub revision (branch, tag or commit)")
     p.add_argument("--variant", help="weights variant to download, e.g. fp16")
     g = p.add_argument_group("export")
-    g.add_argument("--dtype", choices=("fp32", "fp16"), default="fp32",
+    g.add_argument("--dtype", choices=("fp32", "fp16", "fp16-weights"), default="fp32",
                    help="weights of the exported graphs (fp16 needs --device cuda; the engine runs fp16 graphs on "
-                        "CUDA, they are slow or fail on CPU)")
+                        "CUDA, they are slow or fail on CPU). fp16-weights: float32 graphs with the weights stored "
+                        "as float16 (half the files; ONNX Runtime casts them to float32 when it opens the session, "
+                        "so CPU runs float32 arithmetic); the weights are rounded to float16 before export, so "
+                        "reference cases recorded with the export match it")
     g.add_argument("--fp16-vae", action="store_true",
                    help="SDXL family with --dtype fp16: export the VAE in fp16 too (the stock SDXL VAE overflows in "
                         "fp16; use it with an fp16-fixed VAE only). Default: the SDXL VAE stays fp32")

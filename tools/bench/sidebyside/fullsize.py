@@ -8,6 +8,7 @@ pairs = int(sys.argv[5])
 size = int(os.environ.get("SIZE", "512"))
 guidance = float(os.environ.get("GUIDANCE", "0"))
 WARM = os.environ.get("WARMUP", "all")  # all | first | none
+# JAVA_OPTS: options of the spark-diffusion JVM, e.g. "-Drows_per_run=2" (the runtime's rows per UNet call)
 
 def loadavg():
     return open("/proc/loadavg").read().split()[0]
@@ -20,7 +21,7 @@ from diffusers import DiffusionPipeline
 H = os.path.dirname(os.path.abspath(__file__))
 cp = open(f"{H}/parent.cp").read().strip()
 java = subprocess.Popen(
-    ["java", f"-Dbench.home={H}",
+    ["java", *os.environ.get("JAVA_OPTS", "").split(), f"-Dbench.home={H}",
      "-cp", f"{H}/serve/out:{H}/api/out:{os.environ.get('SD_CLASSES', H + '/../../../common/target/classes')}:{cp}",
      "bench.Serve", model_onnx, str(threads)],
     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)

@@ -12,13 +12,17 @@ import java.nio.file.Path;
 import java.util.Collections;
 import java.util.Locale;
 
-/** spark-diffusion as a line server for the full-size side-by-side driver: "gen STEPS BATCH SEED GUIDANCE SIZE". */
+/**
+ * spark-diffusion as a line server for the full-size side-by-side driver: "gen STEPS BATCH SEED GUIDANCE SIZE".
+ * {@code -Drows_per_run=N} sets the runtime's rows per UNet call (default 0: chosen).
+ */
 public final class Serve {
     public static void main(String[] a) throws Exception {
         Locale.setDefault(Locale.ROOT);
         int intra = Integer.parseInt(a[1]);
         long t0 = System.nanoTime();
-        ImagePipeline p = Pipelines.openImage(Path.of(a[0]), new RuntimeOptions(intra, 1, "all", "cpu", 0));
+        ImagePipeline p = Pipelines.openImage(Path.of(a[0]), new RuntimeOptions(intra, 1, "all", "cpu", 0)
+                .withRowsPerRun(Integer.getInteger("rows_per_run", 0)));
         System.out.printf("loaded %.3f %s%n", (System.nanoTime() - t0) / 1e9, Harness.memory());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         for (String line; (line = in.readLine()) != null; ) {

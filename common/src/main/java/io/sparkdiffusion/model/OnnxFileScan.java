@@ -8,9 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A quick structural read of a {@code model.onnx} without ONNX Runtime, to explain why a graph does not load: it
@@ -20,13 +22,16 @@ import java.util.Map;
  * <li>where the protobuf stops making sense (a field running past the end of the file: a truncated download),</li>
  * <li>the external data files the graph reads its weights from ({@code model.onnx_data}, {@code weights.pb}, ...),
  * with the bytes it reads from each, so that a missing or short file can be named,</li>
- * <li>how many initializers hold float16 values.</li>
+ * <li>how many initializers hold float16 values, and how many of those are only cast to float32 (weights stored as
+ * float16 in a float32 graph, as {@code export_onnx.py --dtype fp16-weights} writes them).</li>
  * </ul>
  * Tensor payloads ({@code raw_data}) are skipped, not read: the file is memory-mapped and only headers are touched.
  */
 public final class OnnxFileScan {
     /** TensorProto.DataType FLOAT16. */
     private static final int FLOAT16 = 10;
+    /** TensorProto.DataType FLOAT, as a Cast's {@code to}. */
+    private static final int FLOAT = 1;
 
     private final Path file;
     private final long fileSize;
@@ -34,6 +39,11 @@ public final class OnnxFileScan {
     private final List<String> problems = new ArrayList<>();
     private int initializers;
     private int float16Initializers;
+    private final Set<String> float16InitializerNames = new HashSet<>();
+    /** Values some node reads: as the input of a Cast to float32, or otherwise. */
+    private final Set<String> castToFloatInputs = new HashSet<>();
+
+    private final Set<String> otherInputs = new HashSet<>();
     private boolean hasGraph;
 
     private OnnxFileScan(Path file, long fileSize) {
@@ -95,6 +105,20 @@ public final class OnnxFileScan {
     }
 
     /**
+     * The float16 initializers that no node reads except a Cast to float32: weights stored as float16 in a graph that
+     * computes in float32 (ONNX Runtime folds the casts when it opens the session).
+     */
+    public int float16StoredAsFloat32() {
+        int n = 0;
+        for (String name : float16InitializerNames) {
+            if (castToFloatInputs.contains(name) && !otherInputs.contains(name)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
      * The external data files that are missing or shorter than the graph needs, each with the reason; empty when all
      * are there.
      */
@@ -143,44 +167,75 @@ public final class OnnxFileScan {
             }
             if (field == 5) {
                 initializers++;
-                tensor(b, start, end);
+                tensor(b, start, end, true);
             } else if (field == 1) {
                 node(b, start, end, depth);
             }
         });
     }
 
-    /** NodeProto: attribute = 5. */
+    /** NodeProto: input = 1, op_type = 4, attribute = 5. */
     private void node(ByteBuffer b, int from, int to, int depth) {
+        List<String> inputs = new ArrayList<>();
+        String[] opType = {null};
+        int[] castTo = {-1};
         forEachField(b, from, to, "NodeProto", (field, wire, start, end) -> {
-            if (field == 5 && wire == 2) {
-                attribute(b, start, end, depth);
-            }
-        });
-    }
-
-    /** AttributeProto: t = 5, g = 6, tensors = 10, graphs = 11. */
-    private void attribute(ByteBuffer b, int from, int to, int depth) {
-        forEachField(b, from, to, "AttributeProto", (field, wire, start, end) -> {
             if (wire != 2) {
                 return;
             }
-            if (field == 5 || field == 10) {
-                tensor(b, start, end);
+            if (field == 1) {
+                inputs.add(string(b, start, end));
+            } else if (field == 4) {
+                opType[0] = string(b, start, end);
+            } else if (field == 5) {
+                int to2 = attribute(b, start, end, depth);
+                if (to2 >= 0) {
+                    castTo[0] = to2;
+                }
+            }
+        });
+        boolean castToFloat = "Cast".equals(opType[0]) && castTo[0] == FLOAT;
+        (castToFloat ? castToFloatInputs : otherInputs).addAll(inputs);
+    }
+
+    /**
+     * AttributeProto: name = 1, i = 3, t = 5, g = 6, tensors = 10, graphs = 11. Returns the value of an attribute
+     * named {@code to} (a Cast's target type), else -1.
+     */
+    private int attribute(ByteBuffer b, int from, int to, int depth) {
+        String[] name = {null};
+        int[] value = {-1};
+        forEachField(b, from, to, "AttributeProto", (field, wire, start, end) -> {
+            if (field == 3 && wire == 0) {
+                value[0] = start;
+            }
+            if (wire != 2) {
+                return;
+            }
+            if (field == 1) {
+                name[0] = string(b, start, end);
+            } else if (field == 5 || field == 10) {
+                tensor(b, start, end, false);
             } else if (field == 6 || field == 11) {
                 graph(b, start, end, depth + 1);
             }
         });
+        return "to".equals(name[0]) ? value[0] : -1;
     }
 
-    /** TensorProto: data_type = 2, external_data = 13 (key = 1, value = 2), data_location = 14. */
-    private void tensor(ByteBuffer b, int from, int to) {
+    /** TensorProto: data_type = 2, name = 8, external_data = 13 (key = 1, value = 2), data_location = 14. */
+    private void tensor(ByteBuffer b, int from, int to, boolean initializer) {
         String[] location = {null};
         long[] offsetLength = {0, 0};
         boolean[] external = {false};
+        boolean[] half = {false};
+        String[] tensorName = {null};
         forEachField(b, from, to, "TensorProto", (field, wire, start, end) -> {
             if (field == 2 && wire == 0 && start == FLOAT16) {
                 float16Initializers++;
+                half[0] = true;
+            } else if (field == 8 && wire == 2) {
+                tensorName[0] = string(b, start, end);
             } else if (field == 14 && wire == 0 && start == 1) {
                 external[0] = true;
             } else if (field == 13 && wire == 2) {
@@ -201,6 +256,9 @@ public final class OnnxFileScan {
         });
         if (external[0] && location[0] != null) {
             externalBytes.merge(location[0], offsetLength[0] + offsetLength[1], Math::max);
+        }
+        if (initializer && half[0] && tensorName[0] != null) {
+            float16InitializerNames.add(tensorName[0]);
         }
     }
 

@@ -27,9 +27,10 @@ import java.util.Map;
  * @param spinning {@code spinning}: idle intra-op threads spin for a while before sleeping (ONNX Runtime's default,
  *     true); false stops them burning cores that concurrent tasks, or the Java side between runs, need
  * @param rowsPerRun {@code rows_per_run}: at most this many rows of a batch go through the UNet (and the VAE decoder)
- *     in one ONNX Runtime call, the batch being run in consecutive slices; 0 (default) chooses: the whole batch on
- *     CUDA, and on CPU as many rows as keep one call's widest early activation within {@link
- *     #CPU_RUN_ACTIVATION_BUDGET} ({@link #rowsPerRun(long)})
+ *     in one ONNX Runtime call, the batch being run in consecutive slices; 0 (default) chooses ({@link
+ *     #rowsPerRun(long)}): the whole batch, except on CPU for a model whose rows are small enough that a slice's
+ *     activations stay within {@link #CPU_RUN_ACTIVATION_BUDGET}. Setting 1 also caps the memory a batch takes
+ *     (the activations of one row at a time)
  * @param cuda the CUDA provider's options (used with {@code provider cuda} only)
  */
 public record RuntimeOptions(
@@ -48,12 +49,13 @@ public record RuntimeOptions(
     public static final RuntimeOptions DEFAULT = new RuntimeOptions(0, 0, "all", "cpu", 0);
 
     /**
-     * What {@code rows_per_run: 0} allows one CPU call of the UNet: the bytes of its first block's activation
-     * ({@code block_out_channels[0] x h x w} float32 per latent, twice per row with guidance). A CPU UNet is
-     * compute-bound, so a bigger call saves almost nothing per row, and once its activations outgrow the core's
-     * cache every row costs more: on the digits model (2 MiB L2 per core) 8 rows per call gave 0.55-0.77x the
-     * images/s of 1 row at one thread, 4 rows 0.97-1.0x, and at two threads 4 rows were the fastest
-     * (docs/performance.md, goal 4). 256 KiB is what 4 guided rows of that model take.
+     * What {@code rows_per_run: 0} allows one CPU call of the UNet of a small model: the bytes of its first block's
+     * activation ({@code block_out_channels[0] x h x w} float32 per latent, twice per row with guidance). A CPU UNet
+     * is compute-bound, so a bigger call saves almost nothing per row, and once the activations of a call outgrow
+     * the core's cache every row costs more: on the digits model (2 MiB L2 per core) 8 rows per call gave 0.55-0.9x
+     * the images/s of 1 row at one thread, 4 rows 0.97-1.0x (docs/performance.md, goal 4). 256 KiB is what 4
+     * guided rows of that model take. A row already over it (a full-size model) has no cache to keep: its batch
+     * goes whole, where the bigger matrix products are, if anything, more efficient.
      */
     public static final long CPU_RUN_ACTIVATION_BUDGET = 256 << 10;
 
@@ -286,9 +288,9 @@ public record RuntimeOptions(
     }
 
     /**
-     * How many rows of a batch one UNet or VAE decoder call takes: {@code rows_per_run} when set; else every row on
-     * CUDA (a GPU needs big calls to be busy); else, on CPU, as many as keep {@code activationBytesPerRow} times
-     * the rows within {@link #CPU_RUN_ACTIVATION_BUDGET}, and at least one.
+     * How many rows of a batch one UNet or VAE decoder call takes: {@code rows_per_run} when set; else every row,
+     * except on CPU where a row's activation ({@code activationBytesPerRow}) fits {@link #CPU_RUN_ACTIVATION_BUDGET}:
+     * then as many rows as fit it.
      *
      * @param activationBytesPerRow the bytes of the widest early activation one row makes (guidance included)
      */
@@ -296,10 +298,12 @@ public record RuntimeOptions(
         if (rowsPerRun > 0) {
             return rowsPerRun;
         }
-        if (provider.equals("cuda") || activationBytesPerRow <= 0) {
+        if (provider.equals("cuda")
+                || activationBytesPerRow <= 0
+                || activationBytesPerRow > CPU_RUN_ACTIVATION_BUDGET) {
             return Integer.MAX_VALUE;
         }
-        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, CPU_RUN_ACTIVATION_BUDGET / activationBytesPerRow));
+        return (int) (CPU_RUN_ACTIVATION_BUDGET / activationBytesPerRow);
     }
 
     private static OrtSession.SessionOptions.OptLevel optLevel(String name) {

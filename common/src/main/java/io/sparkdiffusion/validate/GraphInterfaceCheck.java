@@ -152,6 +152,12 @@ final class GraphInterfaceCheck {
         if (half.isEmpty() && scan.float16Initializers() == 0) {
             return List.of();
         }
+        if (half.isEmpty() && scan.float16StoredAsFloat32() == scan.float16Initializers()) {
+            return List.of(Check.ok(
+                    subject,
+                    scan.float16Initializers() + " weights stored as float16 and cast to float32 when the session"
+                            + " opens: float32 arithmetic on the CPU"));
+        }
         return List.of(
                 Check.warn(
                         subject,

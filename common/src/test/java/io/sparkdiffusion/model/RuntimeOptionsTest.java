@@ -67,13 +67,15 @@ class RuntimeOptionsTest {
     }
 
     @Test
-    void rowsPerRunIsTheSettingElseEveryRowOnCudaElseWhatFitsTheCpuBudget() {
+    void rowsPerRunIsTheSettingElseWhatFitsTheCpuBudgetForSmallRowsElseEveryRow() {
         long budget = RuntimeOptions.CPU_RUN_ACTIVATION_BUDGET;
         RuntimeOptions cpu = RuntimeOptions.DEFAULT;
         // the digits model: 32 channels x 16 x 16 float32, twice with guidance = 64 KiB a row -> 4 rows
         assertEquals(4, cpu.rowsPerRun(2L * 32 * 16 * 16 * 4));
-        assertEquals(1, cpu.rowsPerRun(budget + 1), "a row over the budget still runs, alone");
+        assertEquals(1, cpu.rowsPerRun(budget), "a row that fills the budget runs alone");
         assertEquals(2, cpu.rowsPerRun(budget / 2));
+        // SD-Turbo at 512 x 512: 320 channels x 64 x 64 float32 a row, far over: no cache to keep, the whole batch
+        assertEquals(Integer.MAX_VALUE, cpu.rowsPerRun(320L * 64 * 64 * 4));
         assertEquals(Integer.MAX_VALUE, cpu.rowsPerRun(0), "nothing known about the activation: the whole batch");
         assertEquals(Integer.MAX_VALUE, cpu.withDevice("cuda", 0).rowsPerRun(budget * 10));
         assertEquals(3, cpu.withRowsPerRun(3).rowsPerRun(budget * 10));

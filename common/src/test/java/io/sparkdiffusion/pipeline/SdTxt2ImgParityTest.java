@@ -2,6 +2,7 @@ package io.sparkdiffusion.pipeline;
 
 import io.sparkdiffusion.testing.Fixtures;
 import io.sparkdiffusion.testing.Slow;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -25,5 +26,14 @@ class SdTxt2ImgParityTest {
             })
     void matchesDiffusers(String caseName) throws Exception {
         ParityCheck.check(Fixtures.fixture("sd-tiny"), Fixtures.fixture("sd-tiny/cases/" + caseName));
+    }
+
+    /**
+     * The same pipeline exported with {@code --dtype fp16-weights} (weights stored as float16, cast to float32 when
+     * the session opens) against diffusers run on the same float16-rounded weights in float32.
+     */
+    @Test
+    void anFp16WeightsExportMatchesDiffusersOnItsRoundedWeights() throws Exception {
+        ParityCheck.check(Fixtures.fixture("sd-tiny-fp16w"), Fixtures.fixture("sd-tiny-fp16w/cases/f16w_euler"));
     }
 }

@@ -105,6 +105,20 @@ public final class OnnxGraphs {
         return this;
     }
 
+    /** A float16 initializer holding {@code values} (1-D, rounded to float16). */
+    public OnnxGraphs float16s(String name, float... values) {
+        ByteBuffer b = ByteBuffer.allocate(2 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            b.putShort(io.sparkdiffusion.tensor.Float16.fromFloat(v));
+        }
+        initializers.add(new Msg()
+                .varint(1, values.length)
+                .varint(2, FLOAT16)
+                .str(8, name)
+                .raw(9, b.array()));
+        return this;
+    }
+
     public byte[] bytes() {
         Msg graph = new Msg();
         nodes.forEach(n -> graph.msg(1, n));

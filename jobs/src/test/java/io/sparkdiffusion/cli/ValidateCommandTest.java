@@ -301,6 +301,17 @@ class ValidateCommandTest {
     }
 
     @Test
+    void weightsStoredAsFloat16InAFloat32GraphAreNotAFloat16GraphAndTheCaseReplays() {
+        Run r = validate("--model", Fixtures.fixture("sd-tiny-fp16w").toString());
+        assertEquals(0, r.code(), r.out());
+        for (String component : new String[] {"text_encoder", "unet", "vae_decoder"}) {
+            assertTrue(r.has("OK", component, "weights stored as float16", "float32 arithmetic"), r.out());
+        }
+        assertFalse(r.out().contains("float16 graph"), r.out());
+        assertTrue(r.has("OK", "case f16w_euler", "max |diff|"), r.out());
+    }
+
+    @Test
     void aFailingCaseReportsItsDifferenceAndWhereItDiverges() throws IOException {
         Path model = copy("sd-tiny");
         try (Stream<Path> s = Files.list(model.resolve("cases"))) {
