@@ -235,17 +235,16 @@ class Exporter:
         for stale in (final, data):
             if stale.exists():
                 stale.unlink()  # onnx appends to an existing external data file
-        external = self.external_data == "always" or (self.external_data == "auto" and size > TWO_GB - 64 * 2 ** 20)
+        external = self._external(size)
         if size > TWO_GB and self.external_data == "never":
             raise UsageError(f"{final.parent.name} is {size / 2 ** 30:.1f} GiB: a protobuf cannot exceed 2 GB;"
                              " use --external-data auto")
-        model = onnx.load(str(raw), load_external_data=True)
-        if external:
-            onnx.save_model(model, str(final), save_as_external_data=True, all_tensors_to_one_file=True,
-                            location="model.onnx_data", size_threshold=1024, convert_attribute=False)
-        else:
-            onnx.save_model(model, str(final))
+        save_model(onnx.load(str(raw), load_external_data=True), final, external)
 
+
+    def _external(self, size):
+        """Whether weights of size bytes go to model.onnx_data: always, never, or (auto) near the 2 GB limit."""
+        return self.external_data == "always" or (self.external_data == "auto" and size > TWO_GB - 64 * 2 ** 20)
 
     def _store_weights_fp16(self, final):
         """Every float32 initializer that float16 holds exactly (the module's weights were rounded) becomes a float16
@@ -279,13 +278,19 @@ class Exporter:
             if stale.exists():
                 stale.unlink()
         size = sum(len(i.raw_data) for i in kept)  # the weights, which is what the 2 GB protobuf limit is about
-        external = self.external_data == "always" or (self.external_data == "auto" and size > TWO_GB - 64 * 2 ** 20)
-        if external:
-            onnx.save_model(model, str(final), save_as_external_data=True, all_tensors_to_one_file=True,
-                            location="model.onnx_data", size_threshold=1024, convert_attribute=False)
-        else:
-            onnx.save_model(model, str(final))
+        save_model(model, final, self._external(size))
         log(f"  {final.parent.name}: {converted} initializers stored as float16")
+
+
+def save_model(model, final, external):
+    """Writes model to final, its weights in model.onnx_data beside it when external."""
+    import onnx
+
+    if external:
+        onnx.save_model(model, str(final), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location="model.onnx_data", size_threshold=1024, convert_attribute=False)
+    else:
+        onnx.save_model(model, str(final))
 
 
 def round_weights_to_fp16(module):

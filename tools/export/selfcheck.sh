@@ -33,6 +33,11 @@ failed=0
 "$PYTHON" "$ROOT/tools/export/export_onnx.py" --dry-run "$OUT" > "$OUT/export.log" 2>&1 || failed=1
 grep -E '^\[ *[0-9]' "$OUT/export.log" || true
 [ "$failed" -eq 0 ] || echo "   -> the export failed for some pipeline (full output in $OUT/export.log)"
+# weights stored as float16 in float32 graphs (--dtype fp16-weights), with a case on the same rounded weights
+echo "== export tiny:sd --dtype fp16-weights into $OUT/sd-fp16w-tiny"
+"$PYTHON" "$ROOT/tools/export/export_onnx.py" tiny:sd "$OUT/sd-fp16w-tiny" --dtype fp16-weights \
+  --record-case f16w_euler --scheduler euler --steps 4 --guidance 7.5 > "$OUT/export-fp16w.log" 2>&1 \
+  || { echo "   -> the fp16-weights export failed (full output in $OUT/export-fp16w.log)"; failed=1; }
 for dir in "$OUT"/*-tiny; do
   [ -d "$dir" ] || continue
   echo "== validate $dir"
@@ -42,7 +47,7 @@ for dir in "$OUT"/*-tiny; do
   # validate exits 0 when the folder is usable and every recorded case reproduces diffusers
   if [ "$rc" -ne 0 ]; then echo "   -> FAILED (exit code $rc; full output in $dir.validate.log)"; failed=1; fi
 done
-expected="sd sd-inpaint sd-lcm sdxl ddpm t2v svd kandinsky"
+expected="sd sd-inpaint sd-lcm sdxl ddpm t2v svd kandinsky sd-fp16w"
 for name in $expected; do
   [ -d "$OUT/$name-tiny/cases" ] || { echo "missing: $OUT/$name-tiny (its export failed, see above)"; failed=1; }
 done
