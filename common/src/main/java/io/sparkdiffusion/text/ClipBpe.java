@@ -3,14 +3,13 @@ package io.sparkdiffusion.text;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -49,9 +48,14 @@ final class ClipBpe {
     private static final char[] BYTE_CHARS = byteChars();
 
     private static final int CACHE_WORDS = 10_000;
-    private static final ObjectMapper TREES = new ObjectMapper(JsonFactory.builder()
+    /**
+     * Jackson's streaming parser alone: the file is read in one pass and its few small parts (added tokens,
+     * normalizer, pre-tokenizer) as plain maps and lists, so that opening a pipeline does not wait for Jackson's
+     * object mapper to set itself up (a cold JVM spends about a tenth of a second there).
+     */
+    private static final JsonFactory JSON = JsonFactory.builder()
             .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
-            .build());
+            .build();
 
     /** A token of added_tokens. */
     record Added(String content, int id, boolean normalized) {}
@@ -311,17 +315,17 @@ final class ClipBpe {
 
         static Parsed of(byte[] json) throws IOException {
             Parsed p = new Parsed();
-            JsonNode normalizer = null;
-            JsonNode preTokenizer = null;
-            try (JsonParser in = TREES.createParser(json)) {
+            Object normalizer = null;
+            Object preTokenizer = null;
+            try (JsonParser in = JSON.createParser(json)) {
                 expect(in.nextToken() == JsonToken.START_OBJECT, "tokenizer.json is not a JSON object");
                 while (in.nextToken() == JsonToken.FIELD_NAME) {
                     String field = in.currentName();
                     JsonToken value = in.nextToken();
                     switch (field) {
-                        case "added_tokens" -> p.readAdded(in.readValueAsTree());
-                        case "normalizer" -> normalizer = in.readValueAsTree();
-                        case "pre_tokenizer" -> preTokenizer = in.readValueAsTree();
+                        case "added_tokens" -> p.readAdded(value(in));
+                        case "normalizer" -> normalizer = value(in);
+                        case "pre_tokenizer" -> preTokenizer = value(in);
                         case "model" -> {
                             expect(value == JsonToken.START_OBJECT, "model is not an object");
                             p.readModel(in);
@@ -335,20 +339,19 @@ final class ClipBpe {
             return p;
         }
 
-        private void readAdded(JsonNode tokens) {
-            if (tokens == null || !tokens.isArray()) {
+        private void readAdded(Object tokens) {
+            if (!(tokens instanceof List<?> list)) {
                 return;
             }
-            for (JsonNode t : tokens) {
+            for (Object t : list) {
                 expect(
-                        !t.path("single_word").asBoolean(false)
-                                && !t.path("lstrip").asBoolean(false)
-                                && !t.path("rstrip").asBoolean(false),
-                        "added token " + t.path("content").asText() + " with single_word, lstrip or rstrip");
+                        !bool(t, "single_word", false) && !bool(t, "lstrip", false) && !bool(t, "rstrip", false),
+                        "added token " + text(t, "content") + " with single_word, lstrip or rstrip");
+                Object id = field(t, "id");
                 added.add(new Added(
-                        t.path("content").asText(),
-                        t.path("id").asInt(),
-                        t.path("normalized").asBoolean(!t.path("special").asBoolean(false))));
+                        text(t, "content"),
+                        id instanceof Number n ? n.intValue() : 0,
+                        bool(t, "normalized", !bool(t, "special", false))));
             }
         }
 
@@ -403,53 +406,103 @@ final class ClipBpe {
         }
 
         /** CLIP's normalizer: NFC, a whitespace {@code Replace}, lowercase. */
-        private void readNormalizer(JsonNode n) {
-            List<JsonNode> steps = sequence(n, "normalizers");
+        private void readNormalizer(Object n) {
+            List<Object> steps = sequence(n, "normalizers");
             expect(
                     steps.size() == 3
                             && type(steps.get(0)).equals("NFC")
                             && type(steps.get(1)).equals("Replace")
                             && type(steps.get(2)).equals("Lowercase"),
                     "normalizer " + n + " (CLIP's is NFC, Replace, Lowercase)");
-            JsonNode replace = steps.get(1);
-            whitespace = regex(replace.path("pattern"));
-            whitespaceReplacement = replace.path("content").asText();
+            Object replace = steps.get(1);
+            whitespace = regex(field(replace, "pattern"));
+            whitespaceReplacement = text(replace, "content");
         }
 
         /** CLIP's pre-tokenizer: a {@code Split} keeping its matches, then byte-level with GPT-2's regex. */
-        private void readPreTokenizer(JsonNode n) {
-            List<JsonNode> steps = sequence(n, "pretokenizers");
+        private void readPreTokenizer(Object n) {
+            List<Object> steps = sequence(n, "pretokenizers");
             expect(
                     steps.size() == 2
                             && type(steps.get(0)).equals("Split")
-                            && steps.get(0).path("behavior").asText().equalsIgnoreCase("Removed")
-                            && steps.get(0).path("invert").asBoolean(false)
+                            && text(steps.get(0), "behavior").equalsIgnoreCase("Removed")
+                            && bool(steps.get(0), "invert", false)
                             && type(steps.get(1)).equals("ByteLevel")
-                            && !steps.get(1).path("add_prefix_space").asBoolean(false)
-                            && steps.get(1).path("use_regex").asBoolean(true),
+                            && !bool(steps.get(1), "add_prefix_space", false)
+                            && bool(steps.get(1), "use_regex", true),
                     "pre_tokenizer " + n + " (CLIP's is Split(removed, invert) then ByteLevel)");
-            split = regex(steps.get(0).path("pattern"));
+            split = regex(field(steps.get(0), "pattern"));
         }
 
-        private static List<JsonNode> sequence(JsonNode n, String field) {
-            List<JsonNode> out = new ArrayList<>();
-            if (n != null && type(n).equals("Sequence")) {
-                n.path(field).forEach(out::add);
+        private static List<Object> sequence(Object n, String field) {
+            List<Object> out = new ArrayList<>();
+            if (type(n).equals("Sequence") && field(n, field) instanceof List<?> l) {
+                out.addAll(l);
             }
             return out;
         }
 
-        private static String type(JsonNode n) {
-            return n.path("type").asText("");
+        private static String type(Object n) {
+            return text(n, "type");
         }
 
         /** A {@code {"Regex": ...}} or {@code {"String": ...}} pattern, with Unicode character classes. */
-        private static Pattern regex(JsonNode pattern) {
-            if (pattern.has("Regex")) {
-                return Pattern.compile(pattern.get("Regex").asText(), Pattern.UNICODE_CHARACTER_CLASS);
+        private static Pattern regex(Object pattern) {
+            if (field(pattern, "Regex") instanceof String r) {
+                return Pattern.compile(r, Pattern.UNICODE_CHARACTER_CLASS);
             }
-            expect(pattern.has("String"), "pattern " + pattern);
-            return Pattern.compile(Pattern.quote(pattern.get("String").asText()));
+            expect(field(pattern, "String") instanceof String, "pattern " + pattern);
+            return Pattern.compile(Pattern.quote((String) field(pattern, "String")));
+        }
+
+        /** The member {@code name} of a JSON object (a map), or null. */
+        private static Object field(Object object, String name) {
+            return object instanceof Map<?, ?> m ? m.get(name) : null;
+        }
+
+        /** A string member as Jackson's {@code asText()} gives it: "" when absent or not a scalar. */
+        private static String text(Object object, String name) {
+            Object v = field(object, name);
+            return v instanceof String || v instanceof Number || v instanceof Boolean ? v.toString() : "";
+        }
+
+        /** A boolean member, {@code dflt} when absent or not a boolean. */
+        private static boolean bool(Object object, String name, boolean dflt) {
+            return field(object, name) instanceof Boolean b ? b : dflt;
+        }
+
+        /**
+         * The value at the parser's current token as plain Java: a map (in the file's order), a list, a string, a
+         * number, a boolean or null; the parser is left on the value's last token.
+         */
+        private static Object value(JsonParser in) throws IOException {
+            JsonToken t = in.currentToken();
+            if (t == JsonToken.START_OBJECT) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                while (in.nextToken() == JsonToken.FIELD_NAME) {
+                    String name = in.currentName();
+                    in.nextToken();
+                    m.put(name, value(in));
+                }
+                return m;
+            }
+            if (t == JsonToken.START_ARRAY) {
+                List<Object> l = new ArrayList<>();
+                while (in.nextToken() != JsonToken.END_ARRAY) {
+                    l.add(value(in));
+                }
+                return l;
+            }
+            if (t == JsonToken.VALUE_STRING) {
+                return in.getText();
+            }
+            if (t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE) {
+                return t == JsonToken.VALUE_TRUE;
+            }
+            if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
+                return in.getNumberValue();
+            }
+            return null;
         }
 
         private static void expect(boolean ok, String what) {
