@@ -27,6 +27,11 @@ import java.util.Map;
  * @param spinning {@code spinning}: idle intra-op threads spin for a while before sleeping (ONNX Runtime's default,
  *     true); false stops them burning cores that concurrent tasks, or the Java side between runs, need
  * @param cuda the CUDA provider's options (used with {@code provider cuda} only)
+ * @param graphCache {@code graph_cache}: keep ONNX Runtime's optimised graph of each component in a per-user cache
+ *     and open it from there next time (CPU only; default false). Opening a full-size UNet goes from its optimisation
+ *     time to the time of reading its weights; the cache holds a copy of the weights (see {@link GraphCache})
+ * @param graphCacheDir {@code graph_cache_dir}: the cache folder; null (default) for {@code $XDG_CACHE_HOME} or
+ *     {@code ~/.cache}, then {@code spark-diffusion/onnx-graphs}. It must be this user's and private to it
  */
 public record RuntimeOptions(
         int intraOpThreads,
@@ -37,7 +42,9 @@ public record RuntimeOptions(
         boolean memoryPattern,
         boolean cpuArena,
         boolean spinning,
-        Cuda cuda)
+        Cuda cuda,
+        boolean graphCache,
+        String graphCacheDir)
         implements Serializable {
 
     public static final RuntimeOptions DEFAULT = new RuntimeOptions(0, 0, "all", "cpu", 0);
@@ -122,6 +129,31 @@ public record RuntimeOptions(
         this(intraOpThreads, interOpThreads, optimization, provider, deviceId, true, true, true, Cuda.DEFAULT);
     }
 
+    /** These settings without the graph cache. */
+    public RuntimeOptions(
+            int intraOpThreads,
+            int interOpThreads,
+            String optimization,
+            String provider,
+            int deviceId,
+            boolean memoryPattern,
+            boolean cpuArena,
+            boolean spinning,
+            Cuda cuda) {
+        this(
+                intraOpThreads,
+                interOpThreads,
+                optimization,
+                provider,
+                deviceId,
+                memoryPattern,
+                cpuArena,
+                spinning,
+                cuda,
+                false,
+                null);
+    }
+
     public RuntimeOptions {
         if (intraOpThreads < 0 || interOpThreads < 0) {
             throw new IllegalArgumentException(
@@ -138,6 +170,12 @@ public record RuntimeOptions(
         }
         if (cuda == null) {
             cuda = Cuda.DEFAULT;
+        }
+        if (graphCacheDir != null && (graphCacheDir.isBlank() || graphCacheDir.equals("null"))) {
+            graphCacheDir = null;
+        }
+        if (graphCacheDir != null && !java.nio.file.Path.of(graphCacheDir).isAbsolute()) {
+            throw new IllegalArgumentException("graph_cache_dir must be an absolute path, got '" + graphCacheDir + "'");
         }
     }
 
@@ -156,12 +194,14 @@ public record RuntimeOptions(
             "cuda.arena_extend_strategy",
             "cuda.mem_limit_mb",
             "cuda.prefer_nhwc",
-            "cuda.tf32");
+            "cuda.tf32",
+            "graph_cache",
+            "graph_cache_dir");
 
     /**
      * Reads {@code intra_op_threads}, {@code inter_op_threads}, {@code optimization}, {@code provider},
-     * {@code device_id}, {@code memory_pattern}, {@code cpu_arena}, {@code spinning} and the {@code cuda.*} keys of
-     * {@link Cuda}; absent keys keep their defaults.
+     * {@code device_id}, {@code memory_pattern}, {@code cpu_arena}, {@code spinning}, the {@code cuda.*} keys of
+     * {@link Cuda}, {@code graph_cache} and {@code graph_cache_dir}; absent keys keep their defaults.
      */
     public static RuntimeOptions fromMap(Map<String, String> m) {
         for (String key : m.keySet()) {
@@ -186,7 +226,9 @@ public record RuntimeOptions(
                         m.getOrDefault("cuda.arena_extend_strategy", c.arenaExtendStrategy()),
                         parseLong(m, "cuda.mem_limit_mb", c.memLimitMb()),
                         parseBoolean(m, "cuda.prefer_nhwc", c.preferNhwc()),
-                        parseBoolean(m, "cuda.tf32", c.tf32())));
+                        parseBoolean(m, "cuda.tf32", c.tf32())),
+                parseBoolean(m, "graph_cache", d.graphCache),
+                m.getOrDefault("graph_cache_dir", d.graphCacheDir));
     }
 
     private static int parseInt(Map<String, String> m, String key, int dflt) {
@@ -239,13 +281,41 @@ public record RuntimeOptions(
                 memoryPattern,
                 cpuArena,
                 spinning,
-                cuda);
+                cuda,
+                graphCache,
+                graphCacheDir);
+    }
+
+    /** These settings with the graph cache on ({@code dir} null: the default folder) or off. */
+    public RuntimeOptions withGraphCache(boolean on, String dir) {
+        return new RuntimeOptions(
+                intraOpThreads,
+                interOpThreads,
+                optimization,
+                provider,
+                deviceId,
+                memoryPattern,
+                cpuArena,
+                spinning,
+                cuda,
+                on,
+                dir);
     }
 
     /** These settings with other thread counts. */
     public RuntimeOptions withThreads(int intra, int inter) {
         return new RuntimeOptions(
-                intra, inter, optimization, provider, deviceId, memoryPattern, cpuArena, spinning, cuda);
+                intra,
+                inter,
+                optimization,
+                provider,
+                deviceId,
+                memoryPattern,
+                cpuArena,
+                spinning,
+                cuda,
+                graphCache,
+                graphCacheDir);
     }
 
     private static OrtSession.SessionOptions.OptLevel optLevel(String name) {
@@ -319,6 +389,7 @@ public record RuntimeOptions(
                 + (memoryPattern && cpuArena && spinning
                         ? ""
                         : " memory_pattern=" + memoryPattern + " cpu_arena=" + cpuArena + " spinning=" + spinning)
-                + (provider.equals("cuda") && !cuda.equals(Cuda.DEFAULT) ? " " + cuda.providerOptions() : "");
+                + (provider.equals("cuda") && !cuda.equals(Cuda.DEFAULT) ? " " + cuda.providerOptions() : "")
+                + (graphCache ? " graph_cache=" + (graphCacheDir == null ? "true" : graphCacheDir) : "");
     }
 }

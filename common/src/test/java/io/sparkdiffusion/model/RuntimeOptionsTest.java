@@ -92,6 +92,26 @@ class RuntimeOptionsTest {
     }
 
     @Test
+    void theGraphCacheKeysAreReadCheckedAndKeptByTheCopies() {
+        assertFalse(RuntimeOptions.DEFAULT.graphCache(), "off unless asked for");
+        RuntimeOptions o = RuntimeOptions.fromMap(Map.of("graph_cache", "true", "graph_cache_dir", "/var/cache/sd"));
+        assertTrue(o.graphCache());
+        assertEquals("/var/cache/sd", o.graphCacheDir());
+        assertEquals(o, o.withThreads(4, 2).withThreads(0, 0), "withThreads keeps the cache");
+        assertEquals(o, o.withDevice("cuda", 1).withDevice("cpu", 0), "withDevice keeps the cache");
+        assertTrue(o.toString().contains("graph_cache=/var/cache/sd"), o.toString());
+        assertEquals(null, RuntimeOptions.fromMap(Map.of("graph_cache", "true")).graphCacheDir(), "the default folder");
+        assertEquals(
+                null, RuntimeOptions.fromMap(Map.of("graph_cache_dir", "null")).graphCacheDir());
+        for (Map.Entry<String, String> bad :
+                Map.of("graph_cache", "yes", "graph_cache_dir", "relative/dir").entrySet()) {
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> RuntimeOptions.fromMap(Map.ofEntries(bad)), bad.toString());
+            assertTrue(e.getMessage().contains(bad.getKey()), e.getMessage());
+        }
+    }
+
+    @Test
     void spinningOffReachesTheSessionConfigAndTheDefaultsAddNone() throws Exception {
         RuntimeOptions off = RuntimeOptions.fromMap(Map.of("spinning", "false"));
         try (OrtSession.SessionOptions so = off.toSessionOptions()) {
