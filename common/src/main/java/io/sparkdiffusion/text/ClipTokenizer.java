@@ -189,17 +189,17 @@ public final class ClipTokenizer implements AutoCloseable {
         }
         ObjectNode root;
         try (InputStream in = ClipTokenizer.class.getResourceAsStream("clip-tokenizer-template.json")) {
-            root = (ObjectNode) JsonConfig.MAPPER.readTree(in);
+            root = (ObjectNode) JsonConfig.mapper().readTree(in);
         }
         ObjectNode model = (ObjectNode) root.get("model");
-        model.set("vocab", JsonConfig.MAPPER.readTree(vocab.toFile()));
+        model.set("vocab", JsonConfig.mapper().readTree(vocab.toFile()));
         ArrayNode m = model.putArray("merges");
         for (String line : Files.readAllLines(merges)) {
             if (!line.isBlank() && !line.startsWith("#version")) {
                 m.add(line);
             }
         }
-        return JsonConfig.MAPPER.writeValueAsBytes(root);
+        return JsonConfig.mapper().writeValueAsBytes(root);
     }
 
     /** Releases this user's share of the tokenizer. */
