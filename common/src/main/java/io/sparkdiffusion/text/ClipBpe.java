@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
 import java.util.ArrayList;
@@ -60,7 +61,13 @@ final class ClipBpe {
     /** A token of added_tokens. */
     record Added(String content, int id, boolean normalized) {}
 
-    private final Map<String, Integer> vocab;
+    /** The BPE vocabulary; read from a compiled form, made on first use ({@link #vocab()}). */
+    private Map<String, Integer> vocab;
+    /** A compiled form's vocabulary: the tokens' characters one after another, where each ends, and its id. */
+    private final String vocabChars;
+
+    private final int[] vocabEnds;
+    private final int[] vocabIds;
     /** (left id, right id) -> (rank, merged id), each pair of ints as one long. */
     private final LongLongMap merges;
 
@@ -79,6 +86,9 @@ final class ClipBpe {
 
     private ClipBpe(Parsed p) {
         this.vocab = p.vocab;
+        this.vocabChars = null;
+        this.vocabEnds = null;
+        this.vocabIds = null;
         this.added = p.added;
         this.whitespace = p.whitespace;
         this.whitespaceReplacement = p.whitespaceReplacement;
@@ -111,6 +121,188 @@ final class ClipBpe {
         return new ClipBpe(Parsed.of(tokenizerJson));
     }
 
+    /** Marks the start and the end of a compiled form, and its layout version. */
+    private static final int MAGIC = 0x53444254;
+
+    private static final int VERSION = 1;
+
+    /**
+     * This tokenizer in a binary form that {@link #compiled(byte[])} reads back without parsing JSON: the merges
+     * table as it is in memory, the byte ids, added tokens, patterns and the vocabulary as one string. Reading it
+     * costs a few milliseconds where parsing {@code tokenizer.json} costs a few tenths of a second in a fresh JVM.
+     *
+     * @param contentKey what {@link #compiledKey} returns for the result (the SHA-256 of the {@code tokenizer.json})
+     */
+    byte[] compiled(String contentKey) {
+        Map<String, Integer> v = vocab();
+        int n = v.size();
+        int[] ids = new int[n];
+        int[] ends = new int[n];
+        StringBuilder chars = new StringBuilder(n * 8);
+        int i = 0;
+        for (Map.Entry<String, Integer> e : v.entrySet()) {
+            chars.append(e.getKey());
+            ends[i] = chars.length();
+            ids[i++] = e.getValue();
+        }
+        List<byte[]> strings = new ArrayList<>();
+        byte[] key = utf8(contentKey);
+        byte[] suffixBytes = utf8(suffix);
+        byte[] ws = utf8(whitespace == null ? "" : whitespace.pattern());
+        byte[] wsRepl = utf8(whitespaceReplacement == null ? "" : whitespaceReplacement);
+        byte[] sp = utf8(split.pattern());
+        byte[] vocabBytes = utf8(chars.toString());
+        int size = 8 // magic, version
+                + 4
+                + key.length
+                + 4
+                + suffixBytes.length
+                + 4
+                + 1
+                + 1
+                + 4 // unknown id, ignore merges, has whitespace, its flags
+                + 4
+                + ws.length
+                + 4
+                + wsRepl.length
+                + 4
+                + 4
+                + sp.length // split flags, split
+                + 4 // added tokens
+                + 4; // trailing magic
+        for (Added a : added) {
+            byte[] c = utf8(a.content());
+            strings.add(c);
+            size += 4 + c.length + 4 + 1;
+        }
+        size += 2 * 256 * 4 + 4 + merges.capacity() * 16 + 4 + n * 8 + 4 + vocabBytes.length;
+        ByteBuffer b = ByteBuffer.allocate(size);
+        b.putInt(MAGIC).putInt(VERSION);
+        putBytes(b, key);
+        putBytes(b, suffixBytes);
+        b.putInt(unkId).put((byte) (ignoreMerges ? 1 : 0));
+        b.put((byte) (whitespace == null ? 0 : 1));
+        b.putInt(whitespace == null ? 0 : whitespace.flags());
+        putBytes(b, ws);
+        putBytes(b, wsRepl);
+        b.putInt(split.flags());
+        putBytes(b, sp);
+        b.putInt(added.size());
+        for (int k = 0; k < added.size(); k++) {
+            putBytes(b, strings.get(k));
+            b.putInt(added.get(k).id()).put((byte) (added.get(k).normalized() ? 1 : 0));
+        }
+        b.asIntBuffer().put(byteIds).put(lastByteIds);
+        b.position(b.position() + 2 * 256 * 4);
+        b.putInt(merges.capacity());
+        b.asLongBuffer().put(merges.keys()).put(merges.values());
+        b.position(b.position() + merges.capacity() * 16);
+        b.putInt(n);
+        b.asIntBuffer().put(ids).put(ends);
+        b.position(b.position() + n * 8);
+        putBytes(b, vocabBytes);
+        b.putInt(MAGIC);
+        if (b.hasRemaining()) {
+            throw new IllegalStateException("compiled tokenizer size miscounted by " + b.remaining());
+        }
+        return b.array();
+    }
+
+    /** The content key a compiled form was made with (see {@link #compiled(String)}). */
+    static String compiledKey(byte[] compiled) {
+        ByteBuffer b = ByteBuffer.wrap(compiled);
+        expectCompiled(b.getInt() == MAGIC && b.getInt() == VERSION, "not a compiled tokenizer of this version");
+        return getString(b);
+    }
+
+    /** The tokenizer of a compiled form ({@link #compiled(String)}). */
+    static ClipBpe compiled(byte[] compiled) {
+        return new ClipBpe(compiled);
+    }
+
+    private ClipBpe(byte[] compiled) {
+        compiledKey(compiled); // checks the header
+        ByteBuffer b = ByteBuffer.wrap(compiled);
+        b.position(8);
+        getString(b);
+        this.suffix = getString(b);
+        this.unkId = b.getInt();
+        this.ignoreMerges = b.get() != 0;
+        boolean hasWhitespace = b.get() != 0;
+        int wsFlags = b.getInt();
+        String ws = getString(b);
+        this.whitespace = hasWhitespace ? Pattern.compile(ws, wsFlags) : null;
+        this.whitespaceReplacement = getString(b);
+        int splitFlags = b.getInt();
+        this.split = Pattern.compile(getString(b), splitFlags);
+        int nAdded = b.getInt();
+        expectCompiled(nAdded >= 0 && nAdded < 1 << 20, "added tokens");
+        List<Added> a = new ArrayList<>(nAdded);
+        for (int k = 0; k < nAdded; k++) {
+            String content = getString(b);
+            a.add(new Added(content, b.getInt(), b.get() != 0));
+        }
+        this.added = List.copyOf(a);
+        b.asIntBuffer().get(byteIds).get(lastByteIds);
+        b.position(b.position() + 2 * 256 * 4);
+        int capacity = b.getInt();
+        expectCompiled(capacity > 0 && Integer.bitCount(capacity) == 1 && capacity <= 1 << 26, "merges table");
+        long[] keys = new long[capacity];
+        long[] values = new long[capacity];
+        b.asLongBuffer().get(keys).get(values);
+        b.position(b.position() + capacity * 16);
+        this.merges = new LongLongMap(keys, values);
+        int n = b.getInt();
+        expectCompiled(n >= 0 && n <= b.remaining() / 8, "vocabulary size");
+        this.vocabIds = new int[n];
+        this.vocabEnds = new int[n];
+        b.asIntBuffer().get(vocabIds).get(vocabEnds);
+        b.position(b.position() + n * 8);
+        this.vocabChars = getString(b);
+        expectCompiled(b.getInt() == MAGIC && !b.hasRemaining(), "trailer");
+        int last = 0;
+        for (int end : vocabEnds) { // the vocabulary is checked now, built on first use
+            expectCompiled(end >= last && end <= vocabChars.length(), "vocabulary offsets");
+            last = end;
+        }
+    }
+
+    /** The vocabulary, made from a compiled form on first use. */
+    private synchronized Map<String, Integer> vocab() {
+        if (vocab == null) {
+            Map<String, Integer> v = new HashMap<>(vocabIds.length * 2);
+            int from = 0;
+            for (int i = 0; i < vocabIds.length; i++) {
+                v.put(vocabChars.substring(from, vocabEnds[i]), vocabIds[i]);
+                from = vocabEnds[i];
+            }
+            vocab = v;
+        }
+        return vocab;
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static void putBytes(ByteBuffer b, byte[] bytes) {
+        b.putInt(bytes.length).put(bytes);
+    }
+
+    private static String getString(ByteBuffer b) {
+        int n = b.getInt();
+        expectCompiled(n >= 0 && n <= b.remaining(), "string length");
+        byte[] bytes = new byte[n];
+        b.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private static void expectCompiled(boolean ok, String what) {
+        if (!ok) {
+            throw new IllegalArgumentException("corrupt compiled tokenizer: " + what);
+        }
+    }
+
     /** The id of a token as a vocabulary entry: {@code added_tokens} first, then the BPE vocabulary; null if none. */
     Integer tokenId(String token) {
         for (Added a : added) {
@@ -118,7 +310,7 @@ final class ClipBpe {
                 return a.id();
             }
         }
-        return vocab.get(token);
+        return vocab().get(token);
     }
 
     /** The ids of {@code text}, without special tokens around it. */
@@ -217,7 +409,7 @@ final class ClipBpe {
         byte[] bytes = w.getBytes(StandardCharsets.UTF_8);
         int[] result = null;
         if (ignoreMerges) {
-            Integer whole = vocab.get(byteString(bytes, 0, bytes.length));
+            Integer whole = vocab().get(byteString(bytes, 0, bytes.length));
             if (whole != null) {
                 result = new int[] {whole};
             }
