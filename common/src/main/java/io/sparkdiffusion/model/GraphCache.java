@@ -50,7 +50,10 @@ import org.apache.logging.log4j.Logger;
  * ever deleted; old entries stay until the user removes them.
  */
 final class GraphCache {
-    private static final Logger LOG = LogManager.getLogger(GraphCache.class);
+    /** Made on first use: with the cache off, opening a session must not start the logging system. */
+    private static final class Log {
+        static final Logger LOG = LogManager.getLogger(GraphCache.class);
+    }
 
     /** The layout of an entry; part of the key. */
     static final int FORMAT = 1;
@@ -91,7 +94,7 @@ final class GraphCache {
             root = root(options.graphCacheDir());
             key = root == null ? null : key(env.getVersion(), file, options);
         } catch (IOException | RuntimeException e) {
-            LOG.warn("graph cache not used for {}: {}", file, e.toString());
+            Log.LOG.warn("graph cache not used for {}: {}", file, e.toString());
             return new Opened(plain(env, file, options), Outcome.UNUSED);
         }
         if (root == null || key == null) {
@@ -108,7 +111,7 @@ final class GraphCache {
                     problem = "ONNX Runtime cannot open it: " + e.getMessage();
                 }
             }
-            LOG.warn(
+            Log.LOG.warn(
                     "graph cache entry {} is not usable ({}); opening {} without the cache (delete the entry to"
                             + " rebuild it)",
                     entry,
@@ -134,7 +137,7 @@ final class GraphCache {
             long need = folderBytes(file.getParent()) + (64L << 20);
             long free = Files.getFileStore(root).getUsableSpace();
             if (free < need) {
-                LOG.info(
+                Log.LOG.info(
                         "graph cache: {} MiB free in {}, {} MiB needed for {}; opening without storing",
                         free >> 20,
                         root,
@@ -144,7 +147,7 @@ final class GraphCache {
             }
             tmp = Files.createTempDirectory(root, "tmp-", PosixFilePermissions.asFileAttribute(OWNER_ONLY));
         } catch (IOException | UnsupportedOperationException e) {
-            LOG.warn("graph cache: cannot prepare an entry in {} ({}); opening {} without it", root, e, file);
+            Log.LOG.warn("graph cache: cannot prepare an entry in {} ({}); opening {} without it", root, e, file);
             return new Opened(plain(env, file, options), Outcome.UNUSED);
         }
         OrtSession session;
@@ -157,7 +160,7 @@ final class GraphCache {
             session = env.createSession(file.toString(), so);
         } catch (OrtException e) {
             removeOwn(tmp);
-            LOG.warn("graph cache: storing {} failed ({}); opening it without the cache", file, e.getMessage());
+            Log.LOG.warn("graph cache: storing {} failed ({}); opening it without the cache", file, e.getMessage());
             return new Opened(plain(env, file, options), Outcome.UNUSED);
         }
         try {
@@ -167,7 +170,7 @@ final class GraphCache {
         } catch (IOException | RuntimeException e) {
             // another process stored the same entry first, or the disk filled: the session is good either way
             removeOwn(tmp);
-            LOG.debug("graph cache: entry {} not stored: {}", entry, e.toString());
+            Log.LOG.debug("graph cache: entry {} not stored: {}", entry, e.toString());
             return new Opened(session, Outcome.UNUSED);
         }
     }
@@ -178,13 +181,13 @@ final class GraphCache {
             try {
                 Files.deleteIfExists(tmp.resolve(name));
             } catch (IOException e) {
-                LOG.debug("graph cache: cannot delete {}: {}", tmp.resolve(name), e.toString());
+                Log.LOG.debug("graph cache: cannot delete {}: {}", tmp.resolve(name), e.toString());
             }
         }
         try {
             Files.deleteIfExists(tmp);
         } catch (IOException e) {
-            LOG.warn("graph cache: cannot delete the temporary folder {}: {}", tmp, e.toString());
+            Log.LOG.warn("graph cache: cannot delete the temporary folder {}: {}", tmp, e.toString());
         }
     }
 
@@ -265,12 +268,12 @@ final class GraphCache {
             }
             String problem = ownerProblem(root);
             if (problem != null) {
-                LOG.warn("graph cache folder {} not used: {}", root, problem);
+                Log.LOG.warn("graph cache folder {} not used: {}", root, problem);
                 return null;
             }
             return root;
         } catch (UnsupportedOperationException e) {
-            LOG.warn("graph cache folder {} not used: no POSIX permissions on this file system", root);
+            Log.LOG.warn("graph cache folder {} not used: no POSIX permissions on this file system", root);
             return null;
         }
     }
@@ -282,7 +285,7 @@ final class GraphCache {
     static String key(String ortVersion, Path file, RuntimeOptions options) throws IOException {
         String cpu = cpuIdentity();
         if (cpu == null) {
-            LOG.info("graph cache not used: no /proc/cpuinfo to tell this CPU's instruction set");
+            Log.LOG.info("graph cache not used: no /proc/cpuinfo to tell this CPU's instruction set");
             return null;
         }
         StringBuilder k = new StringBuilder();

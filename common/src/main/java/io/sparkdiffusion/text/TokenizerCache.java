@@ -35,7 +35,7 @@ final class TokenizerCache {
             Path real = tokenizerJson.toRealPath();
             BasicFileAttributes a = Files.readAttributes(real, BasicFileAttributes.class);
             return FORMAT + "\n" + real + "\n" + a.size() + " "
-                    + a.lastModifiedTime().toInstant() + " " + a.fileKey();
+                    + a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS) + " " + a.fileKey();
         } catch (IOException | RuntimeException e) {
             return null;
         }
