@@ -44,6 +44,8 @@ class TokenizerCacheTest {
         for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
             Files.copy(Fixtures.fixture("sd-tiny/tokenizer/" + f), dir.resolve(f), StandardCopyOption.COPY_ATTRIBUTES);
         }
+        // content of its own, so that no tokenizer another test holds open in this JVM is shared with it
+        Files.writeString(dir.resolve("tokenizer.json"), "\n", java.nio.file.StandardOpenOption.APPEND);
         return dir;
     }
 
