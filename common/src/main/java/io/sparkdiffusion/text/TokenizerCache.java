@@ -10,7 +10,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -119,10 +118,5 @@ final class TokenizerCache {
             return null;
         }
         return dir.resolve(Integer.toHexString(key.hashCode()) + "-" + key.length() + ".bin");
-    }
-
-    /** For tests: the names this class writes. */
-    static List<String> suffixes() {
-        return List.of(".bin", ".part");
     }
 }
