@@ -90,7 +90,11 @@ public final class ClipTokenizer implements AutoCloseable {
                 key = sha256(bytes);
                 bpe = acquire(key, bytes);
                 if (cacheKey != null) {
-                    TokenizerCache.write(cacheKey, bpe.compiled(key));
+                    try {
+                        TokenizerCache.write(cacheKey, bpe.compiled(key));
+                    } catch (RuntimeException e) {
+                        // the compiled copy is a shortcut for the next process; this one has its tokenizer
+                    }
                 }
             }
             try {
