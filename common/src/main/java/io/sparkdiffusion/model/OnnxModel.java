@@ -49,12 +49,15 @@ public final class OnnxModel implements AutoCloseable {
     private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
     private final AtomicLong runNanos = new AtomicLong();
     private final AtomicLong calls = new AtomicLong();
+    private final GraphCache.Outcome graphCache;
 
     OnnxModel(String name, Path file, RuntimeOptions options) {
         this.name = name;
         OrtEnvironment env = OrtRuntime.environment();
-        try (OrtSession.SessionOptions so = options.toSessionOptions()) {
-            this.session = env.createSession(file.toString(), so);
+        try {
+            GraphCache.Opened opened = GraphCache.open(env, file, options);
+            this.session = opened.session();
+            this.graphCache = opened.outcome();
             for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
                 inputs.put(e.getKey(), tensorInfo(e.getValue()));
             }
@@ -84,6 +87,11 @@ public final class OnnxModel implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    /** What opening this session did with the graph cache ({@code runtime.graph_cache}). */
+    GraphCache.Outcome graphCache() {
+        return graphCache;
     }
 
     public boolean hasInput(String input) {

@@ -44,6 +44,30 @@ public final class OrtRuntime {
         return OrtEnvironment.getEnvironment();
     }
 
+    private static final java.util.concurrent.atomic.AtomicBoolean PRELOADING =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Starts loading ONNX Runtime (its native libraries and environment, a fifth of a second) in the background, once
+     * per JVM, so that it overlaps the caller's reading of configs and tokenizers; {@link #environment} then waits
+     * for it, or does it itself when it comes first.
+     */
+    public static void preload() {
+        if (PRELOADING.compareAndSet(false, true)) {
+            Thread t = new Thread(
+                    () -> {
+                        try {
+                            environment();
+                        } catch (RuntimeException | LinkageError e) {
+                            // the caller's own environment() reports it
+                        }
+                    },
+                    "spark-diffusion-ort-init");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
     /** Runs the native-library preparation once, before any ONNX Runtime class loads its libraries. */
     private static final class Holder {
         static final boolean PREPARED = prepareNativeLibraries();

@@ -28,10 +28,14 @@ import java.util.Map;
  *     true); false stops them burning cores that concurrent tasks, or the Java side between runs, need
  * @param rowsPerRun {@code rows_per_run}: at most this many rows of a batch go through the UNet (and the VAE decoder)
  *     in one ONNX Runtime call, the batch being run in consecutive slices; 0 (default) chooses ({@link
- *     #rowsPerRun(long)}): the whole batch, except on CPU for a model whose rows are small enough that a slice's
- *     activations stay within {@link #CPU_RUN_ACTIVATION_BUDGET}. Setting 1 also caps the memory a batch takes
- *     (the activations of one row at a time)
+ *     #rowsPerRun(long)}): the whole batch on CUDA, and on CPU as many rows as keep a call's activations within
+ *     {@link #CPU_RUN_ACTIVATION_BUDGET}, at least one
  * @param cuda the CUDA provider's options (used with {@code provider cuda} only)
+ * @param graphCache {@code graph_cache}: keep ONNX Runtime's optimised graph of each component in a per-user cache
+ *     and open it from there next time (CPU only; default false). Opening a full-size UNet goes from its optimisation
+ *     time to the time of reading its weights; the cache holds a copy of the weights (see {@link GraphCache})
+ * @param graphCacheDir {@code graph_cache_dir}: the cache folder; null (default) for {@code $XDG_CACHE_HOME} or
+ *     {@code ~/.cache}, then {@code spark-diffusion/onnx-graphs}. It must be this user's and private to it
  */
 public record RuntimeOptions(
         int intraOpThreads,
@@ -43,19 +47,21 @@ public record RuntimeOptions(
         boolean cpuArena,
         boolean spinning,
         int rowsPerRun,
-        Cuda cuda)
+        Cuda cuda,
+        boolean graphCache,
+        String graphCacheDir)
         implements Serializable {
 
     public static final RuntimeOptions DEFAULT = new RuntimeOptions(0, 0, "all", "cpu", 0);
 
     /**
-     * What {@code rows_per_run: 0} allows one CPU call of the UNet of a small model: the bytes of its first block's
-     * activation ({@code block_out_channels[0] x h x w} float32 per latent, twice per row with guidance). A CPU UNet
-     * is compute-bound, so a bigger call saves almost nothing per row, and once the activations of a call outgrow
-     * the core's cache every row costs more: on the digits model (2 MiB L2 per core) 8 rows per call gave 0.55-0.9x
-     * the images/s of 1 row at one thread, 4 rows 0.97-1.0x (docs/performance.md, goal 4). 256 KiB is what 4
-     * guided rows of that model take. A row already over it (a full-size model) has no cache to keep: its batch
-     * goes whole, where the bigger matrix products are, if anything, more efficient.
+     * What {@code rows_per_run: 0} allows one CPU call of the UNet: the bytes of its first block's activation
+     * ({@code block_out_channels[0] x h x w} float32 per latent, twice per row with guidance). A CPU UNet is
+     * compute-bound, so a bigger call saves almost nothing per row, while its activations cost cache and memory: on
+     * the digits model (2 MiB L2 per core) 8 rows per call gave 0.55-0.9x the images/s of 1 row at one thread, 4
+     * rows 0.97-1.0x; full-size SD-Turbo at 512 x 512 made a batch of 2 in 53.8 s one row per call and 56.0 s in one
+     * call, with peaks of 9.0 and 13.2 GiB (docs/performance.md, goals 4 and 5). 256 KiB is what 4 guided rows of
+     * the digits model take; a full-size row, far over it, goes alone.
      */
     public static final long CPU_RUN_ACTIVATION_BUDGET = 256 << 10;
 
@@ -136,7 +142,46 @@ public record RuntimeOptions(
 
     /** Threads, optimisation and device, with the default memory, spinning and CUDA settings. */
     public RuntimeOptions(int intraOpThreads, int interOpThreads, String optimization, String provider, int deviceId) {
-        this(intraOpThreads, interOpThreads, optimization, provider, deviceId, true, true, true, 0, Cuda.DEFAULT);
+        this(
+                intraOpThreads,
+                interOpThreads,
+                optimization,
+                provider,
+                deviceId,
+                true,
+                true,
+                true,
+                0,
+                Cuda.DEFAULT,
+                false,
+                null);
+    }
+
+    /** These settings without the graph cache. */
+    public RuntimeOptions(
+            int intraOpThreads,
+            int interOpThreads,
+            String optimization,
+            String provider,
+            int deviceId,
+            boolean memoryPattern,
+            boolean cpuArena,
+            boolean spinning,
+            int rowsPerRun,
+            Cuda cuda) {
+        this(
+                intraOpThreads,
+                interOpThreads,
+                optimization,
+                provider,
+                deviceId,
+                memoryPattern,
+                cpuArena,
+                spinning,
+                rowsPerRun,
+                cuda,
+                false,
+                null);
     }
 
     public RuntimeOptions {
@@ -159,6 +204,12 @@ public record RuntimeOptions(
         if (cuda == null) {
             cuda = Cuda.DEFAULT;
         }
+        if (graphCacheDir != null && (graphCacheDir.isBlank() || graphCacheDir.equals("null"))) {
+            graphCacheDir = null;
+        }
+        if (graphCacheDir != null && !java.nio.file.Path.of(graphCacheDir).isAbsolute()) {
+            throw new IllegalArgumentException("graph_cache_dir must be an absolute path, got '" + graphCacheDir + "'");
+        }
     }
 
     /** Every key {@link #fromMap} reads. */
@@ -177,13 +228,15 @@ public record RuntimeOptions(
             "cuda.arena_extend_strategy",
             "cuda.mem_limit_mb",
             "cuda.prefer_nhwc",
-            "cuda.tf32");
+            "cuda.tf32",
+            "graph_cache",
+            "graph_cache_dir");
 
     /**
      * Reads {@code intra_op_threads}, {@code inter_op_threads}, {@code optimization}, {@code provider},
-     * {@code device_id}, {@code memory_pattern}, {@code cpu_arena}, {@code spinning}, {@code rows_per_run} and the
-     * {@code cuda.*} keys of
-     * {@link Cuda}; absent keys keep their defaults.
+     * {@code device_id}, {@code memory_pattern}, {@code cpu_arena}, {@code spinning}, {@code rows_per_run}, the
+     * {@code cuda.*} keys of {@link Cuda}, {@code graph_cache} and {@code graph_cache_dir}; absent keys keep their
+     * defaults.
      */
     public static RuntimeOptions fromMap(Map<String, String> m) {
         for (String key : m.keySet()) {
@@ -209,7 +262,9 @@ public record RuntimeOptions(
                         m.getOrDefault("cuda.arena_extend_strategy", c.arenaExtendStrategy()),
                         parseLong(m, "cuda.mem_limit_mb", c.memLimitMb()),
                         parseBoolean(m, "cuda.prefer_nhwc", c.preferNhwc()),
-                        parseBoolean(m, "cuda.tf32", c.tf32())));
+                        parseBoolean(m, "cuda.tf32", c.tf32())),
+                parseBoolean(m, "graph_cache", d.graphCache),
+                m.getOrDefault("graph_cache_dir", d.graphCacheDir));
     }
 
     private static int parseInt(Map<String, String> m, String key, int dflt) {
@@ -263,13 +318,43 @@ public record RuntimeOptions(
                 cpuArena,
                 spinning,
                 rowsPerRun,
-                cuda);
+                cuda,
+                graphCache,
+                graphCacheDir);
+    }
+
+    /** These settings with the graph cache on ({@code dir} null: the default folder) or off. */
+    public RuntimeOptions withGraphCache(boolean on, String dir) {
+        return new RuntimeOptions(
+                intraOpThreads,
+                interOpThreads,
+                optimization,
+                provider,
+                deviceId,
+                memoryPattern,
+                cpuArena,
+                spinning,
+                rowsPerRun,
+                cuda,
+                on,
+                dir);
     }
 
     /** These settings with other thread counts. */
     public RuntimeOptions withThreads(int intra, int inter) {
         return new RuntimeOptions(
-                intra, inter, optimization, provider, deviceId, memoryPattern, cpuArena, spinning, rowsPerRun, cuda);
+                intra,
+                inter,
+                optimization,
+                provider,
+                deviceId,
+                memoryPattern,
+                cpuArena,
+                spinning,
+                rowsPerRun,
+                cuda,
+                graphCache,
+                graphCacheDir);
     }
 
     /** These settings with another {@code rows_per_run}. */
@@ -284,13 +369,15 @@ public record RuntimeOptions(
                 cpuArena,
                 spinning,
                 rows,
-                cuda);
+                cuda,
+                graphCache,
+                graphCacheDir);
     }
 
     /**
-     * How many rows of a batch one UNet or VAE decoder call takes: {@code rows_per_run} when set; else every row,
-     * except on CPU where a row's activation ({@code activationBytesPerRow}) fits {@link #CPU_RUN_ACTIVATION_BUDGET}:
-     * then as many rows as fit it.
+     * How many rows of a batch one UNet or VAE decoder call takes: {@code rows_per_run} when set; else every row on
+     * CUDA (a GPU needs big calls to be busy); else, on CPU, as many as keep {@code activationBytesPerRow} times the
+     * rows within {@link #CPU_RUN_ACTIVATION_BUDGET}, and at least one.
      *
      * @param activationBytesPerRow the bytes of the widest early activation one row makes (guidance included)
      */
@@ -298,12 +385,10 @@ public record RuntimeOptions(
         if (rowsPerRun > 0) {
             return rowsPerRun;
         }
-        if (provider.equals("cuda")
-                || activationBytesPerRow <= 0
-                || activationBytesPerRow > CPU_RUN_ACTIVATION_BUDGET) {
+        if (provider.equals("cuda") || activationBytesPerRow <= 0) {
             return Integer.MAX_VALUE;
         }
-        return (int) (CPU_RUN_ACTIVATION_BUDGET / activationBytesPerRow);
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, CPU_RUN_ACTIVATION_BUDGET / activationBytesPerRow));
     }
 
     private static OrtSession.SessionOptions.OptLevel optLevel(String name) {
@@ -378,6 +463,7 @@ public record RuntimeOptions(
                         ? ""
                         : " memory_pattern=" + memoryPattern + " cpu_arena=" + cpuArena + " spinning=" + spinning)
                 + (rowsPerRun > 0 ? " rows_per_run=" + rowsPerRun : "")
-                + (provider.equals("cuda") && !cuda.equals(Cuda.DEFAULT) ? " " + cuda.providerOptions() : "");
+                + (provider.equals("cuda") && !cuda.equals(Cuda.DEFAULT) ? " " + cuda.providerOptions() : "")
+                + (graphCache ? " graph_cache=" + (graphCacheDir == null ? "true" : graphCacheDir) : "");
     }
 }

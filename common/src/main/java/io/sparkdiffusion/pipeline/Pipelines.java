@@ -3,6 +3,7 @@ package io.sparkdiffusion.pipeline;
 import io.sparkdiffusion.model.ComponentContract;
 import io.sparkdiffusion.model.KandinskyFolders;
 import io.sparkdiffusion.model.ModelFolder;
+import io.sparkdiffusion.model.OrtRuntime;
 import io.sparkdiffusion.model.PipelineFamily;
 import io.sparkdiffusion.model.RuntimeOptions;
 import io.sparkdiffusion.model.Task;
@@ -32,6 +33,7 @@ public final class Pipelines {
      * @throws ModelLoadException when the model cannot be opened
      */
     public static Pipeline open(Path folder, RuntimeOptions options, Task task) {
+        OrtRuntime.preload(); // while the configs and tokenizers are read
         PipelineFamily family = PipelineFamily.of(folder);
         family.checkServes(task, folder);
         if (family == PipelineFamily.KANDINSKY_22) {

@@ -277,7 +277,7 @@ final class SchedulerConfig {
         }
 
         private static JsonNode node(Object dflt) {
-            return dflt == null ? null : JsonConfig.MAPPER.valueToTree(dflt);
+            return JsonConfig.valueToTree(dflt);
         }
 
         /** Reads {@code config} as this class: drops used defaults, refuses unsupported values. */

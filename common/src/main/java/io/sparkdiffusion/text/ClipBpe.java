@@ -3,14 +3,14 @@ package io.sparkdiffusion.text;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -49,14 +49,25 @@ final class ClipBpe {
     private static final char[] BYTE_CHARS = byteChars();
 
     private static final int CACHE_WORDS = 10_000;
-    private static final ObjectMapper TREES = new ObjectMapper(JsonFactory.builder()
+    /**
+     * Jackson's streaming parser alone: the file is read in one pass and its few small parts (added tokens,
+     * normalizer, pre-tokenizer) as plain maps and lists, so that opening a pipeline does not wait for Jackson's
+     * object mapper to set itself up (a cold JVM spends about a tenth of a second there).
+     */
+    private static final JsonFactory JSON = JsonFactory.builder()
             .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
-            .build());
+            .build();
 
     /** A token of added_tokens. */
     record Added(String content, int id, boolean normalized) {}
 
-    private final Map<String, Integer> vocab;
+    /** The BPE vocabulary; read from a compiled form, made on first use ({@link #vocab()}). */
+    private Map<String, Integer> vocab;
+    /** A compiled form's vocabulary: the tokens' characters one after another, where each ends, and its id. */
+    private final String vocabChars;
+
+    private final int[] vocabEnds;
+    private final int[] vocabIds;
     /** (left id, right id) -> (rank, merged id), each pair of ints as one long. */
     private final LongLongMap merges;
 
@@ -75,6 +86,9 @@ final class ClipBpe {
 
     private ClipBpe(Parsed p) {
         this.vocab = p.vocab;
+        this.vocabChars = null;
+        this.vocabEnds = null;
+        this.vocabIds = null;
         this.added = p.added;
         this.whitespace = p.whitespace;
         this.whitespaceReplacement = p.whitespaceReplacement;
@@ -107,6 +121,188 @@ final class ClipBpe {
         return new ClipBpe(Parsed.of(tokenizerJson));
     }
 
+    /** Marks the start and the end of a compiled form, and its layout version. */
+    private static final int MAGIC = 0x53444254;
+
+    private static final int VERSION = 1;
+
+    /**
+     * This tokenizer in a binary form that {@link #compiled(byte[])} reads back without parsing JSON: the merges
+     * table as it is in memory, the byte ids, added tokens, patterns and the vocabulary as one string. Reading it
+     * costs a few milliseconds where parsing {@code tokenizer.json} costs a few tenths of a second in a fresh JVM.
+     *
+     * @param contentKey what {@link #compiledKey} returns for the result (the SHA-256 of the {@code tokenizer.json})
+     */
+    byte[] compiled(String contentKey) {
+        Map<String, Integer> v = vocab();
+        int n = v.size();
+        int[] ids = new int[n];
+        int[] ends = new int[n];
+        StringBuilder chars = new StringBuilder(n * 8);
+        int i = 0;
+        for (Map.Entry<String, Integer> e : v.entrySet()) {
+            chars.append(e.getKey());
+            ends[i] = chars.length();
+            ids[i++] = e.getValue();
+        }
+        List<byte[]> strings = new ArrayList<>();
+        byte[] key = utf8(contentKey);
+        byte[] suffixBytes = utf8(suffix);
+        byte[] ws = utf8(whitespace == null ? "" : whitespace.pattern());
+        byte[] wsRepl = utf8(whitespaceReplacement == null ? "" : whitespaceReplacement);
+        byte[] sp = utf8(split.pattern());
+        byte[] vocabBytes = utf8(chars.toString());
+        int size = 8 // magic, version
+                + 4
+                + key.length
+                + 4
+                + suffixBytes.length
+                + 4
+                + 1
+                + 1
+                + 4 // unknown id, ignore merges, has whitespace, its flags
+                + 4
+                + ws.length
+                + 4
+                + wsRepl.length
+                + 4
+                + 4
+                + sp.length // split flags, split
+                + 4 // added tokens
+                + 4; // trailing magic
+        for (Added a : added) {
+            byte[] c = utf8(a.content());
+            strings.add(c);
+            size += 4 + c.length + 4 + 1;
+        }
+        size += 2 * 256 * 4 + 4 + merges.capacity() * 16 + 4 + n * 8 + 4 + vocabBytes.length;
+        ByteBuffer b = ByteBuffer.allocate(size);
+        b.putInt(MAGIC).putInt(VERSION);
+        putBytes(b, key);
+        putBytes(b, suffixBytes);
+        b.putInt(unkId).put((byte) (ignoreMerges ? 1 : 0));
+        b.put((byte) (whitespace == null ? 0 : 1));
+        b.putInt(whitespace == null ? 0 : whitespace.flags());
+        putBytes(b, ws);
+        putBytes(b, wsRepl);
+        b.putInt(split.flags());
+        putBytes(b, sp);
+        b.putInt(added.size());
+        for (int k = 0; k < added.size(); k++) {
+            putBytes(b, strings.get(k));
+            b.putInt(added.get(k).id()).put((byte) (added.get(k).normalized() ? 1 : 0));
+        }
+        b.asIntBuffer().put(byteIds).put(lastByteIds);
+        b.position(b.position() + 2 * 256 * 4);
+        b.putInt(merges.capacity());
+        b.asLongBuffer().put(merges.keys()).put(merges.values());
+        b.position(b.position() + merges.capacity() * 16);
+        b.putInt(n);
+        b.asIntBuffer().put(ids).put(ends);
+        b.position(b.position() + n * 8);
+        putBytes(b, vocabBytes);
+        b.putInt(MAGIC);
+        if (b.hasRemaining()) {
+            throw new IllegalStateException("compiled tokenizer size miscounted by " + b.remaining());
+        }
+        return b.array();
+    }
+
+    /** The content key a compiled form was made with (see {@link #compiled(String)}). */
+    static String compiledKey(byte[] compiled) {
+        ByteBuffer b = ByteBuffer.wrap(compiled);
+        expectCompiled(b.getInt() == MAGIC && b.getInt() == VERSION, "not a compiled tokenizer of this version");
+        return getString(b);
+    }
+
+    /** The tokenizer of a compiled form ({@link #compiled(String)}). */
+    static ClipBpe compiled(byte[] compiled) {
+        return new ClipBpe(compiled);
+    }
+
+    private ClipBpe(byte[] compiled) {
+        compiledKey(compiled); // checks the header
+        ByteBuffer b = ByteBuffer.wrap(compiled);
+        b.position(8);
+        getString(b);
+        this.suffix = getString(b);
+        this.unkId = b.getInt();
+        this.ignoreMerges = b.get() != 0;
+        boolean hasWhitespace = b.get() != 0;
+        int wsFlags = b.getInt();
+        String ws = getString(b);
+        this.whitespace = hasWhitespace ? Pattern.compile(ws, wsFlags) : null;
+        this.whitespaceReplacement = getString(b);
+        int splitFlags = b.getInt();
+        this.split = Pattern.compile(getString(b), splitFlags);
+        int nAdded = b.getInt();
+        expectCompiled(nAdded >= 0 && nAdded < 1 << 20, "added tokens");
+        List<Added> a = new ArrayList<>(nAdded);
+        for (int k = 0; k < nAdded; k++) {
+            String content = getString(b);
+            a.add(new Added(content, b.getInt(), b.get() != 0));
+        }
+        this.added = List.copyOf(a);
+        b.asIntBuffer().get(byteIds).get(lastByteIds);
+        b.position(b.position() + 2 * 256 * 4);
+        int capacity = b.getInt();
+        expectCompiled(capacity > 0 && Integer.bitCount(capacity) == 1 && capacity <= 1 << 26, "merges table");
+        long[] keys = new long[capacity];
+        long[] values = new long[capacity];
+        b.asLongBuffer().get(keys).get(values);
+        b.position(b.position() + capacity * 16);
+        this.merges = new LongLongMap(keys, values);
+        int n = b.getInt();
+        expectCompiled(n >= 0 && n <= b.remaining() / 8, "vocabulary size");
+        this.vocabIds = new int[n];
+        this.vocabEnds = new int[n];
+        b.asIntBuffer().get(vocabIds).get(vocabEnds);
+        b.position(b.position() + n * 8);
+        this.vocabChars = getString(b);
+        expectCompiled(b.getInt() == MAGIC && !b.hasRemaining(), "trailer");
+        int last = 0;
+        for (int end : vocabEnds) { // the vocabulary is checked now, built on first use
+            expectCompiled(end >= last && end <= vocabChars.length(), "vocabulary offsets");
+            last = end;
+        }
+    }
+
+    /** The vocabulary, made from a compiled form on first use. */
+    private synchronized Map<String, Integer> vocab() {
+        if (vocab == null) {
+            Map<String, Integer> v = new HashMap<>(vocabIds.length * 2);
+            int from = 0;
+            for (int i = 0; i < vocabIds.length; i++) {
+                v.put(vocabChars.substring(from, vocabEnds[i]), vocabIds[i]);
+                from = vocabEnds[i];
+            }
+            vocab = v;
+        }
+        return vocab;
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static void putBytes(ByteBuffer b, byte[] bytes) {
+        b.putInt(bytes.length).put(bytes);
+    }
+
+    private static String getString(ByteBuffer b) {
+        int n = b.getInt();
+        expectCompiled(n >= 0 && n <= b.remaining(), "string length");
+        byte[] bytes = new byte[n];
+        b.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private static void expectCompiled(boolean ok, String what) {
+        if (!ok) {
+            throw new IllegalArgumentException("corrupt compiled tokenizer: " + what);
+        }
+    }
+
     /** The id of a token as a vocabulary entry: {@code added_tokens} first, then the BPE vocabulary; null if none. */
     Integer tokenId(String token) {
         for (Added a : added) {
@@ -114,7 +310,7 @@ final class ClipBpe {
                 return a.id();
             }
         }
-        return vocab.get(token);
+        return vocab().get(token);
     }
 
     /** The ids of {@code text}, without special tokens around it. */
@@ -213,7 +409,7 @@ final class ClipBpe {
         byte[] bytes = w.getBytes(StandardCharsets.UTF_8);
         int[] result = null;
         if (ignoreMerges) {
-            Integer whole = vocab.get(byteString(bytes, 0, bytes.length));
+            Integer whole = vocab().get(byteString(bytes, 0, bytes.length));
             if (whole != null) {
                 result = new int[] {whole};
             }
@@ -311,17 +507,17 @@ final class ClipBpe {
 
         static Parsed of(byte[] json) throws IOException {
             Parsed p = new Parsed();
-            JsonNode normalizer = null;
-            JsonNode preTokenizer = null;
-            try (JsonParser in = TREES.createParser(json)) {
+            Object normalizer = null;
+            Object preTokenizer = null;
+            try (JsonParser in = JSON.createParser(json)) {
                 expect(in.nextToken() == JsonToken.START_OBJECT, "tokenizer.json is not a JSON object");
                 while (in.nextToken() == JsonToken.FIELD_NAME) {
                     String field = in.currentName();
                     JsonToken value = in.nextToken();
                     switch (field) {
-                        case "added_tokens" -> p.readAdded(in.readValueAsTree());
-                        case "normalizer" -> normalizer = in.readValueAsTree();
-                        case "pre_tokenizer" -> preTokenizer = in.readValueAsTree();
+                        case "added_tokens" -> p.readAdded(value(in));
+                        case "normalizer" -> normalizer = value(in);
+                        case "pre_tokenizer" -> preTokenizer = value(in);
                         case "model" -> {
                             expect(value == JsonToken.START_OBJECT, "model is not an object");
                             p.readModel(in);
@@ -335,20 +531,19 @@ final class ClipBpe {
             return p;
         }
 
-        private void readAdded(JsonNode tokens) {
-            if (tokens == null || !tokens.isArray()) {
+        private void readAdded(Object tokens) {
+            if (!(tokens instanceof List<?> list)) {
                 return;
             }
-            for (JsonNode t : tokens) {
+            for (Object t : list) {
                 expect(
-                        !t.path("single_word").asBoolean(false)
-                                && !t.path("lstrip").asBoolean(false)
-                                && !t.path("rstrip").asBoolean(false),
-                        "added token " + t.path("content").asText() + " with single_word, lstrip or rstrip");
+                        !bool(t, "single_word", false) && !bool(t, "lstrip", false) && !bool(t, "rstrip", false),
+                        "added token " + text(t, "content") + " with single_word, lstrip or rstrip");
+                Object id = field(t, "id");
                 added.add(new Added(
-                        t.path("content").asText(),
-                        t.path("id").asInt(),
-                        t.path("normalized").asBoolean(!t.path("special").asBoolean(false))));
+                        text(t, "content"),
+                        id instanceof Number n ? n.intValue() : 0,
+                        bool(t, "normalized", !bool(t, "special", false))));
             }
         }
 
@@ -403,53 +598,103 @@ final class ClipBpe {
         }
 
         /** CLIP's normalizer: NFC, a whitespace {@code Replace}, lowercase. */
-        private void readNormalizer(JsonNode n) {
-            List<JsonNode> steps = sequence(n, "normalizers");
+        private void readNormalizer(Object n) {
+            List<Object> steps = sequence(n, "normalizers");
             expect(
                     steps.size() == 3
                             && type(steps.get(0)).equals("NFC")
                             && type(steps.get(1)).equals("Replace")
                             && type(steps.get(2)).equals("Lowercase"),
                     "normalizer " + n + " (CLIP's is NFC, Replace, Lowercase)");
-            JsonNode replace = steps.get(1);
-            whitespace = regex(replace.path("pattern"));
-            whitespaceReplacement = replace.path("content").asText();
+            Object replace = steps.get(1);
+            whitespace = regex(field(replace, "pattern"));
+            whitespaceReplacement = text(replace, "content");
         }
 
         /** CLIP's pre-tokenizer: a {@code Split} keeping its matches, then byte-level with GPT-2's regex. */
-        private void readPreTokenizer(JsonNode n) {
-            List<JsonNode> steps = sequence(n, "pretokenizers");
+        private void readPreTokenizer(Object n) {
+            List<Object> steps = sequence(n, "pretokenizers");
             expect(
                     steps.size() == 2
                             && type(steps.get(0)).equals("Split")
-                            && steps.get(0).path("behavior").asText().equalsIgnoreCase("Removed")
-                            && steps.get(0).path("invert").asBoolean(false)
+                            && text(steps.get(0), "behavior").equalsIgnoreCase("Removed")
+                            && bool(steps.get(0), "invert", false)
                             && type(steps.get(1)).equals("ByteLevel")
-                            && !steps.get(1).path("add_prefix_space").asBoolean(false)
-                            && steps.get(1).path("use_regex").asBoolean(true),
+                            && !bool(steps.get(1), "add_prefix_space", false)
+                            && bool(steps.get(1), "use_regex", true),
                     "pre_tokenizer " + n + " (CLIP's is Split(removed, invert) then ByteLevel)");
-            split = regex(steps.get(0).path("pattern"));
+            split = regex(field(steps.get(0), "pattern"));
         }
 
-        private static List<JsonNode> sequence(JsonNode n, String field) {
-            List<JsonNode> out = new ArrayList<>();
-            if (n != null && type(n).equals("Sequence")) {
-                n.path(field).forEach(out::add);
+        private static List<Object> sequence(Object n, String field) {
+            List<Object> out = new ArrayList<>();
+            if (type(n).equals("Sequence") && field(n, field) instanceof List<?> l) {
+                out.addAll(l);
             }
             return out;
         }
 
-        private static String type(JsonNode n) {
-            return n.path("type").asText("");
+        private static String type(Object n) {
+            return text(n, "type");
         }
 
         /** A {@code {"Regex": ...}} or {@code {"String": ...}} pattern, with Unicode character classes. */
-        private static Pattern regex(JsonNode pattern) {
-            if (pattern.has("Regex")) {
-                return Pattern.compile(pattern.get("Regex").asText(), Pattern.UNICODE_CHARACTER_CLASS);
+        private static Pattern regex(Object pattern) {
+            if (field(pattern, "Regex") instanceof String r) {
+                return Pattern.compile(r, Pattern.UNICODE_CHARACTER_CLASS);
             }
-            expect(pattern.has("String"), "pattern " + pattern);
-            return Pattern.compile(Pattern.quote(pattern.get("String").asText()));
+            expect(field(pattern, "String") instanceof String, "pattern " + pattern);
+            return Pattern.compile(Pattern.quote((String) field(pattern, "String")));
+        }
+
+        /** The member {@code name} of a JSON object (a map), or null. */
+        private static Object field(Object object, String name) {
+            return object instanceof Map<?, ?> m ? m.get(name) : null;
+        }
+
+        /** A string member as Jackson's {@code asText()} gives it: "" when absent or not a scalar. */
+        private static String text(Object object, String name) {
+            Object v = field(object, name);
+            return v instanceof String || v instanceof Number || v instanceof Boolean ? v.toString() : "";
+        }
+
+        /** A boolean member, {@code dflt} when absent or not a boolean. */
+        private static boolean bool(Object object, String name, boolean dflt) {
+            return field(object, name) instanceof Boolean b ? b : dflt;
+        }
+
+        /**
+         * The value at the parser's current token as plain Java: a map (in the file's order), a list, a string, a
+         * number, a boolean or null; the parser is left on the value's last token.
+         */
+        private static Object value(JsonParser in) throws IOException {
+            JsonToken t = in.currentToken();
+            if (t == JsonToken.START_OBJECT) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                while (in.nextToken() == JsonToken.FIELD_NAME) {
+                    String name = in.currentName();
+                    in.nextToken();
+                    m.put(name, value(in));
+                }
+                return m;
+            }
+            if (t == JsonToken.START_ARRAY) {
+                List<Object> l = new ArrayList<>();
+                while (in.nextToken() != JsonToken.END_ARRAY) {
+                    l.add(value(in));
+                }
+                return l;
+            }
+            if (t == JsonToken.VALUE_STRING) {
+                return in.getText();
+            }
+            if (t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE) {
+                return t == JsonToken.VALUE_TRUE;
+            }
+            if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
+                return in.getNumberValue();
+            }
+            return null;
         }
 
         private static void expect(boolean ok, String what) {

@@ -24,7 +24,8 @@ import java.util.Map;
  * {@code tokenizer_config.json} ({@code <|endoftext|>} for SD, {@code !} = id 0 for SDXL's {@code tokenizer_2}).
  *
  * <p>The BPE itself is {@link ClipBpe}, in Java. A folder with only {@code vocab.json} and {@code merges.txt} gets a
- * {@code tokenizer.json} built from them with CLIP's normaliser and pre-tokeniser.
+ * {@code tokenizer.json} built from them with CLIP's normaliser and pre-tokeniser. A {@code tokenizer.json} is parsed
+ * once per user and file: later processes read its compiled form from {@link TokenizerCache}.
  */
 public final class ClipTokenizer implements AutoCloseable {
     /**
@@ -67,13 +68,35 @@ public final class ClipTokenizer implements AutoCloseable {
                 ? JsonConfig.read(dir.resolve("tokenizer_config.json"))
                 : JsonConfig.empty(dir + "/tokenizer_config.json");
         try {
-            byte[] bytes = Files.isRegularFile(json) ? Files.readAllBytes(json) : buildFromVocabAndMerges(dir);
             int max = cfg.getInt("model_max_length", 77);
             if (max <= 2 || max > 1_000_000) {
                 max = 77;
             }
-            String key = sha256(bytes);
-            ClipBpe bpe = acquire(key, bytes);
+            boolean file = Files.isRegularFile(json);
+            String cacheKey = file ? TokenizerCache.key(json) : null;
+            String key = null;
+            ClipBpe bpe = null;
+            byte[] compiled = cacheKey == null ? null : TokenizerCache.read(cacheKey);
+            if (compiled != null) {
+                try {
+                    key = ClipBpe.compiledKey(compiled);
+                    bpe = acquireCompiled(key, compiled);
+                } catch (RuntimeException e) {
+                    key = null; // a corrupt entry: parse the file, and replace the entry
+                }
+            }
+            if (bpe == null) {
+                byte[] bytes = file ? Files.readAllBytes(json) : buildFromVocabAndMerges(dir);
+                key = sha256(bytes);
+                bpe = acquire(key, bytes);
+                if (cacheKey != null) {
+                    try {
+                        TokenizerCache.write(cacheKey, bpe.compiled(key));
+                    } catch (RuntimeException e) {
+                        // the compiled copy is a shortcut for the next process; this one has its tokenizer
+                    }
+                }
+            }
             try {
                 return new ClipTokenizer(
                         key,
@@ -105,6 +128,23 @@ public final class ClipTokenizer implements AutoCloseable {
         ClipBpe parsed = ClipBpe.parse(bytes); // outside the lock: other folders load meanwhile
         synchronized (SHARED) {
             Shared s = SHARED.computeIfAbsent(key, k -> new Shared(parsed));
+            s.users++;
+            return s.bpe;
+        }
+    }
+
+    /** The shared tokenizer of the {@code tokenizer.json} whose SHA-256 is {@code key}, read from its compiled form. */
+    private static ClipBpe acquireCompiled(String key, byte[] compiled) {
+        synchronized (SHARED) {
+            Shared s = SHARED.get(key);
+            if (s != null) {
+                s.users++;
+                return s.bpe;
+            }
+        }
+        ClipBpe read = ClipBpe.compiled(compiled);
+        synchronized (SHARED) {
+            Shared s = SHARED.computeIfAbsent(key, k -> new Shared(read));
             s.users++;
             return s.bpe;
         }
@@ -189,17 +229,17 @@ public final class ClipTokenizer implements AutoCloseable {
         }
         ObjectNode root;
         try (InputStream in = ClipTokenizer.class.getResourceAsStream("clip-tokenizer-template.json")) {
-            root = (ObjectNode) JsonConfig.MAPPER.readTree(in);
+            root = (ObjectNode) JsonConfig.mapper().readTree(in);
         }
         ObjectNode model = (ObjectNode) root.get("model");
-        model.set("vocab", JsonConfig.MAPPER.readTree(vocab.toFile()));
+        model.set("vocab", JsonConfig.mapper().readTree(vocab.toFile()));
         ArrayNode m = model.putArray("merges");
         for (String line : Files.readAllLines(merges)) {
             if (!line.isBlank() && !line.startsWith("#version")) {
                 m.add(line);
             }
         }
-        return JsonConfig.MAPPER.writeValueAsBytes(root);
+        return JsonConfig.mapper().writeValueAsBytes(root);
     }
 
     /** Releases this user's share of the tokenizer. */

@@ -21,6 +21,30 @@ final class LongLongMap {
         mask = capacity - 1;
     }
 
+    /** A map over the arrays of {@link #keys()} and {@link #values()} of another (a compiled tokenizer's). */
+    LongLongMap(long[] keys, long[] values) {
+        if (keys.length != values.length || Integer.bitCount(keys.length) != 1) {
+            throw new IllegalArgumentException("keys and values must have the same power-of-two length");
+        }
+        this.keys = keys;
+        this.values = values;
+        this.mask = keys.length - 1;
+    }
+
+    int capacity() {
+        return keys.length;
+    }
+
+    /** The slots' keys (-1: empty), not a copy. */
+    long[] keys() {
+        return keys;
+    }
+
+    /** The slots' values, not a copy. */
+    long[] values() {
+        return values;
+    }
+
     /** Sets {@code key}'s value (both non-negative), replacing an earlier one; at most {@code expected} keys. */
     void put(long key, long value) {
         int i = slot(key);

@@ -67,15 +67,15 @@ class RuntimeOptionsTest {
     }
 
     @Test
-    void rowsPerRunIsTheSettingElseWhatFitsTheCpuBudgetForSmallRowsElseEveryRow() {
+    void rowsPerRunIsTheSettingElseEveryRowOnCudaElseWhatFitsTheCpuBudget() {
         long budget = RuntimeOptions.CPU_RUN_ACTIVATION_BUDGET;
         RuntimeOptions cpu = RuntimeOptions.DEFAULT;
         // the digits model: 32 channels x 16 x 16 float32, twice with guidance = 64 KiB a row -> 4 rows
         assertEquals(4, cpu.rowsPerRun(2L * 32 * 16 * 16 * 4));
         assertEquals(1, cpu.rowsPerRun(budget), "a row that fills the budget runs alone");
         assertEquals(2, cpu.rowsPerRun(budget / 2));
-        // SD-Turbo at 512 x 512: 320 channels x 64 x 64 float32 a row, far over: no cache to keep, the whole batch
-        assertEquals(Integer.MAX_VALUE, cpu.rowsPerRun(320L * 64 * 64 * 4));
+        // SD-Turbo at 512 x 512: 320 channels x 64 x 64 float32 a row, far over: one row per call
+        assertEquals(1, cpu.rowsPerRun(320L * 64 * 64 * 4));
         assertEquals(Integer.MAX_VALUE, cpu.rowsPerRun(0), "nothing known about the activation: the whole batch");
         assertEquals(Integer.MAX_VALUE, cpu.withDevice("cuda", 0).rowsPerRun(budget * 10));
         assertEquals(3, cpu.withRowsPerRun(3).rowsPerRun(budget * 10));
@@ -106,6 +106,26 @@ class RuntimeOptionsTest {
                         "intra_op_threads", "two",
                         "cuda.graphs", "true")
                 .entrySet()) {
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> RuntimeOptions.fromMap(Map.ofEntries(bad)), bad.toString());
+            assertTrue(e.getMessage().contains(bad.getKey()), e.getMessage());
+        }
+    }
+
+    @Test
+    void theGraphCacheKeysAreReadCheckedAndKeptByTheCopies() {
+        assertFalse(RuntimeOptions.DEFAULT.graphCache(), "off unless asked for");
+        RuntimeOptions o = RuntimeOptions.fromMap(Map.of("graph_cache", "true", "graph_cache_dir", "/var/cache/sd"));
+        assertTrue(o.graphCache());
+        assertEquals("/var/cache/sd", o.graphCacheDir());
+        assertEquals(o, o.withThreads(4, 2).withThreads(0, 0), "withThreads keeps the cache");
+        assertEquals(o, o.withDevice("cuda", 1).withDevice("cpu", 0), "withDevice keeps the cache");
+        assertTrue(o.toString().contains("graph_cache=/var/cache/sd"), o.toString());
+        assertEquals(null, RuntimeOptions.fromMap(Map.of("graph_cache", "true")).graphCacheDir(), "the default folder");
+        assertEquals(
+                null, RuntimeOptions.fromMap(Map.of("graph_cache_dir", "null")).graphCacheDir());
+        for (Map.Entry<String, String> bad :
+                Map.of("graph_cache", "yes", "graph_cache_dir", "relative/dir").entrySet()) {
             IllegalArgumentException e = assertThrows(
                     IllegalArgumentException.class, () -> RuntimeOptions.fromMap(Map.ofEntries(bad)), bad.toString());
             assertTrue(e.getMessage().contains(bad.getKey()), e.getMessage());

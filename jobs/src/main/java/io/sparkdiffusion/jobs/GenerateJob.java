@@ -693,7 +693,7 @@ public final class GenerateJob {
         try {
             store.put(
                     RunManifest.FILE,
-                    JsonConfig.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
+                    JsonConfig.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -187,7 +187,7 @@ public final class JobConfig implements Serializable {
             return String.join(",", parts);
         }
         try {
-            return io.sparkdiffusion.util.JsonConfig.MAPPER.writeValueAsString(parts);
+            return io.sparkdiffusion.util.JsonConfig.mapper().writeValueAsString(parts);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -417,7 +417,7 @@ public final class JobConfig implements Serializable {
         List<String> out = new ArrayList<>();
         if (v != null && v.strip().startsWith("[") && v.strip().endsWith("]")) {
             try {
-                for (var item : io.sparkdiffusion.util.JsonConfig.MAPPER.readTree(v)) {
+                for (var item : io.sparkdiffusion.util.JsonConfig.mapper().readTree(v)) {
                     if (!item.isValueNode()) {
                         throw bad(key, "a list: comma-separated values or a JSON array of strings");
                     }

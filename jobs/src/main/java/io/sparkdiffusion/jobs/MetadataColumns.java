@@ -70,7 +70,7 @@ final class MetadataColumns {
     /** One row's metadata as the table names it ({@code generated_at} as an ISO-8601 instant), for sample JSON. */
     static Map<String, Object> asMap(GeneratedRow row) {
         @SuppressWarnings("unchecked")
-        Map<String, Object> bean = JsonConfig.MAPPER.convertValue(row, Map.class);
+        Map<String, Object> bean = JsonConfig.mapper().convertValue(row, Map.class);
         Map<String, Object> out = new LinkedHashMap<>();
         for (Field f : ALL) {
             Object v = bean.get(f.property());

@@ -324,7 +324,7 @@ final class PromptTemplates implements Serializable {
 
     private static String json(Map<String, String> values) {
         try {
-            return JsonConfig.MAPPER.writeValueAsString(values);
+            return JsonConfig.mapper().writeValueAsString(values);
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }

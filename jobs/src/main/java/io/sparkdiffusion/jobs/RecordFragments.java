@@ -139,7 +139,10 @@ final class RecordFragments {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             // every row's metadata first: reading the metadata stops before the pictures
             for (Writer.Entry e : entries) {
-                addFile(tar, e.row().getImageKey() + METADATA, JsonConfig.MAPPER.writeValueAsBytes(e.row()));
+                addFile(
+                        tar,
+                        e.row().getImageKey() + METADATA,
+                        JsonConfig.mapper().writeValueAsBytes(e.row()));
             }
             for (Writer.Entry e : entries) {
                 for (Map.Entry<String, byte[]> f : e.files().entrySet()) {
@@ -242,7 +245,7 @@ final class RecordFragments {
             try (TarArchiveInputStream in = new TarArchiveInputStream(store.open(fragment))) {
                 TarArchiveEntry e;
                 while ((e = in.getNextEntry()) != null && e.getName().endsWith(METADATA)) {
-                    GeneratedRow row = JsonConfig.MAPPER.readValue(in.readAllBytes(), GeneratedRow.class);
+                    GeneratedRow row = JsonConfig.mapper().readValue(in.readAllBytes(), GeneratedRow.class);
                     row.setRecordFile(fragment);
                     out.add(row);
                 }

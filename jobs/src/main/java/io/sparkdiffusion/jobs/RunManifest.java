@@ -37,7 +37,7 @@ final class RunManifest {
         }
         JsonNode m;
         try {
-            m = JsonConfig.MAPPER.readTree(json);
+            m = JsonConfig.mapper().readTree(json);
         } catch (IOException e) {
             return "it is not JSON";
         }

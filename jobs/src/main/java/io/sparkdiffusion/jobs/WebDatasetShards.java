@@ -110,7 +110,8 @@ final class WebDatasetShards {
             w.ids().forEach(ids::add);
         }
         try {
-            store.put(INDEX, JsonConfig.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(index));
+            store.put(
+                    INDEX, JsonConfig.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(index));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -153,8 +154,8 @@ final class WebDatasetShards {
                     Map<String, byte[]> files =
                             RecordFragments.files(store, f.getKey(), name -> keys.contains(ParquetDataset.keyOf(name)));
                     for (String key : f.getValue()) {
-                        GeneratedRow row = JsonConfig.MAPPER.readValue(
-                                files.get(key + RecordFragments.METADATA), GeneratedRow.class);
+                        GeneratedRow row = JsonConfig.mapper()
+                                .readValue(files.get(key + RecordFragments.METADATA), GeneratedRow.class);
                         row.setImagePath(FOLDER + "/" + plan.name() + "#" + sampleKey(key) + mediaExtension);
                         byte[] media = files.get(key + mediaExtension);
                         if (media == null) {
@@ -165,7 +166,7 @@ final class WebDatasetShards {
                         RecordFragments.addFile(
                                 tar,
                                 sampleKey(key) + ".json",
-                                JsonConfig.MAPPER.writeValueAsBytes(MetadataColumns.asMap(row)));
+                                JsonConfig.mapper().writeValueAsBytes(MetadataColumns.asMap(row)));
                         ids.add(row.getId());
                     }
                 }
@@ -184,12 +185,12 @@ final class WebDatasetShards {
     private static ObjectNode readIndex(OutputStore store) {
         try {
             if (!store.exists(INDEX)) {
-                ObjectNode index = JsonConfig.MAPPER.createObjectNode();
+                ObjectNode index = JsonConfig.mapper().createObjectNode();
                 index.put("format", "webdataset");
                 index.putArray("shards");
                 return index;
             }
-            JsonNode node = JsonConfig.MAPPER.readTree(store.read(INDEX, Integer.MAX_VALUE));
+            JsonNode node = JsonConfig.mapper().readTree(store.read(INDEX, Integer.MAX_VALUE));
             if (!(node instanceof ObjectNode o) || !o.path("shards").isArray()) {
                 throw new IllegalStateException(
                         Redaction.uri(store.path(INDEX).toString()) + " is not a shard index this tool wrote");

@@ -41,7 +41,8 @@ class CommitProtocolTest extends LocalSparkTest {
                 GenerateJobTest.settings(input, out, "resume", "true", "output.commit_every_rows", "1");
         assertThrows(Exception.class, () -> GenerateJobTest.run(settings));
 
-        JsonNode manifest = JsonConfig.MAPPER.readTree(out.resolve("_job.json").toFile());
+        JsonNode manifest =
+                JsonConfig.mapper().readTree(out.resolve("_job.json").toFile());
         assertEquals("failed", manifest.path("state").asText());
         assertTrue(manifest.path("reason").asText().contains("metadata"), manifest.toString());
         List<Path> fragments = OutputFormatsTest.listTars(out.resolve("records"));
@@ -74,7 +75,7 @@ class CommitProtocolTest extends LocalSparkTest {
         assertTrue(OutputFormatsTest.listTars(out.resolve("records")).isEmpty(), "published records removed");
         assertEquals(
                 "finished",
-                JsonConfig.MAPPER
+                JsonConfig.mapper()
                         .readTree(out.resolve("_job.json").toFile())
                         .path("state")
                         .asText());

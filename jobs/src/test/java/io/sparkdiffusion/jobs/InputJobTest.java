@@ -158,7 +158,7 @@ class InputJobTest {
         try (DigitClassifier classifier =
                 new DigitClassifier(Fixtures.model("digits-classifier"), RuntimeOptions.DEFAULT)) {
             for (Row r : meta) {
-                String digit = JsonConfig.MAPPER
+                String digit = JsonConfig.mapper()
                         .readTree((String) r.getAs("template_slots"))
                         .get("digit")
                         .asText();
@@ -205,7 +205,7 @@ class InputJobTest {
         assertEquals("the handwritten digit seven", r1the.getAs("prompt"));
         assertEquals("r1", r1the.getAs("input_id"));
         assertEquals(5L, (long) r1the.getAs("seed"), "the row's seed for every combination");
-        JsonNode slots = JsonConfig.MAPPER.readTree((String) r1the.getAs("template_slots"));
+        JsonNode slots = JsonConfig.mapper().readTree((String) r1the.getAs("template_slots"));
         assertEquals("the", slots.get("article").asText());
         assertEquals("seven", slots.get("digit").asText());
 
@@ -287,9 +287,9 @@ class InputJobTest {
                     try (TarArchiveInputStream tar = new TarArchiveInputStream(Files.newInputStream(shard))) {
                         for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
                             if (e.getName().endsWith(".json")) {
-                                JsonNode meta = JsonConfig.MAPPER.readTree(tar.readAllBytes());
-                                JsonNode slots = JsonConfig.MAPPER.readTree(
-                                        meta.path("template_slots").asText());
+                                JsonNode meta = JsonConfig.mapper().readTree(tar.readAllBytes());
+                                JsonNode slots = JsonConfig.mapper()
+                                        .readTree(meta.path("template_slots").asText());
                                 digitById.put(
                                         meta.path("id").asText(),
                                         slots.path("digit").asText());

@@ -109,7 +109,7 @@ class OutputFormatsTest extends LocalSparkTest {
                     HadoopInputFile.fromPath(new org.apache.hadoop.fs.Path(f.toUri()), new Configuration()))) {
                 String features = reader.getFileMetaData().getKeyValueMetaData().get("huggingface");
                 assertNotNull(features, f.toString());
-                JsonNode image = JsonConfig.MAPPER
+                JsonNode image = JsonConfig.mapper()
                         .readTree(features)
                         .path("info")
                         .path("features")
@@ -152,7 +152,7 @@ class OutputFormatsTest extends LocalSparkTest {
         }
 
         JsonNode index =
-                JsonConfig.MAPPER.readTree(out.resolve("shards/index.json").toFile());
+                JsonConfig.mapper().readTree(out.resolve("shards/index.json").toFile());
         Set<String> ids = new HashSet<>();
         int samplesInIndex = 0;
         for (JsonNode shard : index.path("shards")) {
@@ -205,7 +205,7 @@ class OutputFormatsTest extends LocalSparkTest {
                     png = bytes;
                 } else {
                     assertEquals(pending, key, "the json of the same key follows the picture: " + name);
-                    JsonNode meta = JsonConfig.MAPPER.readTree(bytes);
+                    JsonNode meta = JsonConfig.mapper().readTree(bytes);
                     assertTrue(meta.path("prompt").asText().startsWith("a handwritten digit"), name);
                     assertTrue(
                             meta.path("image_path")

@@ -37,7 +37,7 @@ class PromptTemplatesTest {
     }
 
     private static JsonNode slots(PlannedRow p) throws Exception {
-        return JsonConfig.MAPPER.readTree(p.getTemplateSlots());
+        return JsonConfig.mapper().readTree(p.getTemplateSlots());
     }
 
     @Test

@@ -296,7 +296,7 @@ class QualityJobTest extends LocalSparkTest {
                         TarArchiveEntry e;
                         while ((e = tar.getNextEntry()) != null) {
                             if (e.getName().endsWith(".json")) {
-                                JsonNode json = JsonConfig.MAPPER.readTree(tar.readAllBytes());
+                                JsonNode json = JsonConfig.mapper().readTree(tar.readAllBytes());
                                 String id = json.path("id").asText();
                                 samples.add(id);
                                 assertEquals(

@@ -240,7 +240,7 @@ class S3aJobTest {
         for (String id : SEEDS.keySet()) {
             assertTrue(html.contains("src=\"images/" + id + ".png\""), "index.html shows " + id);
         }
-        JsonNode job = JsonConfig.MAPPER.readTree(read("out/_job.json"));
+        JsonNode job = JsonConfig.mapper().readTree(read("out/_job.json"));
         assertEquals("finished", job.path("state").asText());
         assertEquals(s3.uri("models/digits-t2i"), job.path("model_uri").asText());
         assertEquals(ROWS, job.path("summary").path("written").asLong(), job.toString());
