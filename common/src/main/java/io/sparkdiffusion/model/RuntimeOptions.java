@@ -307,71 +307,42 @@ public record RuntimeOptions(
         return b ? "1" : "0";
     }
 
+    /** These settings on another device. */
     public RuntimeOptions withDevice(String newProvider, int newDeviceId) {
+        return with(intraOpThreads, interOpThreads, newProvider, newDeviceId, rowsPerRun, graphCache, graphCacheDir);
+    }
+
+    /** These settings with the graph cache on ({@code dir} null: the default folder) or off. */
+    public RuntimeOptions withGraphCache(boolean on, String dir) {
+        return with(intraOpThreads, interOpThreads, provider, deviceId, rowsPerRun, on, dir);
+    }
+
+    /** These settings with other thread counts. */
+    public RuntimeOptions withThreads(int intra, int inter) {
+        return with(intra, inter, provider, deviceId, rowsPerRun, graphCache, graphCacheDir);
+    }
+
+    /** These settings with another {@code rows_per_run}. */
+    public RuntimeOptions withRowsPerRun(int rows) {
+        return with(intraOpThreads, interOpThreads, provider, deviceId, rows, graphCache, graphCacheDir);
+    }
+
+    /** A copy with the settings the {@code with*} methods change; optimisation, memory, spinning and CUDA kept. */
+    private RuntimeOptions with(
+            int intra, int inter, String newProvider, int newDeviceId, int rows, boolean cache, String cacheDir) {
         return new RuntimeOptions(
-                intraOpThreads,
-                interOpThreads,
+                intra,
+                inter,
                 optimization,
                 newProvider,
                 newDeviceId,
                 memoryPattern,
                 cpuArena,
                 spinning,
-                rowsPerRun,
-                cuda,
-                graphCache,
-                graphCacheDir);
-    }
-
-    /** These settings with the graph cache on ({@code dir} null: the default folder) or off. */
-    public RuntimeOptions withGraphCache(boolean on, String dir) {
-        return new RuntimeOptions(
-                intraOpThreads,
-                interOpThreads,
-                optimization,
-                provider,
-                deviceId,
-                memoryPattern,
-                cpuArena,
-                spinning,
-                rowsPerRun,
-                cuda,
-                on,
-                dir);
-    }
-
-    /** These settings with other thread counts. */
-    public RuntimeOptions withThreads(int intra, int inter) {
-        return new RuntimeOptions(
-                intra,
-                inter,
-                optimization,
-                provider,
-                deviceId,
-                memoryPattern,
-                cpuArena,
-                spinning,
-                rowsPerRun,
-                cuda,
-                graphCache,
-                graphCacheDir);
-    }
-
-    /** These settings with another {@code rows_per_run}. */
-    public RuntimeOptions withRowsPerRun(int rows) {
-        return new RuntimeOptions(
-                intraOpThreads,
-                interOpThreads,
-                optimization,
-                provider,
-                deviceId,
-                memoryPattern,
-                cpuArena,
-                spinning,
                 rows,
                 cuda,
-                graphCache,
-                graphCacheDir);
+                cache,
+                cacheDir);
     }
 
     /**
