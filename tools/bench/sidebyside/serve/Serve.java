@@ -11,18 +11,23 @@ import java.io.InputStreamReader;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * spark-diffusion as a line server for the full-size side-by-side driver: "gen STEPS BATCH SEED GUIDANCE SIZE".
- * {@code -Drows_per_run=N} sets the runtime's rows per UNet call (default 0: chosen).
+ * {@code -Drows_per_run=N} sets the runtime's rows per UNet call (default 0: chosen); {@code -Dmemory_pattern=false}
+ * turns ONNX Runtime's memory pattern off (default true).
  */
 public final class Serve {
     public static void main(String[] a) throws Exception {
         Locale.setDefault(Locale.ROOT);
         int intra = Integer.parseInt(a[1]);
         long t0 = System.nanoTime();
-        ImagePipeline p = Pipelines.openImage(Path.of(a[0]), new RuntimeOptions(intra, 1, "all", "cpu", 0)
-                .withRowsPerRun(Integer.getInteger("rows_per_run", 0)));
+        ImagePipeline p = Pipelines.openImage(Path.of(a[0]), RuntimeOptions.fromMap(Map.of(
+                        "intra_op_threads", Integer.toString(intra),
+                        "inter_op_threads", "1",
+                        "rows_per_run", System.getProperty("rows_per_run", "0"),
+                        "memory_pattern", System.getProperty("memory_pattern", "true"))));
         System.out.printf("loaded %.3f %s%n", (System.nanoTime() - t0) / 1e9, Harness.memory());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         for (String line; (line = in.readLine()) != null; ) {
