@@ -16,7 +16,7 @@ import java.util.Map;
 /**
  * spark-diffusion as a line server for the full-size side-by-side driver: "gen STEPS BATCH SEED GUIDANCE SIZE".
  * {@code -Drows_per_run=N} sets the runtime's rows per UNet call (default 0: chosen); {@code -Dmemory_pattern=false}
- * turns ONNX Runtime's memory pattern off (default true).
+ * sets ONNX Runtime's memory pattern (default auto).
  */
 public final class Serve {
     public static void main(String[] a) throws Exception {
@@ -27,7 +27,7 @@ public final class Serve {
                         "intra_op_threads", Integer.toString(intra),
                         "inter_op_threads", "1",
                         "rows_per_run", System.getProperty("rows_per_run", "0"),
-                        "memory_pattern", System.getProperty("memory_pattern", "true"))));
+                        "memory_pattern", System.getProperty("memory_pattern", "auto"))));
         System.out.printf("loaded %.3f %s%n", (System.nanoTime() - t0) / 1e9, Harness.memory());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         for (String line; (line = in.readLine()) != null; ) {

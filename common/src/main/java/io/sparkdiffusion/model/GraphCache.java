@@ -104,7 +104,7 @@ final class GraphCache {
         if (Files.exists(entry, LinkOption.NOFOLLOW_LINKS)) {
             String problem = problem(entry, key);
             if (problem == null) {
-                try (OrtSession.SessionOptions so = options.toSessionOptions()) {
+                try (OrtSession.SessionOptions so = options.toSessionOptions(file)) {
                     so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT); // optimised already
                     return new Opened(env.createSession(entry.resolve(MODEL).toString(), so), Outcome.HIT);
                 } catch (OrtException e) {
@@ -123,7 +123,7 @@ final class GraphCache {
     }
 
     private static OrtSession plain(OrtEnvironment env, Path file, RuntimeOptions options) throws OrtException {
-        try (OrtSession.SessionOptions so = options.toSessionOptions()) {
+        try (OrtSession.SessionOptions so = options.toSessionOptions(file)) {
             return env.createSession(file.toString(), so);
         }
     }
@@ -151,7 +151,7 @@ final class GraphCache {
             return new Opened(plain(env, file, options), Outcome.UNUSED);
         }
         OrtSession session;
-        try (OrtSession.SessionOptions so = options.toSessionOptions()) {
+        try (OrtSession.SessionOptions so = options.toSessionOptions(file)) {
             so.setOptimizedModelFilePath(tmp.resolve(MODEL).toString());
             so.addConfigEntry("session.optimized_model_external_initializers_file_name", DATA);
             so.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");

@@ -3,7 +3,10 @@ package io.sparkdiffusion.model;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.providers.OrtCUDAProviderOptions;
+import java.io.IOException;
 import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -20,8 +23,9 @@ import java.util.Map;
  * @param optimization {@code none}, {@code basic}, {@code extended} or {@code all}
  * @param provider {@code cpu} or {@code cuda}
  * @param deviceId the CUDA device ordinal (ignored on CPU)
- * @param memoryPattern {@code memory_pattern}: plan each run's buffers from the previous run's shapes (ONNX Runtime's
- *     default, true); false allocates per tensor, which lowers the peak when shapes vary
+ * @param memoryPattern {@code memory_pattern}: plan each run's buffers from the previous run's shapes (true, ONNX
+ *     Runtime's default) or allocate per tensor (false, a lower peak); null ({@code auto}, the default) chooses by
+ *     the size of each component ({@link #memoryPatternFor})
  * @param cpuArena {@code cpu_arena}: keep freed CPU memory in ONNX Runtime's arena for the next run (default true);
  *     false returns it to the system allocator
  * @param spinning {@code spinning}: idle intra-op threads spin for a while before sleeping (ONNX Runtime's default,
@@ -43,7 +47,7 @@ public record RuntimeOptions(
         String optimization,
         String provider,
         int deviceId,
-        boolean memoryPattern,
+        Boolean memoryPattern,
         boolean cpuArena,
         boolean spinning,
         int rowsPerRun,
@@ -51,6 +55,15 @@ public record RuntimeOptions(
         boolean graphCache,
         String graphCacheDir)
         implements Serializable {
+
+    /**
+     * With {@code memory_pattern: auto}, the memory pattern is kept for a component of at most this many bytes
+     * ({@code model.onnx} and its external data) and turned off above it. Full-size SD-Turbo on CPU peaked at 7.4
+     * GiB without it instead of 9.2, its UNet and VAE decoder calls no slower (3.2-3.3 s against 4.0-4.1 s, 7.8-8.0
+     * against 9.0-9.4); sd-tiny (components under 4 MB) ran about 5 % slower without it (docs/performance.md, goal
+     * 5). The smallest full-size component measured, SD's VAE decoder, is 189 MiB.
+     */
+    public static final long AUTO_MEMORY_PATTERN_MAX_BYTES = 64L << 20;
 
     public static final RuntimeOptions DEFAULT = new RuntimeOptions(0, 0, "all", "cpu", 0);
 
@@ -148,7 +161,7 @@ public record RuntimeOptions(
                 optimization,
                 provider,
                 deviceId,
-                true,
+                null,
                 true,
                 true,
                 0,
@@ -164,7 +177,7 @@ public record RuntimeOptions(
             String optimization,
             String provider,
             int deviceId,
-            boolean memoryPattern,
+            Boolean memoryPattern,
             boolean cpuArena,
             boolean spinning,
             int rowsPerRun,
@@ -207,7 +220,7 @@ public record RuntimeOptions(
         if (graphCacheDir != null && (graphCacheDir.isBlank() || graphCacheDir.equals("null"))) {
             graphCacheDir = null;
         }
-        if (graphCacheDir != null && !java.nio.file.Path.of(graphCacheDir).isAbsolute()) {
+        if (graphCacheDir != null && !Path.of(graphCacheDir).isAbsolute()) {
             throw new IllegalArgumentException("graph_cache_dir must be an absolute path, got '" + graphCacheDir + "'");
         }
     }
@@ -252,7 +265,7 @@ public record RuntimeOptions(
                 m.getOrDefault("optimization", d.optimization),
                 m.getOrDefault("provider", d.provider),
                 parseInt(m, "device_id", d.deviceId),
-                parseBoolean(m, "memory_pattern", d.memoryPattern),
+                parseAuto(m, "memory_pattern", d.memoryPattern),
                 parseBoolean(m, "cpu_arena", d.cpuArena),
                 parseBoolean(m, "spinning", d.spinning),
                 parseInt(m, "rows_per_run", d.rowsPerRun),
@@ -301,6 +314,34 @@ public record RuntimeOptions(
             case "false" -> false;
             default -> throw new IllegalArgumentException(key + " must be true or false, got '" + v + "'");
         };
+    }
+
+    /** {@code auto} (null), {@code true} or {@code false}. */
+    private static Boolean parseAuto(Map<String, String> m, String key, Boolean dflt) {
+        String v = m.get(key);
+        if (v != null && v.trim().equalsIgnoreCase("auto")) {
+            return null;
+        }
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            return parseBoolean(m, key, false);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(key + " must be auto, true or false, got '" + v + "'", e);
+        }
+    }
+
+    /**
+     * Whether a component of {@code modelBytes} ({@code model.onnx} and its external data; negative: unknown) runs
+     * with ONNX Runtime's memory pattern: the setting when given, else (auto) for components of at most {@link
+     * #AUTO_MEMORY_PATTERN_MAX_BYTES}, or of unknown size.
+     */
+    public boolean memoryPatternFor(long modelBytes) {
+        if (memoryPattern != null) {
+            return memoryPattern;
+        }
+        return modelBytes < 0 || modelBytes <= AUTO_MEMORY_PATTERN_MAX_BYTES;
     }
 
     private static String flag(boolean b) {
@@ -384,8 +425,35 @@ public record RuntimeOptions(
         return e;
     }
 
-    /** Fresh session options; the caller closes them. */
+    /** Fresh session options for a component of unknown size ({@link #memoryPatternFor}); the caller closes them. */
     public OrtSession.SessionOptions toSessionOptions() throws OrtException {
+        return toSessionOptions(-1);
+    }
+
+    /**
+     * Fresh session options for the component {@code modelFile} ({@code model.onnx}; with {@code model.onnx_data}
+     * beside it, both sizes count); the caller closes them.
+     */
+    public OrtSession.SessionOptions toSessionOptions(Path modelFile) throws OrtException {
+        return toSessionOptions(componentBytes(modelFile));
+    }
+
+    /** The bytes of {@code model.onnx} and its {@code model.onnx_data}; -1 when they cannot be read. */
+    static long componentBytes(Path modelFile) {
+        try {
+            long n = Files.size(modelFile);
+            Path parent = modelFile.toAbsolutePath().getParent();
+            Path data = parent == null ? null : parent.resolve("model.onnx_data");
+            if (data != null && Files.isRegularFile(data)) {
+                n += Files.size(data);
+            }
+            return n;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private OrtSession.SessionOptions toSessionOptions(long modelBytes) throws OrtException {
         OrtRuntime.environment(); // the native libraries, from this user's cache
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
         try {
@@ -396,7 +464,7 @@ public record RuntimeOptions(
             if (interOpThreads > 0) {
                 o.setInterOpNumThreads(interOpThreads);
             }
-            o.setMemoryPatternOptimization(memoryPattern);
+            o.setMemoryPatternOptimization(memoryPatternFor(modelBytes));
             o.setCPUArenaAllocator(cpuArena);
             for (Map.Entry<String, String> e : sessionConfigEntries().entrySet()) {
                 o.addConfigEntry(e.getKey(), e.getValue());
@@ -430,9 +498,10 @@ public record RuntimeOptions(
     public String toString() {
         return provider + (provider.equals("cuda") ? ":" + deviceId : "") + " intra=" + intraOpThreads + " inter="
                 + interOpThreads + " opt=" + optimization
-                + (memoryPattern && cpuArena && spinning
+                + (memoryPattern == null && cpuArena && spinning
                         ? ""
-                        : " memory_pattern=" + memoryPattern + " cpu_arena=" + cpuArena + " spinning=" + spinning)
+                        : " memory_pattern=" + (memoryPattern == null ? "auto" : memoryPattern) + " cpu_arena="
+                                + cpuArena + " spinning=" + spinning)
                 + (rowsPerRun > 0 ? " rows_per_run=" + rowsPerRun : "")
                 + (provider.equals("cuda") && !cuda.equals(Cuda.DEFAULT) ? " " + cuda.providerOptions() : "")
                 + (graphCache ? " graph_cache=" + (graphCacheDir == null ? "true" : graphCacheDir) : "");

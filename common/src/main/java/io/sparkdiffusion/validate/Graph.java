@@ -14,7 +14,7 @@ import java.util.Map;
 /** A loaded graph's declared inputs and outputs, in declaration order; the session is closed right after reading them. */
 record Graph(Map<String, TensorInfo> inputs, Map<String, TensorInfo> outputs) {
     static Graph load(Path file, RuntimeOptions options) throws OrtException {
-        try (OrtSession.SessionOptions so = options.toSessionOptions();
+        try (OrtSession.SessionOptions so = options.toSessionOptions(file);
                 OrtSession s = OrtRuntime.environment().createSession(file.toString(), so)) {
             return new Graph(tensors(s.getInputInfo()), tensors(s.getOutputInfo()));
         }

@@ -67,6 +67,29 @@ class RuntimeOptionsTest {
     }
 
     @Test
+    void memoryPatternIsTheSettingElseOnForSmallComponentsAndOffForLargeOnes() throws Exception {
+        long limit = RuntimeOptions.AUTO_MEMORY_PATTERN_MAX_BYTES;
+        RuntimeOptions auto = RuntimeOptions.fromMap(Map.of("memory_pattern", "auto"));
+        assertEquals(RuntimeOptions.DEFAULT, auto, "auto is the default");
+        assertTrue(auto.memoryPatternFor(limit));
+        assertFalse(auto.memoryPatternFor(limit + 1));
+        assertTrue(auto.memoryPatternFor(-1), "unknown size: ONNX Runtime's default");
+        assertFalse(RuntimeOptions.fromMap(Map.of("memory_pattern", "false")).memoryPatternFor(1));
+        assertTrue(RuntimeOptions.fromMap(Map.of("memory_pattern", "TRUE")).memoryPatternFor(limit * 100));
+        assertTrue(RuntimeOptions.fromMap(Map.of("memory_pattern", "false"))
+                .toString()
+                .contains("memory_pattern=false"));
+        // a component's size is model.onnx plus its model.onnx_data
+        Path model = dir.resolve("c/model.onnx");
+        Files.createDirectories(model.getParent());
+        Files.write(model, new byte[10]);
+        assertEquals(10, RuntimeOptions.componentBytes(model));
+        Files.write(model.resolveSibling("model.onnx_data"), new byte[5]);
+        assertEquals(15, RuntimeOptions.componentBytes(model));
+        assertEquals(-1, RuntimeOptions.componentBytes(dir.resolve("absent/model.onnx")));
+    }
+
+    @Test
     void rowsPerRunIsTheSettingElseEveryRowOnCudaElseWhatFitsTheCpuBudget() {
         long budget = RuntimeOptions.CPU_RUN_ACTIVATION_BUDGET;
         RuntimeOptions cpu = RuntimeOptions.DEFAULT;
@@ -99,6 +122,7 @@ class RuntimeOptionsTest {
     void badValuesAndUnknownKeysAreNamed() {
         for (Map.Entry<String, String> bad : Map.of(
                         "spinning", "maybe",
+                        "memory_pattern", "sometimes",
                         "cuda.conv_algo_search", "fastest",
                         "cuda.arena_extend_strategy", "grow",
                         "cuda.mem_limit_mb", "-1",

@@ -2,6 +2,7 @@ package io.sparkdiffusion.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -77,7 +78,7 @@ class JobConfigTest {
                 JobConfig.load(f, Map.of("runtime.cpu_arena", "false")).runtimeOptions();
         assertFalse(o.spinning());
         assertFalse(o.cpuArena());
-        assertTrue(o.memoryPattern(), "absent: the default");
+        assertNull(o.memoryPattern(), "absent: the default, auto");
         assertEquals("cpu", o.provider(), "the executor picks the device");
         assertEquals(new RuntimeOptions.Cuda("heuristic", true, "next_power_of_two", 512, false, true), o.cuda());
         assertEquals(
