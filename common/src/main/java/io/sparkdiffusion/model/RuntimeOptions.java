@@ -281,15 +281,11 @@ public record RuntimeOptions(
     }
 
     private static int parseInt(Map<String, String> m, String key, int dflt) {
-        String v = m.get(key);
-        if (v == null) {
-            return dflt;
+        long v = parseLong(m, key, dflt);
+        if (v != (int) v) {
+            throw new IllegalArgumentException(key + " must be an integer, got '" + m.get(key) + "'");
         }
-        try {
-            return Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be an integer, got '" + v + "'");
-        }
+        return (int) v;
     }
 
     private static long parseLong(Map<String, String> m, String key, long dflt) {
@@ -319,17 +315,15 @@ public record RuntimeOptions(
     /** {@code auto} (null), {@code true} or {@code false}. */
     private static Boolean parseAuto(Map<String, String> m, String key, Boolean dflt) {
         String v = m.get(key);
-        if (v != null && v.trim().equalsIgnoreCase("auto")) {
-            return null;
-        }
         if (v == null) {
             return dflt;
         }
-        try {
-            return parseBoolean(m, key, false);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(key + " must be auto, true or false, got '" + v + "'", e);
-        }
+        return switch (v.trim().toLowerCase(Locale.ROOT)) {
+            case "auto" -> null;
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException(key + " must be auto, true or false, got '" + v + "'");
+        };
     }
 
     /**

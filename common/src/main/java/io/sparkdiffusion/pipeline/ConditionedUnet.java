@@ -78,7 +78,37 @@ final class ConditionedUnet implements AutoCloseable {
     }
 
     /** Rows {@code [from, to)} of a call, and the UNet runs that take them. */
-    record Slice(int from, int to, OnnxModel.Runs runs) {}
+    static final class Slice {
+        private final int from;
+        private final int to;
+        private final OnnxModel.Runs runs;
+        /** The last extra channels given for the whole call, and this slice's rows of them. */
+        private Tensor extraOfCall;
+
+        private Tensor extra;
+
+        Slice(int from, int to, OnnxModel.Runs runs) {
+            this.from = from;
+            this.to = to;
+            this.runs = runs;
+        }
+
+        OnnxModel.Runs runs() {
+            return runs;
+        }
+
+        /**
+         * This slice's rows of {@code extraChannels} (a call of {@code rows} rows), cut once: a caller passes the
+         * same extra channels at every step (inpainting's mask and masked-image latents).
+         */
+        Tensor extraRows(Tensor extraChannels, int rows) {
+            if (extraChannels != extraOfCall) {
+                extra = rowsOf(extraChannels, from, to, rows);
+                extraOfCall = extraChannels;
+            }
+            return extra;
+        }
+    }
 
     /**
      * Encodes a call's prompts for pictures of {@code height x width} (the caller has checked the size). Without a
@@ -170,8 +200,8 @@ final class ConditionedUnet implements AutoCloseable {
         }
         List<Tensor> parts = new ArrayList<>(slices.size());
         for (Slice s : slices) {
-            Tensor extra = extraChannels == null ? null : rowsOf(extraChannels, s.from(), s.to(), call.rows());
-            parts.add(predictSlice(call, s, Tensors.sliceBatch(x, s.from(), s.to()), t, extra));
+            Tensor extra = extraChannels == null ? null : s.extraRows(extraChannels, call.rows());
+            parts.add(predictSlice(call, s, Tensors.sliceBatch(x, s.from, s.to), t, extra));
         }
         return Tensors.concatBatch(parts);
     }
