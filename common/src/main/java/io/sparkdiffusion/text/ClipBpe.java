@@ -3,6 +3,9 @@ package io.sparkdiffusion.text;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import io.sparkdiffusion.util.JsonConfig;
 import io.sparkdiffusion.util.ModelLoadException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -10,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -51,7 +53,7 @@ final class ClipBpe {
     private static final int CACHE_WORDS = 10_000;
     /**
      * Jackson's streaming parser alone: the file is read in one pass and its few small parts (added tokens,
-     * normalizer, pre-tokenizer) as plain maps and lists, so that opening a pipeline does not wait for Jackson's
+     * normalizer, pre-tokenizer) as trees ({@link JsonConfig#tree}), so that opening a pipeline does not wait for Jackson's
      * object mapper to set itself up (a cold JVM spends about a tenth of a second there).
      */
     private static final JsonFactory JSON = JsonFactory.builder()
@@ -507,17 +509,17 @@ final class ClipBpe {
 
         static Parsed of(byte[] json) throws IOException {
             Parsed p = new Parsed();
-            Object normalizer = null;
-            Object preTokenizer = null;
+            JsonNode normalizer = MissingNode.getInstance();
+            JsonNode preTokenizer = MissingNode.getInstance();
             try (JsonParser in = JSON.createParser(json)) {
                 expect(in.nextToken() == JsonToken.START_OBJECT, "tokenizer.json is not a JSON object");
                 while (in.nextToken() == JsonToken.FIELD_NAME) {
                     String field = in.currentName();
                     JsonToken value = in.nextToken();
                     switch (field) {
-                        case "added_tokens" -> p.readAdded(value(in));
-                        case "normalizer" -> normalizer = value(in);
-                        case "pre_tokenizer" -> preTokenizer = value(in);
+                        case "added_tokens" -> p.readAdded(JsonConfig.tree(in));
+                        case "normalizer" -> normalizer = JsonConfig.tree(in);
+                        case "pre_tokenizer" -> preTokenizer = JsonConfig.tree(in);
                         case "model" -> {
                             expect(value == JsonToken.START_OBJECT, "model is not an object");
                             p.readModel(in);
@@ -531,18 +533,18 @@ final class ClipBpe {
             return p;
         }
 
-        private void readAdded(Object tokens) {
-            if (!(tokens instanceof List<?> list)) {
+        private void readAdded(JsonNode tokens) {
+            if (!tokens.isArray()) {
                 return;
             }
-            for (Object t : list) {
+            for (JsonNode t : tokens) {
                 expect(
                         !bool(t, "single_word", false) && !bool(t, "lstrip", false) && !bool(t, "rstrip", false),
                         "added token " + text(t, "content") + " with single_word, lstrip or rstrip");
-                Object id = field(t, "id");
+                JsonNode id = t.path("id");
                 added.add(new Added(
                         text(t, "content"),
-                        id instanceof Number n ? n.intValue() : 0,
+                        id.isNumber() ? id.intValue() : 0,
                         bool(t, "normalized", !bool(t, "special", false))));
             }
         }
@@ -598,22 +600,22 @@ final class ClipBpe {
         }
 
         /** CLIP's normalizer: NFC, a whitespace {@code Replace}, lowercase. */
-        private void readNormalizer(Object n) {
-            List<Object> steps = sequence(n, "normalizers");
+        private void readNormalizer(JsonNode n) {
+            List<JsonNode> steps = sequence(n, "normalizers");
             expect(
                     steps.size() == 3
                             && type(steps.get(0)).equals("NFC")
                             && type(steps.get(1)).equals("Replace")
                             && type(steps.get(2)).equals("Lowercase"),
                     "normalizer " + n + " (CLIP's is NFC, Replace, Lowercase)");
-            Object replace = steps.get(1);
-            whitespace = regex(field(replace, "pattern"));
+            JsonNode replace = steps.get(1);
+            whitespace = regex(replace.path("pattern"));
             whitespaceReplacement = text(replace, "content");
         }
 
         /** CLIP's pre-tokenizer: a {@code Split} keeping its matches, then byte-level with GPT-2's regex. */
-        private void readPreTokenizer(Object n) {
-            List<Object> steps = sequence(n, "pretokenizers");
+        private void readPreTokenizer(JsonNode n) {
+            List<JsonNode> steps = sequence(n, "pretokenizers");
             expect(
                     steps.size() == 2
                             && type(steps.get(0)).equals("Split")
@@ -623,78 +625,40 @@ final class ClipBpe {
                             && !bool(steps.get(1), "add_prefix_space", false)
                             && bool(steps.get(1), "use_regex", true),
                     "pre_tokenizer " + n + " (CLIP's is Split(removed, invert) then ByteLevel)");
-            split = regex(field(steps.get(0), "pattern"));
+            split = regex(steps.get(0).path("pattern"));
         }
 
-        private static List<Object> sequence(Object n, String field) {
-            List<Object> out = new ArrayList<>();
-            if (type(n).equals("Sequence") && field(n, field) instanceof List<?> l) {
-                out.addAll(l);
+        private static List<JsonNode> sequence(JsonNode n, String field) {
+            List<JsonNode> out = new ArrayList<>();
+            if (type(n).equals("Sequence") && n.path(field).isArray()) {
+                n.path(field).forEach(out::add);
             }
             return out;
         }
 
-        private static String type(Object n) {
+        private static String type(JsonNode n) {
             return text(n, "type");
         }
 
         /** A {@code {"Regex": ...}} or {@code {"String": ...}} pattern, with Unicode character classes. */
-        private static Pattern regex(Object pattern) {
-            if (field(pattern, "Regex") instanceof String r) {
-                return Pattern.compile(r, Pattern.UNICODE_CHARACTER_CLASS);
+        private static Pattern regex(JsonNode pattern) {
+            if (pattern.path("Regex").isTextual()) {
+                return Pattern.compile(pattern.path("Regex").textValue(), Pattern.UNICODE_CHARACTER_CLASS);
             }
-            expect(field(pattern, "String") instanceof String, "pattern " + pattern);
-            return Pattern.compile(Pattern.quote((String) field(pattern, "String")));
+            expect(pattern.path("String").isTextual(), "pattern " + pattern);
+            return Pattern.compile(Pattern.quote(pattern.path("String").textValue()));
         }
 
-        /** The member {@code name} of a JSON object (a map), or null. */
-        private static Object field(Object object, String name) {
-            return object instanceof Map<?, ?> m ? m.get(name) : null;
-        }
-
-        /** A string member as Jackson's {@code asText()} gives it: "" when absent or not a scalar. */
-        private static String text(Object object, String name) {
-            Object v = field(object, name);
-            return v instanceof String || v instanceof Number || v instanceof Boolean ? v.toString() : "";
+        /** A string member as Jackson's {@code asText()} gives it: "" when absent, null or not a scalar. */
+        private static String text(JsonNode object, String name) {
+            JsonNode v = object.path(name);
+            return v.isValueNode() && !v.isNull() ? v.asText() : "";
         }
 
         /** A boolean member, {@code dflt} when absent or not a boolean. */
-        private static boolean bool(Object object, String name, boolean dflt) {
-            return field(object, name) instanceof Boolean b ? b : dflt;
-        }
-
-        /**
-         * The value at the parser's current token as plain Java: a map (in the file's order), a list, a string, a
-         * number, a boolean or null; the parser is left on the value's last token.
-         */
-        private static Object value(JsonParser in) throws IOException {
-            JsonToken t = in.currentToken();
-            if (t == JsonToken.START_OBJECT) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                while (in.nextToken() == JsonToken.FIELD_NAME) {
-                    String name = in.currentName();
-                    in.nextToken();
-                    m.put(name, value(in));
-                }
-                return m;
-            }
-            if (t == JsonToken.START_ARRAY) {
-                List<Object> l = new ArrayList<>();
-                while (in.nextToken() != JsonToken.END_ARRAY) {
-                    l.add(value(in));
-                }
-                return l;
-            }
-            if (t == JsonToken.VALUE_STRING) {
-                return in.getText();
-            }
-            if (t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE) {
-                return t == JsonToken.VALUE_TRUE;
-            }
-            if (t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT) {
-                return in.getNumberValue();
-            }
-            return null;
+        private static boolean bool(JsonNode object, String name, boolean dflt) {
+            JsonNode v = object.path(name);
+            return v.isBoolean() ? v.booleanValue() : dflt;
         }
 
         private static void expect(boolean ok, String what) {

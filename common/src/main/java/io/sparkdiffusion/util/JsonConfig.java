@@ -207,7 +207,11 @@ public final class JsonConfig {
         }
     }
 
-    private static JsonNode tree(JsonParser p) throws IOException {
+    /**
+     * The value at {@code p}'s current token as a tree, as {@link #readTree} builds it; the parser is left on the
+     * value's last token (for readers that stream most of a file and take its small parts as trees).
+     */
+    public static JsonNode tree(JsonParser p) throws IOException {
         JsonToken t = p.currentToken();
         switch (t) {
             case START_OBJECT -> {
