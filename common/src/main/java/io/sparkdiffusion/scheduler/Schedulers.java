@@ -6,8 +6,6 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.WeakHashMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -42,10 +40,38 @@ public final class Schedulers {
     /**
      * The same templates by the very config object a pipeline passes on every call (its model's scheduler config)
      * and the name it asks for: found without serialising the config into a key or re-applying an alias's
-     * override. Weak keys: a closed model's config does not stay.
+     * override. Bounded like {@link #TEMPLATES}, least recently used first out (a template may hold its config, so
+     * weak keys would never let a per-request config go).
      */
-    private static final Map<JsonConfig, Map<String, AbstractScheduler>> BY_CONFIG_OBJECT =
-            Collections.synchronizedMap(new WeakHashMap<>());
+    private static final Map<ByObject, AbstractScheduler> BY_CONFIG_OBJECT = new LinkedHashMap<>(16, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<ByObject, AbstractScheduler> eldest) {
+            return size() > MAX_TEMPLATES;
+        }
+    };
+
+    /** Templates held by config object now (tests). */
+    static int templatesByConfigObject() {
+        synchronized (BY_CONFIG_OBJECT) {
+            return BY_CONFIG_OBJECT.size();
+        }
+    }
+
+    /** A config object, compared by identity, and the scheduler name asked for with it ("" for none). */
+    private record ByObject(JsonConfig config, String asked) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ByObject b && b.config == config && b.asked.equals(asked);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * System.identityHashCode(config) + asked.hashCode();
+        }
+    }
+
     /** alias -> class name, plus config overrides the alias implies. */
     private static final Map<String, Alias> ALIASES = new LinkedHashMap<>();
 
@@ -124,15 +150,18 @@ public final class Schedulers {
      * @throws IllegalArgumentException for an unknown name, listing the known ones
      */
     public static Scheduler create(String name, JsonConfig config) {
-        String asked = name == null ? "" : name;
-        Map<String, AbstractScheduler> known = BY_CONFIG_OBJECT.get(config);
-        AbstractScheduler t = known == null ? null : known.get(asked);
-        if (t != null) {
-            return t.fresh();
+        ByObject key = new ByObject(config, name == null ? "" : name);
+        AbstractScheduler t;
+        synchronized (BY_CONFIG_OBJECT) {
+            t = BY_CONFIG_OBJECT.get(key);
         }
-        AbstractScheduler template = template(name, config);
-        BY_CONFIG_OBJECT.computeIfAbsent(config, c -> new ConcurrentHashMap<>()).putIfAbsent(asked, template);
-        return template.fresh();
+        if (t == null) {
+            t = template(name, config); // outside the lock, as template's own build
+            synchronized (BY_CONFIG_OBJECT) {
+                BY_CONFIG_OBJECT.put(key, t);
+            }
+        }
+        return t.fresh();
     }
 
     private static AbstractScheduler template(String name, JsonConfig config) {

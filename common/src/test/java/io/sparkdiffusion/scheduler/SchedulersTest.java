@@ -84,6 +84,19 @@ class SchedulersTest {
     }
 
     @Test
+    void aNewConfigObjectPerCallIsNotHeldForever() {
+        // a job may parse a row's scheduler config per batch: each is a new object; the cache by object stays bounded
+        for (int i = 0; i < 500; i++) {
+            Schedulers.create(
+                    null,
+                    JsonConfig.parse(sdConfig("EulerDiscreteScheduler").node().toString(), "row " + i));
+        }
+        assertTrue(
+                Schedulers.templatesByConfigObject() <= 64,
+                "templates by config object: " + Schedulers.templatesByConfigObject());
+    }
+
+    @Test
     void aBadConfigIsRefusedEveryTimeAndCachesNothing() {
         JsonConfig bad = sdConfig("EulerDiscreteScheduler", "interpolation_type", "log_linear");
         assertThrows(IllegalArgumentException.class, () -> Schedulers.create(bad));
