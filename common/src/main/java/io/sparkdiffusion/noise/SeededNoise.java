@@ -15,7 +15,8 @@ import java.util.Arrays;
  *   <li>A uniform double in [0, 1) is {@code (output >>> 11) * 2^-53}.</li>
  *   <li>Normals come in pairs by Box-Muller: with {@code u1 = 1 - uniform()} (in (0, 1]) and {@code u2 = uniform()},
  *       {@code r = sqrt(-2 ln u1)}, the pair is {@code r cos(2 pi u2)} then {@code r sin(2 pi u2)}, computed with
- *       {@link StrictMath} so every JVM and CPU gives the same bits, then rounded to float32.</li>
+ *       {@link StrictMath} so every JVM and CPU gives the same bits (evaluated by {@link StrictBoxMuller}, which gives
+ *       {@code StrictMath}'s results without a native call per value), then rounded to float32.</li>
  *   <li>A draw of shape {@code [B, ...]} fills row r in C order from row r's stream; an odd count leaves the spare
  *       normal for the row's next draw. Streams continue across the draws of one generation.</li>
  * </ol>
@@ -52,6 +53,8 @@ public final class SeededNoise implements NoiseSource {
         private long state;
         private boolean hasSpare;
         private double spare;
+        /** The cosine and sine of the current pair's angle. */
+        private final double[] cosSin = new double[2];
 
         RowStream(long seed) {
             this.state = seed;
@@ -76,11 +79,13 @@ public final class SeededNoise implements NoiseSource {
             }
             double u1 = 1.0 - nextUniform();
             double u2 = nextUniform();
-            double r = StrictMath.sqrt(-2.0 * StrictMath.log(u1));
+            // StrictMath's log, cos and sin to the bit, without a native call each (StrictBoxMuller)
+            double r = StrictMath.sqrt(-2.0 * StrictBoxMuller.log(u1));
             double angle = 2.0 * StrictMath.PI * u2;
-            spare = r * StrictMath.sin(angle);
+            StrictBoxMuller.sinCos(angle, cosSin);
+            spare = r * cosSin[1];
             hasSpare = true;
-            return r * StrictMath.cos(angle);
+            return r * cosSin[0];
         }
     }
 }
