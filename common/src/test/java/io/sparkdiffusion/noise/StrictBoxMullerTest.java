@@ -61,7 +61,7 @@ class StrictBoxMullerTest {
             args.add(1.0 - rng.uniform()); // the noise's u1, in (0, 1]
         }
         for (int i = 0; i < 1_000_000; i++) {
-            args.add(Double.longBitsToDouble(rng.next() >>> 2)); // any positive double below 2^-1 ... 2^1023
+            args.add(Double.longBitsToDouble(rng.next() >>> 2)); // random positive doubles below 2, every exponent
         }
         // near 1 (the |f| < 2^-20 path and its edge), from both sides
         addNeighbours(args, 1.0, 300_000);
