@@ -1,5 +1,6 @@
 package io.sparkdiffusion.scheduler;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkdiffusion.util.JsonConfig;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -29,11 +30,11 @@ public final class Schedulers {
     /** Templates by class name and config, never handed out; bounded, least recently used first out. */
     private static final int MAX_TEMPLATES = 64;
 
-    private static final Map<String, AbstractScheduler> TEMPLATES = new LinkedHashMap<>(16, 0.75f, true) {
+    private static final Map<ByContent, AbstractScheduler> TEMPLATES = new LinkedHashMap<>(16, 0.75f, true) {
         private static final long serialVersionUID = 1L;
 
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, AbstractScheduler> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<ByContent, AbstractScheduler> eldest) {
             return size() > MAX_TEMPLATES;
         }
     };
@@ -58,6 +59,13 @@ public final class Schedulers {
             return BY_CONFIG_OBJECT.size();
         }
     }
+
+    /**
+     * A class name and a config, compared by the config's source and JSON content (Jackson's structural equality;
+     * configs are not changed once read). Not by the JSON's text: printing a node starts Jackson's object mapper, a
+     * tenth of a second of a fresh JVM's first image.
+     */
+    private record ByContent(String className, String source, JsonNode content) {}
 
     /** A config object, compared by identity, and the scheduler name asked for with it ("" for none). */
     private record ByObject(JsonConfig config, String asked) {
@@ -188,7 +196,7 @@ public final class Schedulers {
     /** The cached template of {@code className} built from {@code config}, built now if absent. */
     private static AbstractScheduler template(
             String className, JsonConfig config, Function<JsonConfig, AbstractScheduler> ctor) {
-        String key = className + '\u0000' + config.source() + '\u0000' + config.node();
+        ByContent key = new ByContent(className, config.source(), config.node());
         synchronized (TEMPLATES) {
             AbstractScheduler t = TEMPLATES.get(key);
             if (t != null) {

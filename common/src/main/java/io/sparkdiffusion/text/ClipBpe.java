@@ -538,9 +538,9 @@ final class ClipBpe {
                 return;
             }
             for (JsonNode t : tokens) {
-                expect(
-                        !bool(t, "single_word", false) && !bool(t, "lstrip", false) && !bool(t, "rstrip", false),
-                        "added token " + text(t, "content") + " with single_word, lstrip or rstrip");
+                if (bool(t, "single_word", false) || bool(t, "lstrip", false) || bool(t, "rstrip", false)) {
+                    throw notClip("added token " + text(t, "content") + " with single_word, lstrip or rstrip");
+                }
                 JsonNode id = t.path("id");
                 added.add(new Added(
                         text(t, "content"),
@@ -554,7 +554,11 @@ final class ClipBpe {
                 String field = in.currentName();
                 JsonToken value = in.nextToken();
                 switch (field) {
-                    case "type" -> expect(in.getText().equals("BPE"), "model type " + in.getText() + ", not BPE");
+                    case "type" -> {
+                        if (!in.getText().equals("BPE")) {
+                            throw notClip("model type " + in.getText() + ", not BPE");
+                        }
+                    }
                     case "vocab" -> {
                         expect(value == JsonToken.START_OBJECT, "model.vocab is not an object");
                         while (in.nextToken() == JsonToken.FIELD_NAME) {
@@ -576,21 +580,25 @@ final class ClipBpe {
                             } else { // "a b"
                                 String m = in.getText();
                                 int space = m.indexOf(' ', 1);
-                                expect(space > 0, "merge '" + m + "' is not two tokens");
+                                if (space <= 0) {
+                                    throw notClip("merge '" + m + "' is not two tokens");
+                                }
                                 merges.add(new String[] {m.substring(0, space), m.substring(space + 1)});
                             }
                         }
                     }
                     case "unk_token" -> unk = value == JsonToken.VALUE_NULL ? null : in.getText();
                     case "end_of_word_suffix" -> suffix = value == JsonToken.VALUE_NULL ? "" : in.getText();
-                    case "continuing_subword_prefix" ->
-                        expect(
-                                value == JsonToken.VALUE_NULL || in.getText().isEmpty(),
-                                "continuing_subword_prefix '" + in.getText() + "'");
-                    case "dropout" ->
-                        expect(
-                                value == JsonToken.VALUE_NULL || in.getDoubleValue() == 0.0,
-                                "BPE dropout " + in.getText());
+                    case "continuing_subword_prefix" -> {
+                        if (value != JsonToken.VALUE_NULL && !in.getText().isEmpty()) {
+                            throw notClip("continuing_subword_prefix '" + in.getText() + "'");
+                        }
+                    }
+                    case "dropout" -> {
+                        if (value != JsonToken.VALUE_NULL && in.getDoubleValue() != 0.0) {
+                            throw notClip("BPE dropout " + in.getText());
+                        }
+                    }
                     case "fuse_unk" -> expect(value != JsonToken.VALUE_TRUE, "fuse_unk");
                     case "byte_fallback" -> expect(value != JsonToken.VALUE_TRUE, "byte_fallback");
                     case "ignore_merges" -> ignoreMerges = value == JsonToken.VALUE_TRUE;
@@ -602,12 +610,12 @@ final class ClipBpe {
         /** CLIP's normalizer: NFC, a whitespace {@code Replace}, lowercase. */
         private void readNormalizer(JsonNode n) {
             List<JsonNode> steps = sequence(n, "normalizers");
-            expect(
-                    steps.size() == 3
-                            && type(steps.get(0)).equals("NFC")
-                            && type(steps.get(1)).equals("Replace")
-                            && type(steps.get(2)).equals("Lowercase"),
-                    "normalizer " + n + " (CLIP's is NFC, Replace, Lowercase)");
+            if (!(steps.size() == 3
+                    && type(steps.get(0)).equals("NFC")
+                    && type(steps.get(1)).equals("Replace")
+                    && type(steps.get(2)).equals("Lowercase"))) {
+                throw notClip("normalizer " + n + " (CLIP's is NFC, Replace, Lowercase)");
+            }
             JsonNode replace = steps.get(1);
             whitespace = regex(replace.path("pattern"));
             whitespaceReplacement = text(replace, "content");
@@ -616,15 +624,15 @@ final class ClipBpe {
         /** CLIP's pre-tokenizer: a {@code Split} keeping its matches, then byte-level with GPT-2's regex. */
         private void readPreTokenizer(JsonNode n) {
             List<JsonNode> steps = sequence(n, "pretokenizers");
-            expect(
-                    steps.size() == 2
-                            && type(steps.get(0)).equals("Split")
-                            && text(steps.get(0), "behavior").equalsIgnoreCase("Removed")
-                            && bool(steps.get(0), "invert", false)
-                            && type(steps.get(1)).equals("ByteLevel")
-                            && !bool(steps.get(1), "add_prefix_space", false)
-                            && bool(steps.get(1), "use_regex", true),
-                    "pre_tokenizer " + n + " (CLIP's is Split(removed, invert) then ByteLevel)");
+            if (!(steps.size() == 2
+                    && type(steps.get(0)).equals("Split")
+                    && text(steps.get(0), "behavior").equalsIgnoreCase("Removed")
+                    && bool(steps.get(0), "invert", false)
+                    && type(steps.get(1)).equals("ByteLevel")
+                    && !bool(steps.get(1), "add_prefix_space", false)
+                    && bool(steps.get(1), "use_regex", true))) {
+                throw notClip("pre_tokenizer " + n + " (CLIP's is Split(removed, invert) then ByteLevel)");
+            }
             split = regex(steps.get(0).path("pattern"));
         }
 
@@ -645,7 +653,9 @@ final class ClipBpe {
             if (pattern.path("Regex").isTextual()) {
                 return Pattern.compile(pattern.path("Regex").textValue(), Pattern.UNICODE_CHARACTER_CLASS);
             }
-            expect(pattern.path("String").isTextual(), "pattern " + pattern);
+            if (!pattern.path("String").isTextual()) {
+                throw notClip("pattern " + pattern);
+            }
             return Pattern.compile(Pattern.quote(pattern.path("String").textValue()));
         }
 
@@ -661,10 +671,19 @@ final class ClipBpe {
             return v.isBoolean() ? v.booleanValue() : dflt;
         }
 
+        /** Fails unless {@code ok}; a message built from the file's content goes to {@link #notClip} instead. */
         private static void expect(boolean ok, String what) {
             if (!ok) {
-                throw new ModelLoadException("tokenizer.json is not CLIP's byte-level BPE tokenizer: " + what);
+                throw notClip(what);
             }
+        }
+
+        /**
+         * The error for a {@code tokenizer.json} that is not CLIP's. Checks whose message quotes the file build it
+         * only when they fail: a JSON node's text starts Jackson's object mapper, a tenth of a first open's time.
+         */
+        private static ModelLoadException notClip(String what) {
+            return new ModelLoadException("tokenizer.json is not CLIP's byte-level BPE tokenizer: " + what);
         }
     }
 }

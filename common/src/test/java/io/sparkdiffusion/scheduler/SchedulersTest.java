@@ -97,6 +97,27 @@ class SchedulersTest {
     }
 
     @Test
+    void configsFromOneSourceWithDifferentContentGetTheirOwnTemplates() {
+        // templates are found by the config's source and JSON content: a row's override under the same name as the
+        // model's config must not get the model's scheduler
+        JsonConfig model = sdConfig("EulerDiscreteScheduler");
+        JsonConfig other = sdConfig("EulerDiscreteScheduler", "beta_end", 0.02);
+        JsonConfig sameAsModel = sdConfig("EulerDiscreteScheduler", "beta_end", 0.012);
+        assertEquals(model.source(), other.source());
+        double modelSigma = initSigma(model);
+        double otherSigma = initSigma(other);
+        assertTrue(modelSigma != otherSigma, "beta_end 0.012 and 0.02 gave init sigma " + modelSigma);
+        assertEquals(modelSigma, initSigma(sameAsModel));
+    }
+
+    /** The initial noise sigma of a 4-step schedule from {@code config}. */
+    private static double initSigma(JsonConfig config) {
+        Scheduler s = Schedulers.create(config);
+        s.setTimesteps(4);
+        return s.initNoiseSigma();
+    }
+
+    @Test
     void aBadConfigIsRefusedEveryTimeAndCachesNothing() {
         JsonConfig bad = sdConfig("EulerDiscreteScheduler", "interpolation_type", "log_linear");
         assertThrows(IllegalArgumentException.class, () -> Schedulers.create(bad));
