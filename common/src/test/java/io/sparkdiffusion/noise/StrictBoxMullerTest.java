@@ -10,41 +10,28 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link StrictBoxMuller} gives {@link StrictMath}'s bits on every argument the noise can give it: millions of the
  * noise's own arguments, dense runs of neighbours around every boundary between fdlibm's paths, and random doubles
- * of the same ranges. And the seeded stream built on it is the contract's formula with {@code StrictMath}, written out
- * here as the reference.
+ * of the same ranges. And the seeded stream built on it is the contract's Box-Muller formula with {@code StrictMath},
+ * written out here as the reference.
  */
 class StrictBoxMullerTest {
     private static final double TWO_PI = 2.0 * StrictMath.PI;
 
-    /** SplitMix64, as the contract spells it (the reference for the uniforms below). */
-    private static final class SplitMix {
-        long state;
-
-        SplitMix(long seed) {
-            state = seed;
-        }
-
-        long next() {
-            state += 0x9E3779B97F4A7C15L;
-            long z = state;
-            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-            return z ^ (z >>> 31);
-        }
-
-        double uniform() {
-            return (next() >>> 11) * 0x1.0p-53;
-        }
+    /**
+     * A second stream of the same seed as the uniforms' source ({@code NoiseSourceTest} checks its SplitMix64 against
+     * the reference vectors); the normals below are computed from its uniforms independently.
+     */
+    private static SeededNoise.RowStream uniforms(long seed) {
+        return new SeededNoise.RowStream(seed);
     }
 
     @Test
     void theSeededStreamIsTheContractsStrictMathFormula() {
         for (long seed : new long[] {0L, 1L, 42L, -7L, Long.MIN_VALUE, 0x123456789abcdefL}) {
             SeededNoise.RowStream stream = new SeededNoise.RowStream(seed);
-            SplitMix reference = new SplitMix(seed);
+            SeededNoise.RowStream reference = uniforms(seed);
             for (int pair = 0; pair < 200_000; pair++) {
-                double u1 = 1.0 - reference.uniform();
-                double u2 = reference.uniform();
+                double u1 = 1.0 - reference.nextUniform();
+                double u2 = reference.nextUniform();
                 double r = StrictMath.sqrt(-2.0 * StrictMath.log(u1));
                 double angle = 2.0 * StrictMath.PI * u2;
                 assertSameBits(r * StrictMath.cos(angle), stream.nextGaussian(), "seed " + seed + " pair " + pair);
@@ -56,12 +43,12 @@ class StrictBoxMullerTest {
     @Test
     void logIsStrictMathsOnTheNoisesArgumentsAndAtEveryBoundary() {
         List<Double> args = new ArrayList<>();
-        SplitMix rng = new SplitMix(2026L);
+        SeededNoise.RowStream rng = uniforms(2026L);
         for (int i = 0; i < 3_000_000; i++) {
-            args.add(1.0 - rng.uniform()); // the noise's u1, in (0, 1]
+            args.add(1.0 - rng.nextUniform()); // the noise's u1, in (0, 1]
         }
         for (int i = 0; i < 1_000_000; i++) {
-            args.add(Double.longBitsToDouble(rng.next() >>> 2)); // random positive doubles below 2, every exponent
+            args.add(Double.longBitsToDouble(rng.nextLong() >>> 2)); // random positive doubles below 2, every exponent
         }
         // near 1 (the |f| < 2^-20 path and its edge), from both sides
         addNeighbours(args, 1.0, 300_000);
@@ -99,12 +86,12 @@ class StrictBoxMullerTest {
     @Test
     void sinAndCosAreStrictMathsOnTheNoisesAnglesAndAtEveryBoundary() {
         List<Double> angles = new ArrayList<>();
-        SplitMix rng = new SplitMix(1130L);
+        SeededNoise.RowStream rng = uniforms(1130L);
         for (int i = 0; i < 3_000_000; i++) {
-            angles.add(2.0 * StrictMath.PI * rng.uniform()); // the noise's angles, in [0, 2 pi)
+            angles.add(2.0 * StrictMath.PI * rng.nextUniform()); // the noise's angles, in [0, 2 pi)
         }
         for (int i = 0; i < 500_000; i++) {
-            angles.add(7.0 * rng.uniform()); // the whole range reduced here
+            angles.add(7.0 * rng.nextUniform()); // the whole range reduced here
         }
         // multiples of pi/4: quadrant edges, where the reduction may cancel (1 to 3 steps), and where fdlibm's
         // polynomials switch (pi/4, 3 pi/4)
