@@ -16,7 +16,8 @@ package io.sparkdiffusion.noise;
  * a degree-14 minimax {@code R}), {@code k_sin.c} and {@code k_cos.c} (sine and cosine on [-pi/4, pi/4] by minimax
  * polynomials, with the tail {@code y} of the reduced argument), {@code e_rem_pio2.c} (Cody-Waite reduction by pi/2
  * split into 33-bit pieces). Only the paths the noise's arguments can take are written here: {@link #log} takes
- * normal positive doubles, {@link #sinCos} angles in [0, 2 pi]; anything else goes to {@code StrictMath} itself.
+ * normal positive doubles, {@link #sinCos} angles in [0, 7] (the noise's are below 2 pi); anything else goes to
+ * {@code StrictMath} itself.
  * {@code StrictBoxMullerTest} checks every path against {@code StrictMath} on millions of the noise's own arguments
  * and on the boundaries between paths.
  */

@@ -53,6 +53,13 @@ public final class Schedulers {
         }
     };
 
+    /** Templates held by class and content now (tests). */
+    static int templatesByContent() {
+        synchronized (TEMPLATES) {
+            return TEMPLATES.size();
+        }
+    }
+
     /** Templates held by config object now (tests). */
     static int templatesByConfigObject() {
         synchronized (BY_CONFIG_OBJECT) {
@@ -62,7 +69,7 @@ public final class Schedulers {
 
     /**
      * A class name and a config, compared by the config's source and JSON content (Jackson's structural equality;
-     * configs are not changed once read). Not by the JSON's text: printing a node starts Jackson's object mapper, a
+     * the map holds a copy of the content). Not by the JSON's text: printing a node starts Jackson's object mapper, a
      * tenth of a second of a fresh JVM's first image.
      */
     private record ByContent(String className, String source, JsonNode content) {}
@@ -204,8 +211,11 @@ public final class Schedulers {
             }
         }
         AbstractScheduler built = ctor.apply(config); // outside the lock: a bad config throws and caches nothing
+        // the map keeps a copy of the content: a caller changing its config's node later cannot change a stored key
+        ByContent stored =
+                new ByContent(className, config.source(), config.node().deepCopy());
         synchronized (TEMPLATES) {
-            return TEMPLATES.computeIfAbsent(key, k -> built);
+            return TEMPLATES.computeIfAbsent(stored, k -> built);
         }
     }
 

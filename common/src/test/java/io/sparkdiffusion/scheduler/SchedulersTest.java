@@ -110,6 +110,18 @@ class SchedulersTest {
         assertEquals(modelSigma, initSigma(sameAsModel));
     }
 
+    @Test
+    void aConfigChangedAfterUseDoesNotBreakTheBoundOnTemplates() {
+        // the cache keeps its own copy of a config's content: changing the config afterwards (its node is public and
+        // mutable) must neither change a stored key nor stop the least recently used templates from leaving
+        for (int i = 0; i < 200; i++) {
+            JsonConfig c = sdConfig("EulerDiscreteScheduler", "num_train_timesteps", 1000 + i);
+            Schedulers.create(c);
+            c.node().put("beta_end", 0.5);
+        }
+        assertTrue(Schedulers.templatesByContent() <= 64, "templates: " + Schedulers.templatesByContent());
+    }
+
     /** The initial noise sigma of a 4-step schedule from {@code config}. */
     private static double initSigma(JsonConfig config) {
         Scheduler s = Schedulers.create(config);
