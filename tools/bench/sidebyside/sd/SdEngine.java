@@ -17,9 +17,28 @@ public final class SdEngine implements Engine {
     private final String prompt;
 
     public SdEngine(String model, int px, int intra, int inter, String prompt) {
-        this.pipeline = Pipelines.openImage(Path.of(model), new RuntimeOptions(intra, inter, "all", "cpu", 0));
+        this.pipeline = Pipelines.openImage(Path.of(model), options(intra, inter));
         this.px = px;
         this.prompt = prompt;
+    }
+
+    /**
+     * The threads given, and with -Druntime=KEY=VALUE,KEY=VALUE more of the job's runtime.* settings (e.g.
+     * spinning=false) through RuntimeOptions.fromMap, for builds that have it.
+     */
+    private static RuntimeOptions options(int intra, int inter) {
+        String extra = System.getProperty("runtime", "");
+        if (extra.isBlank()) {
+            return new RuntimeOptions(intra, inter, "all", "cpu", 0);
+        }
+        Map<String, String> m = new java.util.HashMap<>();
+        m.put("intra_op_threads", Integer.toString(intra));
+        m.put("inter_op_threads", Integer.toString(inter));
+        for (String kv : extra.split(",")) {
+            String[] p = kv.split("=", 2);
+            m.put(p[0].trim(), p[1].trim());
+        }
+        return RuntimeOptions.fromMap(m);
     }
 
     @Override
