@@ -38,32 +38,10 @@ public final class Schedulers {
             return size() > MAX_TEMPLATES;
         }
     };
-    /**
-     * The same templates by the very config object a pipeline passes on every call (its model's scheduler config)
-     * and the name it asks for: found without serialising the config into a key or re-applying an alias's
-     * override. Bounded like {@link #TEMPLATES}, least recently used first out (a template may hold its config, so
-     * weak keys would never let a per-request config go).
-     */
-    private static final Map<ByObject, AbstractScheduler> BY_CONFIG_OBJECT = new LinkedHashMap<>(16, 0.75f, true) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<ByObject, AbstractScheduler> eldest) {
-            return size() > MAX_TEMPLATES;
-        }
-    };
-
     /** Templates held by class and content now (tests). */
     static int templatesByContent() {
         synchronized (TEMPLATES) {
             return TEMPLATES.size();
-        }
-    }
-
-    /** Templates held by config object now (tests). */
-    static int templatesByConfigObject() {
-        synchronized (BY_CONFIG_OBJECT) {
-            return BY_CONFIG_OBJECT.size();
         }
     }
 
@@ -73,19 +51,6 @@ public final class Schedulers {
      * tenth of a second of a fresh JVM's first image.
      */
     private record ByContent(String className, String source, JsonNode content) {}
-
-    /** A config object, compared by identity, and the scheduler name asked for with it ("" for none). */
-    private record ByObject(JsonConfig config, String asked) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof ByObject b && b.config == config && b.asked.equals(asked);
-        }
-
-        @Override
-        public int hashCode() {
-            return 31 * System.identityHashCode(config) + asked.hashCode();
-        }
-    }
 
     /** alias -> class name, plus config overrides the alias implies. */
     private static final Map<String, Alias> ALIASES = new LinkedHashMap<>();
@@ -165,18 +130,7 @@ public final class Schedulers {
      * @throws IllegalArgumentException for an unknown name, listing the known ones
      */
     public static Scheduler create(String name, JsonConfig config) {
-        ByObject key = new ByObject(config, name == null ? "" : name);
-        AbstractScheduler t;
-        synchronized (BY_CONFIG_OBJECT) {
-            t = BY_CONFIG_OBJECT.get(key);
-        }
-        if (t == null) {
-            t = template(name, config); // outside the lock, as template's own build
-            synchronized (BY_CONFIG_OBJECT) {
-                BY_CONFIG_OBJECT.put(key, t);
-            }
-        }
-        return t.fresh();
+        return template(name, config).fresh();
     }
 
     private static AbstractScheduler template(String name, JsonConfig config) {

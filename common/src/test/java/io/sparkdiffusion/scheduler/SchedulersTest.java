@@ -85,15 +85,14 @@ class SchedulersTest {
 
     @Test
     void aNewConfigObjectPerCallIsNotHeldForever() {
-        // a job may parse a row's scheduler config per batch: each is a new object; the cache by object stays bounded
+        // a job may parse a row's scheduler config per batch: each is a new object with its own source; the cache
+        // stays bounded
         for (int i = 0; i < 500; i++) {
             Schedulers.create(
                     null,
                     JsonConfig.parse(sdConfig("EulerDiscreteScheduler").node().toString(), "row " + i));
         }
-        assertTrue(
-                Schedulers.templatesByConfigObject() <= 64,
-                "templates by config object: " + Schedulers.templatesByConfigObject());
+        assertTrue(Schedulers.templatesByContent() <= 64, "templates: " + Schedulers.templatesByContent());
     }
 
     @Test
