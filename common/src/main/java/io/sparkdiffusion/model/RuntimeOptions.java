@@ -170,33 +170,6 @@ public record RuntimeOptions(
                 null);
     }
 
-    /** These settings without the graph cache. */
-    public RuntimeOptions(
-            int intraOpThreads,
-            int interOpThreads,
-            String optimization,
-            String provider,
-            int deviceId,
-            Boolean memoryPattern,
-            boolean cpuArena,
-            boolean spinning,
-            int rowsPerRun,
-            Cuda cuda) {
-        this(
-                intraOpThreads,
-                interOpThreads,
-                optimization,
-                provider,
-                deviceId,
-                memoryPattern,
-                cpuArena,
-                spinning,
-                rowsPerRun,
-                cuda,
-                false,
-                null);
-    }
-
     public RuntimeOptions {
         if (intraOpThreads < 0 || interOpThreads < 0) {
             throw new IllegalArgumentException(

@@ -50,7 +50,9 @@ class RuntimeOptionsTest {
                         false,
                         false,
                         2,
-                        new RuntimeOptions.Cuda("heuristic", false, "same_as_requested", 4096, true, false)),
+                        new RuntimeOptions.Cuda("heuristic", false, "same_as_requested", 4096, true, false),
+                        false,
+                        null),
                 o);
         assertEquals(
                 Map.of(
