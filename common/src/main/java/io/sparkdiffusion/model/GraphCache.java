@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
+import io.sparkdiffusion.util.PrivateFolders;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -14,14 +15,12 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -61,7 +60,6 @@ final class GraphCache {
     static final String MODEL = "model.onnx";
     static final String DATA = "model.onnx.data";
     static final String KEY = "key.txt";
-    private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
     private static final int SAMPLE_BYTES = 1 << 20;
 
     private GraphCache() {}
@@ -145,7 +143,8 @@ final class GraphCache {
                         file);
                 return new Opened(plain(env, file, options), Outcome.UNUSED);
             }
-            tmp = Files.createTempDirectory(root, "tmp-", PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+            tmp = Files.createTempDirectory(
+                    root, "tmp-", PosixFilePermissions.asFileAttribute(PrivateFolders.OWNER_ONLY));
         } catch (IOException | UnsupportedOperationException e) {
             Log.LOG.warn("graph cache: cannot prepare an entry in {} ({}); opening {} without it", root, e, file);
             return new Opened(plain(env, file, options), Outcome.UNUSED);
@@ -194,7 +193,7 @@ final class GraphCache {
     /** Why {@code entry} may not be read, or null when it is a complete entry of ours for {@code key}. */
     static String problem(Path entry, String key) {
         try {
-            String owner = ownerProblem(entry);
+            String owner = PrivateFolders.problem(entry);
             if (owner != null) {
                 return owner;
             }
@@ -219,23 +218,6 @@ final class GraphCache {
         }
     }
 
-    /** Null when {@code dir} is a directory (not a link) of this user that only this user can access. */
-    private static String ownerProblem(Path dir) throws IOException {
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return "not a directory";
-        }
-        String user = System.getProperty("user.name");
-        String owner = Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName();
-        if (!owner.equals(user)) {
-            return "owned by " + owner + ", not " + user;
-        }
-        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
-        if (!perms.equals(OWNER_ONLY)) {
-            return "permissions " + PosixFilePermissions.toString(perms) + ", not rwx------";
-        }
-        return null;
-    }
-
     /**
      * The cache folder: {@code configured}, else {@code $XDG_CACHE_HOME} (or {@code ~/.cache}) +
      * {@code spark-diffusion/onnx-graphs}; created owner-only when missing; null (with a warning) when it is not a
@@ -253,20 +235,7 @@ final class GraphCache {
             root = base.resolve("spark-diffusion").resolve("onnx-graphs");
         }
         try {
-            if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
-                List<Path> missing = new ArrayList<>();
-                for (Path p = root; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
-                    missing.add(0, p);
-                }
-                for (Path p : missing) {
-                    try {
-                        Files.createDirectory(p, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
-                    } catch (java.nio.file.FileAlreadyExistsException e) {
-                        // made by a concurrent process: checked below
-                    }
-                }
-            }
-            String problem = ownerProblem(root);
+            String problem = PrivateFolders.ensure(root);
             if (problem != null) {
                 Log.LOG.warn("graph cache folder {} not used: {}", root, problem);
                 return null;

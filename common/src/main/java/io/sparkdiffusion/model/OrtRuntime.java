@@ -1,6 +1,7 @@
 package io.sparkdiffusion.model;
 
 import ai.onnxruntime.OrtEnvironment;
+import io.sparkdiffusion.util.PrivateFolders;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
@@ -9,12 +10,10 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.CodeSource;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The one {@link OrtEnvironment} of this JVM (ONNX Runtime allows a single environment per process).
@@ -44,8 +43,7 @@ public final class OrtRuntime {
         return OrtEnvironment.getEnvironment();
     }
 
-    private static final java.util.concurrent.atomic.AtomicBoolean PRELOADING =
-            new java.util.concurrent.atomic.AtomicBoolean();
+    private static final AtomicBoolean PRELOADING = new AtomicBoolean();
 
     /**
      * Starts loading ONNX Runtime (its native libraries and environment, a fifth of a second) in the background, once
@@ -136,26 +134,16 @@ public final class OrtRuntime {
         }
         String key = Integer.toHexString(jar.toAbsolutePath().toString().hashCode()) + "-" + Files.size(jar) + "-"
                 + Files.getLastModifiedTime(jar).toMillis();
-        String user = System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9_.-]", "_");
-        Path base = Path.of(System.getProperty("java.io.tmpdir"), "spark-diffusion-ort-" + user);
-        Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rwx------");
-        for (Path dir : List.of(base, base.resolve(key))) {
-            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-                try {
-                    Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(ownerOnly));
-                } catch (java.nio.file.FileAlreadyExistsException e) {
-                    // made by a concurrent process: checked below
-                } catch (UnsupportedOperationException e) {
-                    return null; // no POSIX permissions (Windows): keep the binding's own unpacking
+        Path base = PrivateFolders.inTemp("spark-diffusion-ort");
+        try {
+            // only a folder of ours that nobody else can write into may hold libraries this process loads
+            for (Path dir : List.of(base, base.resolve(key))) {
+                if (PrivateFolders.ensure(dir) != null) {
+                    return null;
                 }
             }
-            // only a folder of ours that nobody else can write into may hold libraries this process loads
-            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
-                    || !Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName().equals(System.getProperty("user.name"))
-                    || !Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS)
-                            .equals(ownerOnly)) {
-                return null;
-            }
+        } catch (UnsupportedOperationException e) {
+            return null; // no POSIX permissions (Windows): keep the binding's own unpacking
         }
         return base.resolve(key);
     }

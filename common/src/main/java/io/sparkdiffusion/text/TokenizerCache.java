@@ -1,16 +1,17 @@
 package io.sparkdiffusion.text;
 
+import io.sparkdiffusion.util.PrivateFolders;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Set;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Compiled tokenizers ({@link ClipBpe#compiled(String)}) of this user, so that a fresh JVM reads a tokenizer in a few
@@ -22,7 +23,6 @@ import java.util.Set;
  * unusual (another owner, no POSIX permissions, a corrupt entry) leaves the tokenizer to be parsed as before.
  */
 final class TokenizerCache {
-    private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rwx------");
     /** The layout of an entry: the key's length and bytes, then the compiled tokenizer. */
     private static final String FORMAT = "spark-diffusion tokenizer 1";
 
@@ -34,7 +34,7 @@ final class TokenizerCache {
             Path real = tokenizerJson.toRealPath();
             BasicFileAttributes a = Files.readAttributes(real, BasicFileAttributes.class);
             return FORMAT + "\n" + real + "\n" + a.size() + " "
-                    + a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS) + " " + a.fileKey();
+                    + a.lastModifiedTime().to(TimeUnit.NANOSECONDS) + " " + a.fileKey();
         } catch (IOException | RuntimeException e) {
             return null;
         }
@@ -48,15 +48,15 @@ final class TokenizerCache {
                 return null;
             }
             byte[] all = Files.readAllBytes(entry);
-            byte[] k = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] k = key.getBytes(StandardCharsets.UTF_8);
             if (all.length < 4 + k.length) {
                 return null;
             }
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(all);
-            if (b.getInt() != k.length || !java.util.Arrays.equals(all, 4, 4 + k.length, k, 0, k.length)) {
+            ByteBuffer b = ByteBuffer.wrap(all);
+            if (b.getInt() != k.length || !Arrays.equals(all, 4, 4 + k.length, k, 0, k.length)) {
                 return null; // another file's entry under the same name
             }
-            return java.util.Arrays.copyOfRange(all, 4 + k.length, all.length);
+            return Arrays.copyOfRange(all, 4 + k.length, all.length);
         } catch (IOException | RuntimeException e) {
             return null;
         }
@@ -70,9 +70,9 @@ final class TokenizerCache {
             if (entry == null) {
                 return;
             }
-            byte[] k = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] k = key.getBytes(StandardCharsets.UTF_8);
             tmp = Files.createTempFile(entry.getParent(), "tok", ".part");
-            java.nio.ByteBuffer head = java.nio.ByteBuffer.allocate(4).putInt(k.length);
+            ByteBuffer head = ByteBuffer.allocate(4).putInt(k.length);
             try (var out = Files.newOutputStream(tmp)) {
                 out.write(head.array());
                 out.write(k);
@@ -99,23 +99,14 @@ final class TokenizerCache {
 
     /** The entry file of {@code key} in this user's folder, or null when there is no usable folder. */
     static Path entry(String key) throws IOException {
-        String user = System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9_.-]", "_");
-        Path dir = Path.of(System.getProperty("java.io.tmpdir"), "spark-diffusion-tokenizers-" + user);
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            try {
-                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
-            } catch (FileAlreadyExistsException e) {
-                // made by a concurrent process: checked below
-            } catch (UnsupportedOperationException e) {
-                return null; // no POSIX permissions
+        Path dir = PrivateFolders.inTemp("spark-diffusion-tokenizers");
+        try {
+            // only a folder of ours that nobody else can write into may hold what this process reads
+            if (PrivateFolders.ensure(dir) != null) {
+                return null;
             }
-        }
-        // only a folder of ours that nobody else can write into may hold what this process reads
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
-                || !Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName().equals(System.getProperty("user.name"))
-                || !Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS)
-                        .equals(OWNER_ONLY)) {
-            return null;
+        } catch (UnsupportedOperationException e) {
+            return null; // no POSIX permissions
         }
         return dir.resolve(Integer.toHexString(key.hashCode()) + "-" + key.length() + ".bin");
     }
