@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,8 +77,7 @@ public final class JsonConfig {
 
     public static JsonConfig parse(String json, String source) {
         try {
-            return new JsonConfig(
-                    (ObjectNode) readTree(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)), source);
+            return new JsonConfig((ObjectNode) readTree(json.getBytes(StandardCharsets.UTF_8)), source);
         } catch (IOException | ClassCastException e) {
             throw new IllegalArgumentException("invalid JSON object in " + source + ": " + e.getMessage(), e);
         }

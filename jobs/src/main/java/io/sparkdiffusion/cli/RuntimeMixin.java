@@ -49,8 +49,9 @@ final class RuntimeMixin {
             names = "--runtime",
             paramLabel = "KEY=VALUE",
             description = "Another ONNX Runtime setting, as the job's runtime.KEY: memory_pattern, cpu_arena, spinning,"
-                    + " rows_per_run (rows of a batch per UNet call; 0 = chosen), cuda.conv_algo_search, cuda.conv_max_workspace, cuda.arena_extend_strategy, cuda.mem_limit_mb,"
-                    + " cuda.prefer_nhwc, cuda.tf32 (repeatable).")
+                    + " rows_per_run (rows of a batch per UNet call; 0 = chosen), cuda.conv_algo_search,"
+                    + " cuda.conv_max_workspace, cuda.arena_extend_strategy, cuda.mem_limit_mb, cuda.prefer_nhwc,"
+                    + " cuda.tf32 (repeatable).")
     Map<String, String> settings = new LinkedHashMap<>();
 
     /** The options, or a usage error naming the flag at fault. */
