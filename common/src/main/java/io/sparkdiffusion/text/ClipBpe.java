@@ -126,14 +126,14 @@ final class ClipBpe {
     /** Marks the start and the end of a compiled form, and its layout version. */
     private static final int MAGIC = 0x53444254;
 
-    private static final int VERSION = 1;
+    static final int VERSION = 2; // 2: the content key is ClipTokenizer.contentKey, not a SHA-256
 
     /**
      * This tokenizer in a binary form that {@link #compiled(byte[])} reads back without parsing JSON: the merges
      * table as it is in memory, the byte ids, added tokens, patterns and the vocabulary as one string. Reading it
      * costs a few milliseconds where parsing {@code tokenizer.json} costs a few tenths of a second in a fresh JVM.
      *
-     * @param contentKey what {@link #compiledKey} returns for the result (the SHA-256 of the {@code tokenizer.json})
+     * @param contentKey what {@link #compiledKey} returns for the result ({@link ClipTokenizer#contentKey} of the {@code tokenizer.json})
      */
     byte[] compiled(String contentKey) {
         Map<String, Integer> v = vocab();

@@ -33,7 +33,8 @@ final class TokenizerCache {
         try {
             Path real = tokenizerJson.toRealPath();
             BasicFileAttributes a = Files.readAttributes(real, BasicFileAttributes.class);
-            return FORMAT + "\n" + real + "\n" + a.size() + " "
+            // the compiled layout's version too, so that two releases on one machine each keep their own entry
+            return FORMAT + " compiled " + ClipBpe.VERSION + "\n" + real + "\n" + a.size() + " "
                     + a.lastModifiedTime().to(TimeUnit.NANOSECONDS) + " " + a.fileKey();
         } catch (IOException | RuntimeException e) {
             return null;

@@ -14,9 +14,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,6 +79,29 @@ class ClipTokenizerTest {
         }
         try (ClipTokenizer again = ClipTokenizer.load(TOKENIZER)) {
             assertArrayEquals(expected, Arrays.copyOf(again.encode("a photo of a cat"), 7));
+        }
+    }
+
+    /**
+     * The content key that shares a tokenizer within a JVM is the same for the same bytes and differs for the two
+     * fixture tokenizers (16 bytes apart), for every single changed byte of a sample of positions and values, and for
+     * one byte more.
+     */
+    @Test
+    void theContentKeyTellsApartFilesThatDifferInOneByte() throws Exception {
+        byte[] json = Files.readAllBytes(TOKENIZER.resolve("tokenizer.json"));
+        String key = ClipTokenizer.contentKey(json);
+        assertEquals(key, ClipTokenizer.contentKey(json.clone()));
+        assertTrue(!key.equals(ClipTokenizer.contentKey(Files.readAllBytes(TOKENIZER_2.resolve("tokenizer.json")))));
+        assertTrue(!key.equals(ClipTokenizer.contentKey(Arrays.copyOf(json, json.length + 1))));
+        Random r = new Random(11);
+        Set<String> keys = new HashSet<>();
+        keys.add(key);
+        for (int i = 0; i < 200; i++) {
+            byte[] changed = json.clone();
+            int at = i < 2 ? (i == 0 ? 0 : json.length - 1) : r.nextInt(json.length);
+            changed[at] ^= (byte) (1 + r.nextInt(255));
+            assertTrue(keys.add(ClipTokenizer.contentKey(changed)), "byte " + at + " changed, same key");
         }
     }
 
