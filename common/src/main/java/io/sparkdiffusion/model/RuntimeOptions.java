@@ -28,8 +28,11 @@ import java.util.Map;
  *     the size of each component ({@link #memoryPatternFor})
  * @param cpuArena {@code cpu_arena}: keep freed CPU memory in ONNX Runtime's arena for the next run (default true);
  *     false returns it to the system allocator
- * @param spinning {@code spinning}: idle intra-op threads spin for a while before sleeping (ONNX Runtime's default,
- *     true); false stops them burning cores that concurrent tasks, or the Java side between runs, need
+ * @param spinning {@code spinning}: idle intra-op threads spin for a while before sleeping (true, ONNX Runtime's
+ *     default), or sleep at once (false, the default here). An executor's cores are shared by concurrent tasks and
+ *     by the Java side between runs; on 2 cores, spinning off made sd-tiny's batches of 2-8 10-21 % faster and batch
+ *     1 between 9 % slower and 7 % faster with the machine's load, and full-size SD-Turbo's UNet and VAE decoder
+ *     about 2 % slower (docs/performance.md). With one thread per task, the job's default, no thread spins
  * @param rowsPerRun {@code rows_per_run}: at most this many rows of a batch go through the UNet (and the VAE decoder)
  *     in one ONNX Runtime call, the batch being run in consecutive slices; 0 (default) chooses ({@link
  *     #rowsPerRun(long)}): the whole batch on CUDA, and on CPU as many rows as keep a call's activations within
@@ -163,7 +166,7 @@ public record RuntimeOptions(
                 deviceId,
                 null,
                 true,
-                true,
+                false,
                 0,
                 Cuda.DEFAULT,
                 false,
@@ -465,7 +468,7 @@ public record RuntimeOptions(
     public String toString() {
         return provider + (provider.equals("cuda") ? ":" + deviceId : "") + " intra=" + intraOpThreads + " inter="
                 + interOpThreads + " opt=" + optimization
-                + (memoryPattern == null && cpuArena && spinning
+                + (memoryPattern == null && cpuArena && !spinning
                         ? ""
                         : " memory_pattern=" + (memoryPattern == null ? "auto" : memoryPattern) + " cpu_arena="
                                 + cpuArena + " spinning=" + spinning)

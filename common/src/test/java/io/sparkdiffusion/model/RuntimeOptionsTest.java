@@ -11,6 +11,7 @@ import io.sparkdiffusion.tensor.Tensor;
 import io.sparkdiffusion.testing.TinyOnnx;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +32,7 @@ class RuntimeOptionsTest {
                 Map.entry("device_id", "2"),
                 Map.entry("memory_pattern", "false"),
                 Map.entry("cpu_arena", "FALSE"),
-                Map.entry("spinning", "false"),
+                Map.entry("spinning", "true"),
                 Map.entry("rows_per_run", "2"),
                 Map.entry("cuda.conv_algo_search", "heuristic"),
                 Map.entry("cuda.conv_max_workspace", "false"),
@@ -48,7 +49,7 @@ class RuntimeOptionsTest {
                         2,
                         false,
                         false,
-                        false,
+                        true,
                         2,
                         new RuntimeOptions.Cuda("heuristic", false, "same_as_requested", 4096, true, false),
                         false,
@@ -159,14 +160,18 @@ class RuntimeOptionsTest {
     }
 
     @Test
-    void spinningOffReachesTheSessionConfigAndTheDefaultsAddNone() throws Exception {
-        RuntimeOptions off = RuntimeOptions.fromMap(Map.of("spinning", "false"));
-        try (OrtSession.SessionOptions so = off.toSessionOptions()) {
-            assertEquals("0", so.getConfigEntries().get("session.intra_op.allow_spinning"));
-            assertEquals("0", so.getConfigEntries().get("session.inter_op.allow_spinning"));
+    void spinningIsOffByDefaultAndOnLeavesOnnxRuntimesDefault() throws Exception {
+        for (RuntimeOptions off :
+                List.of(RuntimeOptions.DEFAULT, RuntimeOptions.fromMap(Map.of("spinning", "false")))) {
+            try (OrtSession.SessionOptions so = off.toSessionOptions()) {
+                assertEquals("0", so.getConfigEntries().get("session.intra_op.allow_spinning"));
+                assertEquals("0", so.getConfigEntries().get("session.inter_op.allow_spinning"));
+            }
         }
-        try (OrtSession.SessionOptions so = RuntimeOptions.DEFAULT.toSessionOptions()) {
+        try (OrtSession.SessionOptions so =
+                RuntimeOptions.fromMap(Map.of("spinning", "true")).toSessionOptions()) {
             assertFalse(so.getConfigEntries().containsKey("session.intra_op.allow_spinning"));
+            assertFalse(so.getConfigEntries().containsKey("session.inter_op.allow_spinning"));
         }
     }
 

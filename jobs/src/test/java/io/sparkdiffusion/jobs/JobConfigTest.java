@@ -73,10 +73,10 @@ class JobConfigTest {
     void runtimeKeysReachTheRuntimeOptions() throws Exception {
         Path f = tmp.resolve("runtime.yaml");
         Files.writeString(
-                f, "runtime:\n  spinning: false\n  cuda:\n    conv_algo_search: heuristic\n    mem_limit_mb: 512\n");
+                f, "runtime:\n  spinning: true\n  cuda:\n    conv_algo_search: heuristic\n    mem_limit_mb: 512\n");
         RuntimeOptions o =
                 JobConfig.load(f, Map.of("runtime.cpu_arena", "false")).runtimeOptions();
-        assertFalse(o.spinning());
+        assertTrue(o.spinning(), "the default is false");
         assertFalse(o.cpuArena());
         assertNull(o.memoryPattern(), "absent: the default, auto");
         assertEquals("cpu", o.provider(), "the executor picks the device");
