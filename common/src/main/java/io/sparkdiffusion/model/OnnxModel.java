@@ -193,6 +193,19 @@ public final class OnnxModel implements AutoCloseable {
          * tensors of their own.
          */
         public Map<String, Tensor> run(Map<String, Tensor> feeds, String... wanted) {
+            return run(feeds, null, wanted);
+        }
+
+        /**
+         * {@link #run1} with the output's values written into {@code into} when it has the output's size (a new
+         * array otherwise): the result shares that array, so the caller reads it before reusing it. A denoising loop
+         * that combines each step's output at once (guidance) so allocates no output per step.
+         */
+        public Tensor run1Into(Map<String, Tensor> feeds, String output, float[] into) {
+            return run(feeds, into, output).get(output);
+        }
+
+        private Map<String, Tensor> run(Map<String, Tensor> feeds, float[] into, String... wanted) {
             List<String> names = wanted.length == 0 ? List.copyOf(outputs.keySet()) : Arrays.asList(wanted);
             for (String w : names) {
                 if (!outputs.containsKey(w)) {
@@ -233,7 +246,7 @@ public final class OnnxModel implements AutoCloseable {
                 unpin();
             }
             try {
-                return runSession(ort, names, sameShapes && pinning);
+                return runSession(ort, names, sameShapes && pinning, into);
             } catch (OrtException e) {
                 if (pinned.isEmpty()) {
                     // the request was checked before it reached the session: a failing run is the model's or device's
@@ -243,7 +256,7 @@ public final class OnnxModel implements AutoCloseable {
                 unpin();
                 pinning = false;
                 try {
-                    return runSession(ort, names, false);
+                    return runSession(ort, names, false, into);
                 } catch (OrtException again) {
                     throw new EngineException("component '" + name + "' failed: " + again.getMessage(), again);
                 }
@@ -255,8 +268,9 @@ public final class OnnxModel implements AutoCloseable {
             return run(feeds, output).get(output);
         }
 
-        private Map<String, Tensor> runSession(Map<String, OnnxTensor> ort, List<String> names, boolean pin)
-                throws OrtException {
+        /** One session run; {@code into}, when not null, receives the (single) wanted output's values. */
+        private Map<String, Tensor> runSession(
+                Map<String, OnnxTensor> ort, List<String> names, boolean pin, float[] into) throws OrtException {
             Map<String, OnnxTensor> pins = new HashMap<>();
             Set<String> requested = new LinkedHashSet<>();
             for (String w : names) {
@@ -280,11 +294,11 @@ public final class OnnxModel implements AutoCloseable {
                 for (String w : names) {
                     Tensor t;
                     if (pins.containsKey(w)) {
-                        t = pinned.get(w).read();
+                        t = pinned.get(w).read(into);
                     } else {
                         OnnxTensor value = (OnnxTensor) r.get(w).orElseThrow();
                         TensorInfo info = value.getInfo();
-                        t = decode(w, info.type, info.getShape(), value.getByteBuffer());
+                        t = decode(w, info.type, info.getShape(), value.getByteBuffer(), into);
                         lastOutputShapes.put(w, info.getShape());
                     }
                     out.put(w, t);
@@ -446,9 +460,9 @@ public final class OnnxModel implements AutoCloseable {
             }
         }
 
-        /** The pinned output ONNX Runtime wrote, as a float tensor of its own. */
-        Tensor read() {
-            return owner.decode(port, tensor.getInfo().type, shape, buffer);
+        /** The pinned output ONNX Runtime wrote, as a float tensor (in {@code into}, see {@link #decode}). */
+        Tensor read(float[] into) {
+            return owner.decode(port, tensor.getInfo().type, shape, buffer, into);
         }
 
         @Override
@@ -457,11 +471,14 @@ public final class OnnxModel implements AutoCloseable {
         }
     }
 
-    /** An output's values as float32, from its buffer in the output's element type. */
-    private Tensor decode(String output, OnnxJavaType type, long[] shape, ByteBuffer values) {
+    /**
+     * An output's values as float32, from its buffer in the output's element type: in {@code into} when it has the
+     * output's size, else in a new array.
+     */
+    private Tensor decode(String output, OnnxJavaType type, long[] shape, ByteBuffer values, float[] into) {
         int n = Math.toIntExact(Tensor.numel(shape));
         ByteBuffer b = values.duplicate().order(ByteOrder.nativeOrder());
-        float[] out = new float[n];
+        float[] out = into != null && into.length == n ? into : new float[n];
         switch (type) {
             case FLOAT -> b.asFloatBuffer().get(0, out);
             case FLOAT16 -> {

@@ -86,6 +86,13 @@ final class ConditionedUnet implements AutoCloseable {
         private Tensor extraOfCall;
 
         private Tensor extra;
+        /**
+         * A guided step's input [x; x] and output [uncond; cond]: arrays of this call, reused at every step, because
+         * the session copies the input into its own buffer and the output is combined at once ({@code guide}).
+         */
+        private float[] doubledInput;
+
+        private float[] guidedOutput;
 
         Slice(int from, int to, OnnxModel.Runs runs) {
             this.from = from;
@@ -107,6 +114,26 @@ final class ConditionedUnet implements AutoCloseable {
                 extraOfCall = extraChannels;
             }
             return extra;
+        }
+
+        /** [x; x], as {@code Tensors.concatBatch(x, x)}, in this slice's reused array: valid until the next step. */
+        Tensor twice(Tensor x) {
+            int n = x.size();
+            if (doubledInput == null || doubledInput.length != 2 * n) {
+                doubledInput = new float[2 * n];
+            }
+            System.arraycopy(x.data(), 0, doubledInput, 0, n);
+            System.arraycopy(x.data(), 0, doubledInput, n, n);
+            long[] shape = x.shape();
+            shape[0] *= 2;
+            return new Tensor(shape, doubledInput);
+        }
+
+        /** A guided run's output [uncond; cond], in this slice's reused array: read before the next step. */
+        Tensor runGuided(Map<String, Tensor> feeds, String output) {
+            Tensor out = runs.run1Into(feeds, output, guidedOutput);
+            guidedOutput = out.data();
+            return out;
         }
     }
 
@@ -207,15 +234,16 @@ final class ConditionedUnet implements AutoCloseable {
     }
 
     private Tensor predictSlice(Call call, Slice slice, Tensor x, double t, Tensor extraChannels) {
-        Tensor input = call.guided() ? Tensors.concatBatch(x, x) : x;
+        Tensor input = call.guided() ? slice.twice(x) : x;
         if (extraChannels != null) {
             input = Tensors.concatChannels(input, extraChannels);
         }
-        Tensor out = slice.runs()
-                .run1(
-                        Map.of("sample", input, "timestep", DiffusionPipeline.timestepTensor(t, (int) input.dim(0))),
-                        unetOutput);
-        return call.guided() ? DiffusionPipeline.guide(out, call.guidanceScale()) : out;
+        Map<String, Tensor> feeds =
+                Map.of("sample", input, "timestep", DiffusionPipeline.timestepTensor(t, (int) input.dim(0)));
+        if (!call.guided()) {
+            return slice.runs().run1(feeds, unetOutput); // the caller's to keep (a multistep scheduler's history)
+        }
+        return DiffusionPipeline.guide(slice.runGuided(feeds, unetOutput), call.guidanceScale());
     }
 
     /** The UNet's {@code in_channels}: from unet/config.json, else the session's declared {@code sample} shape. */

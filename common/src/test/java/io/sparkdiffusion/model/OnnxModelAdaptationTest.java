@@ -2,6 +2,8 @@ package io.sparkdiffusion.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -84,6 +86,30 @@ class OnnxModelAdaptationTest {
             assertArrayEquals(new float[] {23f, 23f, 23f, 23f, 23f}, five.data(), 0f);
             assertArrayEquals(new float[] {24f, 24f, 24f, 24f, 24f}, fiveAgain.data(), 0f);
             assertArrayEquals(new float[] {25f, 25f, 25f, 25f, 25f}, fiveThird.data(), 0f);
+        }
+    }
+
+    /**
+     * {@code run1Into} writes the output into the caller's array when it has the output's size (pinned or not, in
+     * any element type) and into a new array otherwise, with the values {@code run1} gives.
+     */
+    @ParameterizedTest(name = "x {0}, t {1}")
+    @CsvSource({"1,7", "10,1"})
+    void runIntoWritesTheOutputIntoTheCallersArrayWhenItFits(int xType, int tType) throws Exception {
+        Path file = dir.resolve("model.onnx");
+        Files.write(file, TinyOnnx.addCast(xType, tType, new long[] {-1}));
+        try (OnnxModel m = new OnnxModel("tiny", file, RuntimeOptions.DEFAULT);
+                OnnxModel.Runs runs = m.runs(Map.of())) {
+            float[] mine = new float[3];
+            for (int step = 0; step < 3; step++) { // the first run unpinned, the later ones pinned
+                Tensor y = runs.run1Into(Map.of("x", Tensor.full(step, 3), "t", Tensor.full(10f, 3)), "y", mine);
+                assertSame(mine, y.data(), "step " + step);
+                assertArrayEquals(new float[] {10f + step, 10f + step, 10f + step}, mine, 0f);
+            }
+            Tensor other = runs.run1Into(Map.of("x", Tensor.full(1f, 2), "t", Tensor.full(5f, 2)), "y", mine);
+            assertNotSame(mine, other.data(), "a different size gets an array of its own");
+            assertArrayEquals(new float[] {6f, 6f}, other.data(), 0f);
+            assertArrayEquals(new float[] {12f, 12f, 12f}, mine, 0f, "the caller's array is left as it was");
         }
     }
 

@@ -73,7 +73,9 @@ final class BenchCommand implements Callable<Integer> {
             names = "--warmup",
             paramLabel = "N",
             defaultValue = "2",
-            description = "Untimed batches first. Default: ${DEFAULT-VALUE}.")
+            description = "Untimed batches first. Default: ${DEFAULT-VALUE}. For the steady state of a long-running"
+                    + " executor, warm up until the JVM's heap has grown: its first use of each new page costs a"
+                    + " page fault (sd-tiny: about 2000 images; docs/performance.md).")
     int warmup;
 
     @Option(
