@@ -24,7 +24,7 @@ public final class SdEngine implements Engine {
 
     /**
      * The threads given, and with -Druntime=KEY=VALUE,KEY=VALUE more of the job's runtime.* settings (e.g.
-     * spinning=false) through RuntimeOptions.fromMap, for builds that have it.
+     * spinning=true) through RuntimeOptions.fromMap, for builds that have it.
      */
     private static RuntimeOptions options(int intra, int inter) {
         String extra = System.getProperty("runtime", "");

@@ -190,7 +190,8 @@ public final class OnnxModel implements AutoCloseable {
 
         /**
          * One run with the fixed inputs and {@code feeds}; returns the {@code wanted} outputs (empty: all) as float
-         * tensors of their own.
+         * tensors of their own. The feeds' values are copied into the session's input buffers before the run, so a
+         * caller may change their arrays once it returns.
          */
         public Map<String, Tensor> run(Map<String, Tensor> feeds, String... wanted) {
             return run(feeds, null, wanted);

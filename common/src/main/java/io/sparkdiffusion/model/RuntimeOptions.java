@@ -30,7 +30,7 @@ import java.util.Map;
  *     false returns it to the system allocator
  * @param spinning {@code spinning}: idle intra-op threads spin for a while before sleeping (true, ONNX Runtime's
  *     default), or sleep at once (false, the default here). An executor's cores are shared by concurrent tasks and
- *     by the Java side between runs; on 2 cores, spinning off made sd-tiny's batches of 2-8 10-21 % faster and batch
+ *     by the Java side between runs; on 2 cores, spinning off made sd-tiny's batches of 2-8 9-21 % faster and batch
  *     1 between 9 % slower and 7 % faster with the machine's load, and full-size SD-Turbo's UNet and VAE decoder
  *     about 2 % slower (docs/performance.md). With one thread per task, the job's default, no thread spins
  * @param rowsPerRun {@code rows_per_run}: at most this many rows of a batch go through the UNet (and the VAE decoder)

@@ -88,7 +88,8 @@ final class ConditionedUnet implements AutoCloseable {
         private Tensor extra;
         /**
          * A guided step's input [x; x] and output [uncond; cond]: arrays of this call, reused at every step, because
-         * the session copies the input into its own buffer and the output is combined at once ({@code guide}).
+         * a run copies its inputs into the session's buffers ({@link OnnxModel.Runs#run}) and the output is combined
+         * at once ({@code guide}).
          */
         private float[] doubledInput;
 

@@ -84,7 +84,7 @@ class ClipTokenizerTest {
 
     /**
      * The content key that shares a tokenizer within a JVM is the same for the same bytes and differs for the two
-     * fixture tokenizers (16 bytes apart), for every single changed byte of a sample of positions and values, and for
+     * fixture tokenizers (SD's and SDXL's second), for every single changed byte of a sample of positions and values, and for
      * one byte more.
      */
     @Test

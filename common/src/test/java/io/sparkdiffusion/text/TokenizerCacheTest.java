@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkdiffusion.testing.Fixtures;
 import java.nio.file.Files;
@@ -93,6 +94,16 @@ class TokenizerCacheTest {
             assertArrayEquals(expected, t.encode(TEXTS.get(2)), "a corrupt entry: parsed again");
         }
         assertArrayEquals(entry, TokenizerCache.read(key), "and the entry written again");
+        // another release's layout: its entries are keyed apart, and one found under this key is parsed again
+        assertTrue(key.contains("compiled " + ClipBpe.VERSION + "\n"), key);
+        int version = 4 + key.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 4;
+        bytes = Files.readAllBytes(file);
+        java.nio.ByteBuffer.wrap(bytes).putInt(version, ClipBpe.VERSION - 1);
+        Files.write(file, bytes);
+        try (ClipTokenizer t = ClipTokenizer.load(dir)) {
+            assertArrayEquals(expected, t.encode(TEXTS.get(2)), "an older layout: parsed again");
+        }
+        assertArrayEquals(entry, TokenizerCache.read(key), "and written in this layout");
         Files.setLastModifiedTime(
                 dir.resolve("tokenizer.json"),
                 java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 10_000));

@@ -76,7 +76,7 @@ class JobConfigTest {
                 f, "runtime:\n  spinning: true\n  cuda:\n    conv_algo_search: heuristic\n    mem_limit_mb: 512\n");
         RuntimeOptions o =
                 JobConfig.load(f, Map.of("runtime.cpu_arena", "false")).runtimeOptions();
-        assertTrue(o.spinning(), "the default is false");
+        assertTrue(o.spinning(), "the config's value, not the default (false)");
         assertFalse(o.cpuArena());
         assertNull(o.memoryPattern(), "absent: the default, auto");
         assertEquals("cpu", o.provider(), "the executor picks the device");
