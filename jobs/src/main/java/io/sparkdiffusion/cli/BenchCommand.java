@@ -123,12 +123,14 @@ final class BenchCommand implements Callable<Integer> {
             }
             double firstBatches = (System.nanoTime() - w0) / 1e9;
             Map<String, OnnxModel.RunStats> before = pipeline.runStats();
+            long allocated0 = allocatedBytes();
             long t1 = System.nanoTime();
             for (int i = 0; i < iterations; i++) {
                 runBatch(pipeline, seed);
                 seed += batch;
             }
             long total = System.nanoTime() - t1;
+            long allocated = allocatedBytes() - allocated0;
             long runSum = 0;
             Map<String, OnnxModel.RunStats> timed = new TreeMap<>();
             for (Map.Entry<String, OnnxModel.RunStats> e : pipeline.runStats().entrySet()) {
@@ -161,6 +163,15 @@ final class BenchCommand implements Callable<Integer> {
                     ManagementFactory.getRuntimeMXBean().getUptime() / 1e3);
             out.printf(Locale.ROOT, "peak memory  %s%n", peakMemory());
             out.printf(Locale.ROOT, "images/s     %.2f%n", images / (total / 1e9));
+            out.printf(
+                    Locale.ROOT,
+                    "allocated    %s%n",
+                    allocated0 < 0
+                            ? "n/a"
+                            : String.format(
+                                    Locale.ROOT,
+                                    "%.1f KB of Java heap per image on this thread",
+                                    allocated / 1024.0 / images));
             out.printf(Locale.ROOT, "total        %10.1f ms%n", total / 1e6);
             for (Map.Entry<String, OnnxModel.RunStats> e : timed.entrySet()) {
                 OnnxModel.RunStats s = e.getValue();
@@ -176,6 +187,19 @@ final class BenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "ratio total / sum(run) = %.3f%n", (double) total / runSum);
         }
         return 0;
+    }
+
+    /**
+     * Bytes this thread has allocated on the Java heap so far, or -1 where the JVM cannot tell: a figure that, unlike
+     * time, does not depend on the machine's load (each new page of a growing heap also costs a page fault).
+     */
+    private static long allocatedBytes() {
+        if (ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+                && t.isThreadAllocatedMemorySupported()
+                && t.isThreadAllocatedMemoryEnabled()) {
+            return t.getCurrentThreadAllocatedBytes();
+        }
+        return -1;
     }
 
     /** The process's peak resident set (VmHWM, Linux), with the Java heap's share; "n/a" elsewhere. */

@@ -171,7 +171,13 @@ class CliTest {
                 "bench", "--steps", "2", "--batch", "1", "--iterations", "1", "--warmup", "0", "--scheduler", "euler");
         assertEquals(0, r.code(), r.err());
         for (String line : List.of(
-                "load ", "peak memory ", "images/s ", "run unet", "(2.00 calls per image", "ratio total / sum(run)")) {
+                "load ",
+                "peak memory ",
+                "images/s ",
+                "KB of Java heap per image",
+                "run unet",
+                "(2.00 calls per image",
+                "ratio total / sum(run)")) {
             assertTrue(r.out().contains(line), line + " in\n" + r.out());
         }
     }
