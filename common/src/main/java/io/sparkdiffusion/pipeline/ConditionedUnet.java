@@ -117,17 +117,11 @@ final class ConditionedUnet implements AutoCloseable {
             return extra;
         }
 
-        /** [x; x], as {@code Tensors.concatBatch(x, x)}, in this slice's reused array: valid until the next step. */
+        /** [x; x] in this slice's reused array: valid until the next step. */
         Tensor twice(Tensor x) {
-            int n = x.size();
-            if (doubledInput == null || doubledInput.length != 2 * n) {
-                doubledInput = new float[2 * n];
-            }
-            System.arraycopy(x.data(), 0, doubledInput, 0, n);
-            System.arraycopy(x.data(), 0, doubledInput, n, n);
-            long[] shape = x.shape();
-            shape[0] *= 2;
-            return new Tensor(shape, doubledInput);
+            Tensor both = Tensors.concatBatchInto(doubledInput, List.of(x, x));
+            doubledInput = both.data();
+            return both;
         }
 
         /** A guided run's output [uncond; cond], in this slice's reused array: read before the next step. */

@@ -74,6 +74,14 @@ public final class Tensors {
 
     /** Concatenates along axis 0 (the batch axis). */
     public static Tensor concatBatch(List<Tensor> parts) {
+        return concatBatchInto(null, parts);
+    }
+
+    /**
+     * {@link #concatBatch} into {@code into} when it has the result's size (a new array otherwise): the result shares
+     * that array, for a loop that feeds the same shape at every step and has no use for the previous one.
+     */
+    public static Tensor concatBatchInto(float[] into, List<Tensor> parts) {
         if (parts.isEmpty()) {
             throw new IllegalArgumentException("nothing to concatenate");
         }
@@ -90,7 +98,7 @@ public final class Tensors {
             rows += s[0];
             total += p.size();
         }
-        float[] out = new float[total];
+        float[] out = into != null && into.length == total ? into : new float[total];
         int off = 0;
         for (Tensor p : parts) {
             System.arraycopy(p.data(), 0, out, off, p.size());

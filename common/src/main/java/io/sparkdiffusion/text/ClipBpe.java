@@ -133,7 +133,8 @@ final class ClipBpe {
      * table as it is in memory, the byte ids, added tokens, patterns and the vocabulary as one string. Reading it
      * costs a few milliseconds where parsing {@code tokenizer.json} costs a few tenths of a second in a fresh JVM.
      *
-     * @param contentKey what {@link #compiledKey} returns for the result ({@link ClipTokenizer#contentKey} of the {@code tokenizer.json})
+     * @param contentKey what {@link #compiledKey} returns for the result ({@link ClipTokenizer#contentKey} of the
+     *     {@code tokenizer.json})
      */
     byte[] compiled(String contentKey) {
         Map<String, Integer> v = vocab();

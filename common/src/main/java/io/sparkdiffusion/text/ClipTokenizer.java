@@ -28,9 +28,9 @@ import java.util.zip.CRC32C;
  */
 public final class ClipTokenizer implements AutoCloseable {
     /**
-     * Tokenizers by the {@link #contentKey} of their {@code tokenizer.json}, shared by every {@link ClipTokenizer} of this JVM over
-     * the same file (SDXL's two tokenizers usually have the same; a reopened pipeline has the same), so that its
-     * vocabulary and merges are read and held once. Reference counts drop one when its last user closes.
+     * Tokenizers by the {@link #contentKey} of their {@code tokenizer.json}, shared by every {@link ClipTokenizer} of
+     * this JVM over the same file (SDXL's two tokenizers usually have the same; a reopened pipeline has the same), so
+     * that its vocabulary and merges are read and held once. Reference counts drop one when its last user closes.
      */
     private static final Map<String, Shared> SHARED = new HashMap<>();
 
@@ -132,7 +132,7 @@ public final class ClipTokenizer implements AutoCloseable {
         }
     }
 
-    /** The shared tokenizer of the {@code tokenizer.json} whose content key is {@code key}, read from its compiled form. */
+    /** The shared tokenizer of the {@code tokenizer.json} of content key {@code key}, read from its compiled form. */
     private static ClipBpe acquireCompiled(String key, byte[] compiled) {
         synchronized (SHARED) {
             Shared s = SHARED.get(key);
