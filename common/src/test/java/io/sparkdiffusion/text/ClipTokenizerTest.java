@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkdiffusion.testing.Fixtures;
 import io.sparkdiffusion.util.JsonConfig;
 import io.sparkdiffusion.util.ModelLoadException;
@@ -280,6 +281,50 @@ class ClipTokenizerTest {
     void aFolderWithoutTokenizerFilesNamesTheFolder(@TempDir Path dir) {
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(dir));
         assertEquals(true, e.getMessage().contains(dir.toString()), e.getMessage());
+    }
+
+    /**
+     * A file whose merges come before its vocabulary (JSON objects are unordered; tokenizers writes the vocabulary
+     * first) gives the same ids: its merges are resolved once the vocabulary is read.
+     */
+    @Test
+    void mergesBeforeTheVocabularyGiveTheSameIds(@TempDir Path dir) throws Exception {
+        ObjectNode root = (ObjectNode)
+                JsonConfig.mapper().readTree(TOKENIZER.resolve("tokenizer.json").toFile());
+        ObjectNode model = (ObjectNode) root.get("model");
+        ObjectNode reordered = JsonConfig.mapper().createObjectNode();
+        reordered.set("merges", model.get("merges"));
+        model.properties().forEach(e -> reordered.set(e.getKey(), e.getValue()));
+        assertEquals("merges", reordered.fieldNames().next());
+        root.set("model", reordered);
+        Files.write(dir.resolve("tokenizer.json"), JsonConfig.mapper().writeValueAsBytes(root));
+        Files.copy(TOKENIZER.resolve("tokenizer_config.json"), dir.resolve("tokenizer_config.json"));
+        try (ClipTokenizer original = ClipTokenizer.load(TOKENIZER);
+                ClipTokenizer merged = ClipTokenizer.load(dir)) {
+            for (String s :
+                    new String[] {"a photo of a cat", "an oil painting of a lighthouse at dusk", "Café 東京 12!?"}) {
+                assertArrayEquals(original.encode(s), merged.encode(s), s);
+            }
+        }
+    }
+
+    /** A broken or non-CLIP tokenizer.json is refused with the folder, and where and what is wrong. */
+    @Test
+    void aBrokenTokenizerJsonNamesTheFolderAndWhatIsWrong(@TempDir Path dir) throws Exception {
+        Files.copy(TOKENIZER.resolve("tokenizer_config.json"), dir.resolve("tokenizer_config.json"));
+        String json = Files.readString(TOKENIZER.resolve("tokenizer.json"));
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put(json.substring(0, json.length() / 2), "not valid JSON at line ");
+        cases.put(json.replaceFirst("\"a\": 64,", "\"a\": 64.5,"), "model.vocab: the id of 'a' is 64.5, not");
+        cases.put(json.replaceFirst("\"a\": 64,", "\"a\": -64,"), "model.vocab: the id of 'a' is -64, not");
+        cases.put(json.replaceFirst("\"type\": *\"BPE\"", "\"type\": \"WordPiece\""), "model type WordPiece");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            assertTrue(!c.getKey().equals(json), "the case changes the file: " + c.getValue());
+            Files.writeString(dir.resolve("tokenizer.json"), c.getKey());
+            ModelLoadException e = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(dir));
+            assertTrue(e.getMessage().contains(dir.toString()), e.getMessage());
+            assertTrue(e.getMessage().contains(c.getValue()), e.getMessage());
+        }
     }
 
     private static int indexOf(long[] a, long v) {
