@@ -678,7 +678,10 @@ final class ClipBpe {
             return new String[] {m.substring(0, space), m.substring(space + 1)};
         }
 
-        /** A scalar member as Jackson's {@code getText()} gives it (a string's text, a number's digits); null for null. */
+        /**
+         * A scalar member as Jackson's {@code getText()} gives it (a string's text, a number's digits, all of them);
+         * null for null; an object or array as its JSON text, cut short.
+         */
         private static String scalar(JsonScanner in) {
             return switch (in.peek()) {
                 case STRING -> in.string();
@@ -686,6 +689,7 @@ final class ClipBpe {
                     in.skipValue();
                     yield null;
                 }
+                case NUMBER -> in.rawFrom(in.skipValue());
                 default -> in.textFrom(in.skipValue());
             };
         }

@@ -12,9 +12,11 @@ import java.util.Arrays;
  * (Jackson's classes already loaded, 5 fresh JVMs each). Every other member is small and goes to Jackson as the bytes
  * of its value ({@link #skipValue}).
  *
- * <p>Strict as Jackson's defaults are: no comments, trailing commas, leading zeros, unquoted names, control
- * characters in strings, or malformed UTF-8; at most {@link #MAX_DEPTH} nested arrays and objects. Nothing may follow
- * the document ({@link #end}). An error names the line and column. Not thread-safe: one per document.
+ * <p>As strict as Jackson's defaults: no comments, trailing commas, leading zeros, unquoted names or control
+ * characters in strings; at most {@link #MAX_DEPTH} nested arrays and objects; a leading byte order mark is skipped.
+ * Stricter on UTF-8: ill-formed sequences by RFC 3629 (overlong forms, code points past U+10FFFF), which Jackson lets
+ * through, are refused. Nothing may follow the document ({@link #end}). An error names the line and column (of
+ * bytes). Not thread-safe: one per document.
  */
 final class JsonScanner {
     /** The kinds of JSON value, as {@link #peek} tells the next one. */
@@ -42,6 +44,9 @@ final class JsonScanner {
 
     JsonScanner(byte[] json) {
         this.in = json;
+        if (json.length >= 3 && json[0] == (byte) 0xEF && json[1] == (byte) 0xBB && json[2] == (byte) 0xBF) {
+            pos = 3; // a byte order mark, which an editor may have saved; RFC 8259 lets a reader ignore it
+        }
     }
 
     /** The document's bytes, for handing a value's range ({@link #skipValue} to {@link #position}) to Jackson. */
@@ -130,8 +135,8 @@ final class JsonScanner {
     }
 
     /**
-     * Reads a non-negative integer that fits an {@code int} ({@code 0}, {@code 42}); returns -1 and reads nothing
-     * when the next value is anything else, for the caller to name what it expected.
+     * Reads a non-negative integer that fits an {@code int} ({@code 0}, {@code 42}); returns -1, having read only
+     * whitespace, when the next value is anything else, for the caller to name what it expected.
      */
     int nonNegativeInt() {
         skipWhitespace();
@@ -177,9 +182,14 @@ final class JsonScanner {
         return start;
     }
 
-    /** The text of the value from {@code start} to here, as JSON, cut to 100 characters: for messages. */
+    /** The text of the value from {@code start} to here, as JSON. */
+    String rawFrom(int start) {
+        return new String(in, start, pos - start, StandardCharsets.UTF_8);
+    }
+
+    /** {@link #rawFrom}, cut to 100 characters: for messages. */
     String textFrom(int start) {
-        String s = new String(in, start, pos - start, StandardCharsets.UTF_8);
+        String s = rawFrom(start);
         return s.length() <= 100 ? s : s.substring(0, 100) + "...";
     }
 

@@ -308,6 +308,33 @@ class ClipTokenizerTest {
         }
     }
 
+    /**
+     * Model settings that mean what CLIP's mean are accepted and give the same ids: a zero dropout however it is
+     * written, no unknown token, a byte order mark before the file.
+     */
+    @Test
+    void equivalentModelSettingsGiveTheSameIds(@TempDir Path dir) throws Exception {
+        Files.copy(TOKENIZER.resolve("tokenizer_config.json"), dir.resolve("tokenizer_config.json"));
+        String json = Files.readString(TOKENIZER.resolve("tokenizer.json"));
+        List<String> variants = List.of(
+                json.replace("\"dropout\": null", "\"dropout\": 0"),
+                json.replace("\"dropout\": null", "\"dropout\": -0.0e5"),
+                json.replace("\"dropout\": null", "\"dropout\": 0." + "0".repeat(120)),
+                json.replace("\"unk_token\": \"<|endoftext|>\"", "\"unk_token\": null"),
+                "\uFEFF" + json);
+        try (ClipTokenizer original = ClipTokenizer.load(TOKENIZER)) {
+            for (String variant : variants) {
+                assertTrue(!variant.equals(json), "the variant changes the file");
+                Files.writeString(dir.resolve("tokenizer.json"), variant);
+                try (ClipTokenizer t = ClipTokenizer.load(dir)) {
+                    for (String s : new String[] {"a photo of a cat", "Café 東京 12!?"}) {
+                        assertArrayEquals(original.encode(s), t.encode(s), s);
+                    }
+                }
+            }
+        }
+    }
+
     /** A broken or non-CLIP tokenizer.json is refused with the folder, and where and what is wrong. */
     @Test
     void aBrokenTokenizerJsonNamesTheFolderAndWhatIsWrong(@TempDir Path dir) throws Exception {
@@ -318,10 +345,21 @@ class ClipTokenizerTest {
         cases.put(json.replaceFirst("\"a\": 64,", "\"a\": 64.5,"), "model.vocab: the id of 'a' is 64.5, not");
         cases.put(json.replaceFirst("\"a\": 64,", "\"a\": -64,"), "model.vocab: the id of 'a' is -64, not");
         cases.put(json.replaceFirst("\"type\": *\"BPE\"", "\"type\": \"WordPiece\""), "model type WordPiece");
+        cases.put(json.replace("\"dropout\": null", "\"dropout\": 0.1"), "BPE dropout 0.1");
+        cases.put(json.replace("\"dropout\": null", "\"dropout\": \"0\""), "BPE dropout 0");
+        cases.put(
+                json.replace("\"continuing_subword_prefix\": \"\"", "\"continuing_subword_prefix\": \"##\""),
+                "continuing_subword_prefix '##'");
+        cases.put(json.replace("\"fuse_unk\": false", "\"fuse_unk\": true"), "fuse_unk");
+        cases.put(json.replace("\"fuse_unk\": false", "\"fuse_unk\": false, \"byte_fallback\": true"), "byte_fallback");
+        cases.put(json.replaceFirst("\"i n\",", "[\"i\", \"n\", \"x\"],"), "merge 1 is not two tokens");
+        cases.put(json.replaceFirst("\"i n\",", "[\"i\"],"), "merge 1 is not two tokens");
+        cases.put(json.replaceFirst("\"i n\",", "\"in\","), "merge 'in' is not two tokens");
+        cases.put(json.replaceFirst("\"i n\",", "\"i ☃\","), "merge 'i ☃' names a token outside the vocabulary");
         for (Map.Entry<String, String> c : cases.entrySet()) {
             assertTrue(!c.getKey().equals(json), "the case changes the file: " + c.getValue());
             Files.writeString(dir.resolve("tokenizer.json"), c.getKey());
-            ModelLoadException e = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(dir));
+            ModelLoadException e = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(dir), c.getValue());
             assertTrue(e.getMessage().contains(dir.toString()), e.getMessage());
             assertTrue(e.getMessage().contains(c.getValue()), e.getMessage());
         }

@@ -124,7 +124,10 @@ class JsonScannerTest {
         assertTrue(e.getMessage().startsWith("not valid JSON at line "), e.getMessage());
     }
 
-    /** Ill-formed UTF-8 (RFC 3629) is refused in strings, named as such. */
+    /**
+     * Ill-formed UTF-8 (RFC 3629) is refused in strings, named as such: stricter than Jackson, which lets overlong
+     * forms and code points past U+10FFFF through.
+     */
     @Test
     void refusesIllFormedUtf8() {
         int[][] bad = {
@@ -188,7 +191,7 @@ class JsonScannerTest {
     }
 
     /**
-     * Thousands of random edits (a character deleted, inserted or replaced by JSON's own syntax) of a small
+     * Thousands of random ASCII edits (a character deleted, inserted or replaced by JSON's own syntax) of a small
      * tokenizer-shaped document: the scanner accepts exactly what Jackson accepts, with the same values.
      */
     @Test
@@ -223,6 +226,52 @@ class JsonScannerTest {
             }
         }
         assertTrue(accepted > 500 && refused > 500, "both verdicts exercised: " + accepted + " accepted, " + refused);
+    }
+
+    /**
+     * Random byte edits, non-ASCII bytes included: where Jackson refuses, so does the scanner, and what the scanner
+     * accepts Jackson reads to the same values (the scanner refuses more: ill-formed UTF-8 that Jackson lets through).
+     */
+    @Test
+    void randomByteEditsNeverMakeTheScannerLaxerThanJackson() {
+        byte[] valid = "{\"vocab\": {\"é</w>\": 1, \"東京\": 2, \"😀\": 3, \"a\\u00e9\": 4}, \"m\": [[\"Ġ\", \"x\"]]}"
+                .getBytes(StandardCharsets.UTF_8);
+        int[] alphabet = {
+            '{', '}', '"', '\\', ',', ':', '[', 'a', '0', 0x80, 0xA9, 0xBF, 0xC0, 0xC3, 0xE6, 0xED, 0xF0, 0xF4, 0xF8,
+            0xFF
+        };
+        Random random = new Random(30112026);
+        int accepted = 0;
+        for (int i = 0; i < 5000; i++) {
+            byte[] doc = valid.clone();
+            int at = random.nextInt(doc.length);
+            doc[at] = (byte) alphabet[random.nextInt(alphabet.length)];
+            JsonNode expected = jacksonOrNull(doc);
+            JsonNode actual;
+            try {
+                actual = scanned(doc);
+            } catch (ModelLoadException e) {
+                continue; // refused: never laxer than Jackson
+            }
+            String text = new String(doc, StandardCharsets.ISO_8859_1);
+            if (expected == null) {
+                fail("the scanner accepts what Jackson refuses: " + text);
+            }
+            assertSame(expected, actual, text);
+            accepted++;
+        }
+        assertTrue(accepted > 500, "edits the scanner accepts: " + accepted);
+    }
+
+    @Test
+    void aByteOrderMarkIsSkipped() throws IOException {
+        byte[] doc = "{\"a\": [1, \"b\"]}".getBytes(StandardCharsets.UTF_8);
+        byte[] withMark = new byte[doc.length + 3];
+        withMark[0] = (byte) 0xEF;
+        withMark[1] = (byte) 0xBB;
+        withMark[2] = (byte) 0xBF;
+        System.arraycopy(doc, 0, withMark, 3, doc.length);
+        assertSame(jackson(doc), scanned(withMark), "$");
     }
 
     // ------------------------------------------------------------------------------------------------------------
