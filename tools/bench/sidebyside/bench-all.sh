@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The measurements behind docs/performance.md, in one sequential run (2 shared cores: never two at once).
-# Usage: bench-all.sh OUTDIR [sections...]   sections: pairs distinct ladder load batches scaling job fullsize
+# Usage: bench-all.sh OUTDIR [sections...]   sections: pairs distinct ladder load firstopen batches scaling job fullsize
 set -u
 OUT=$1; shift
 mkdir -p "$OUT"
@@ -46,6 +46,17 @@ load)  # goal 2: fresh JVMs, alternating; load time, peak RSS after 10 images
       done
     done
     stamp end; } > "$OUT/load.txt" 2>&1 ;;
+firstopen)  # goal 2 on a machine's first open: the compiled tokenizer (TokenizerCache) deleted before each fresh JVM;
+            # BEFORE (class folder) and AFTER (default: common/target/classes) alternate with sd4j, ROUNDS rounds
+  { stamp firstopen
+    for i in $(seq ${ROUNDS:-8}); do
+      for e in sd4j=sd4j:$SDT:128 before=sd:${BEFORE:-$B/builds/base}:$SDT:32 after=sd:${AFTER:-$REPO/common/target/classes}:$SDT:32; do
+        rm -rf "${TMPDIR:-/tmp}/spark-diffusion-tokenizers-$(id -un)"
+        echo "$i ${e%%=*} $($H solo $e 10 1 euler_a 2>&1 | grep SOLO)"
+      done
+    done
+    stamp end; } > "$OUT/firstopen.txt" 2>&1
+  python3 "$REPO/tools/bench/sidebyside/summarize_rounds.py" "$OUT/firstopen.txt" > "$OUT/firstopen-summary.txt" ;;
 batches)  # goals 3 and 4 (digits): batch 1 and 8 alternating, at 1 thread (the job's default: spark.task.cpus) and 2
   { stamp batches
     for t in 1 0; do
