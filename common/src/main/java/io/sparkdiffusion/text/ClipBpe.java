@@ -670,8 +670,11 @@ final class ClipBpe {
                 }
                 return pair;
             }
-            String m = scalar(in);
-            int space = m == null ? -1 : m.indexOf(' ', 1);
+            if (in.peek() != JsonScanner.Kind.STRING) {
+                throw notClip("merge " + (mergeCount + pendingMerges.size() + 1) + " is not two tokens");
+            }
+            String m = in.string();
+            int space = m.indexOf(' ', 1);
             if (space <= 0) {
                 throw notClip("merge '" + m + "' is not two tokens");
             }

@@ -347,6 +347,7 @@ class ClipTokenizerTest {
         cases.put(json.replaceFirst("\"i n\",", "[\"i\", \"n\", \"x\"],"), "merge 1 is not two tokens");
         cases.put(json.replaceFirst("\"i n\",", "[\"i\"],"), "merge 1 is not two tokens");
         cases.put(json.replaceFirst("\"i n\",", "\"in\","), "merge 'in' is not two tokens");
+        cases.put(json.replaceFirst("\"i n\",", "{\"i\": \"n\"},"), "merge 1 is not two tokens");
         cases.put(json.replaceFirst("\"i n\",", "\"i ☃\","), "merge 'i ☃' names a token outside the vocabulary");
         for (Map.Entry<String, String> c : cases.entrySet()) {
             assertTrue(!c.getKey().equals(json), "the case changes the file: " + c.getValue());
