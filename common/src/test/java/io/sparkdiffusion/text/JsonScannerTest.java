@@ -52,7 +52,7 @@ class JsonScannerTest {
         byte[] json = Files.readAllBytes(Fixtures.root().resolve(file));
         JsonNode expected = jackson(json);
         assertTrue(expected.path("model").path("vocab").size() > 1000, "a real vocabulary");
-        assertSame(expected, scanned(json), "$");
+        assertSameTree(expected, scanned(json), "$");
     }
 
     @Test
@@ -64,10 +64,10 @@ class JsonScannerTest {
                 + " \"literals\": [true, false, null], \"nested\": {\"a\": [[], {}, [{}], {\"b\": [1, [2, [3]]]}]},"
                 + " \"dup\": 1, \"dup\": 2 }";
         byte[] json = doc.getBytes(StandardCharsets.UTF_8);
-        assertSame(jackson(json), scanned(json), "$");
+        assertSameTree(jackson(json), scanned(json), "$");
         for (String top : new String[] {"7", "\"s\"", "true", "null", " [ ] ", "{}"}) {
             byte[] b = top.getBytes(StandardCharsets.UTF_8);
-            assertSame(jackson(b), scanned(b), top);
+            assertSameTree(jackson(b), scanned(b), top);
         }
     }
 
@@ -167,7 +167,7 @@ class JsonScannerTest {
     void nestingIsLimitedAsJacksonLimitsIt() throws IOException {
         int max = JsonScanner.MAX_DEPTH;
         byte[] deepest = ("[".repeat(max) + "]".repeat(max)).getBytes(StandardCharsets.UTF_8);
-        assertSame(jackson(deepest), scanned(deepest), "$");
+        assertSameTree(jackson(deepest), scanned(deepest), "$");
         byte[] deeper = ("[".repeat(max + 1) + "]".repeat(max + 1)).getBytes(StandardCharsets.UTF_8);
         assertNull(jacksonOrNull(deeper), "Jackson refuses it too");
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> scanned(deeper));
@@ -221,7 +221,7 @@ class JsonScannerTest {
                 assertThrows(ModelLoadException.class, () -> scanned(json), doc::toString);
                 refused++;
             } else {
-                assertSame(expected, scanned(json), doc.toString());
+                assertSameTree(expected, scanned(json), doc.toString());
                 accepted++;
             }
         }
@@ -257,7 +257,7 @@ class JsonScannerTest {
             if (expected == null) {
                 fail("the scanner accepts what Jackson refuses: " + text);
             }
-            assertSame(expected, actual, text);
+            assertSameTree(expected, actual, text);
             accepted++;
         }
         assertTrue(accepted > 500, "edits the scanner accepts: " + accepted);
@@ -271,7 +271,7 @@ class JsonScannerTest {
         withMark[1] = (byte) 0xBB;
         withMark[2] = (byte) 0xBF;
         System.arraycopy(doc, 0, withMark, 3, doc.length);
-        assertSame(jackson(doc), scanned(withMark), "$");
+        assertSameTree(jackson(doc), scanned(withMark), "$");
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ class JsonScannerTest {
     }
 
     /** Equal trees; numbers by value (Jackson keeps integers as integers, the scanner's tree as decimals). */
-    private static void assertSame(JsonNode expected, JsonNode actual, String where) {
+    private static void assertSameTree(JsonNode expected, JsonNode actual, String where) {
         if (expected.isNumber()) {
             assertTrue(actual.isNumber(), where);
             assertEquals(0, expected.decimalValue().compareTo(actual.decimalValue()), where);
@@ -349,13 +349,13 @@ class JsonScannerTest {
             assertEquals(expected.size(), actual.size(), where);
             for (Map.Entry<String, JsonNode> e : expected.properties()) {
                 assertTrue(actual.has(e.getKey()), where + "." + e.getKey());
-                assertSame(e.getValue(), actual.get(e.getKey()), where + "." + e.getKey());
+                assertSameTree(e.getValue(), actual.get(e.getKey()), where + "." + e.getKey());
             }
         } else if (expected.isArray()) {
             assertTrue(actual.isArray(), where);
             assertEquals(expected.size(), actual.size(), where);
             for (int i = 0; i < expected.size(); i++) {
-                assertSame(expected.get(i), actual.get(i), where + "[" + i + "]");
+                assertSameTree(expected.get(i), actual.get(i), where + "[" + i + "]");
             }
         } else {
             assertEquals(expected, actual, where);
